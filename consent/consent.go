@@ -1,0 +1,221 @@
+package consent
+
+import (
+	"context"
+	"time"
+)
+
+// State is the consent of one contact for one category.
+type State string
+
+// Consent states. No row at all means no consent.
+const (
+	OptedIn  State = "opted_in"
+	OptedOut State = "opted_out"
+	Pending  State = "pending" // double opt-in awaiting confirmation
+)
+
+// ContactStatus is the lifecycle status of a contact.
+type ContactStatus string
+
+// Contact statuses.
+const (
+	PendingTerms  ContactStatus = "pending_terms"
+	Active        ContactStatus = "active"
+	Undeliverable ContactStatus = "undeliverable"
+)
+
+// EventType says what an event records.
+type EventType string
+
+// Event types.
+const (
+	EventOptIn         EventType = "opt_in"
+	EventOptOut        EventType = "opt_out"
+	EventConfirm       EventType = "confirm"
+	EventTermsAccepted EventType = "terms_accepted"
+	EventTermsRefused  EventType = "terms_refused"
+	EventErased        EventType = "erased"
+	EventUndeliverable EventType = "undeliverable"
+	EventWindowOpened  EventType = "window_opened"
+)
+
+// Source says how a consent change reached optin.
+type Source string
+
+// Sources of events.
+const (
+	SourceWebForm          Source = "web_form"
+	SourceEmbed            Source = "embed"
+	SourceLink             Source = "link"
+	SourceQR               Source = "qr"
+	SourceWhatsAppReply    Source = "whatsapp_reply"
+	SourceKeyword          Source = "keyword"
+	SourcePreferenceCenter Source = "preference_center"
+	SourceAdmin            Source = "admin"
+	SourceAPI              Source = "api"
+	SourceImport           Source = "import"
+	SourceProvider         Source = "provider"
+)
+
+// Mode is the opt-in mode.
+type Mode string
+
+// Opt-in modes.
+const (
+	Single Mode = "single"
+	Double Mode = "double"
+)
+
+// Contact is one WhatsApp user.
+type Contact struct {
+	ID       int64
+	Phone    string // E.164 as given
+	WaID     string // as WhatsApp reports it; may differ from Phone
+	Language string
+	Status   ContactStatus
+	// WindowOpenUntil is the end of the 24-hour customer service window;
+	// zero when no inbound message was ever received.
+	WindowOpenUntil time.Time
+	CreatedAt       time.Time
+}
+
+// Category is a kind of message the business sends.
+type Category struct {
+	ID          int64
+	Slug        string
+	Marketing   bool
+	Name        string // in the requested language
+	Description string
+}
+
+// Consent is the current state of one contact for one category.
+type Consent struct {
+	Category string // slug
+	State    State
+	Since    time.Time
+	Source   Source
+}
+
+// Evidence is how and where a consent change happened. Every field that is
+// known is recorded with the event.
+type Evidence struct {
+	Source      Source
+	IP          string // truncated to /24 (IPv4) or /48 (IPv6) before storage
+	UserAgent   string
+	PageURL     string
+	EmbedOrigin string
+	EntryPoint  string
+	FormVersion string
+	MessageID   string // WhatsApp message id, for replies
+	MessageText string
+	Actor       string // admin e-mail or API key name
+}
+
+// Wording is a version of text shown to people as part of consent, stored
+// once and referenced from events by its SHA-256.
+type Wording struct {
+	Hash    string // hex SHA-256 of Text
+	Kind    string // "consent" or "terms"
+	Lang    string
+	Version int
+	Text    string
+}
+
+// Event is one append-only fact with its evidence.
+type Event struct {
+	ID          int64
+	ContactID   int64
+	Type        EventType
+	Category    string // slug; empty for contact-level events
+	State       State  // the consent state the event led to, when any
+	OccurredAt  time.Time
+	RecordedAt  time.Time
+	WordingHash string
+	Lang        string
+	Evidence    Evidence
+}
+
+// OutboxMessage is a message waiting in, or having left, the outbox.
+type OutboxMessage struct {
+	ID        int64
+	ContactID int64
+	Purpose   string // "welcome", "reply", …
+	Message   Message
+	Status    DeliveryStatus
+	Attempts  int
+	CreatedAt time.Time
+	// ProviderID is the provider's message id once it accepted the message.
+	ProviderID string
+}
+
+// Alert is something an admin must see: a template or account problem
+// reported by the provider, or a dead letter.
+type Alert struct {
+	Kind  string // "template", "account", "dead_letter"
+	Code  int
+	Title string
+	At    time.Time
+}
+
+// Clock tells the time; tests inject a fixed one.
+type Clock interface {
+	Now() time.Time
+}
+
+// SystemClock is the real clock, in UTC.
+type SystemClock struct{}
+
+// Now returns the current UTC time.
+func (SystemClock) Now() time.Time { return time.Now().UTC() }
+
+// OptInChange is one opt-in to apply atomically: the contact is created if
+// needed, each category whose state differs from Target gets an event, and
+// Welcome is enqueued when something changed and no welcome message was
+// enqueued for the contact within WelcomeCooldown.
+type OptInChange struct {
+	Phone           string
+	Lang            string
+	Categories      []string // slugs, validated
+	Target          State    // OptedIn or Pending
+	Wording         Wording  // Hash, Kind, Lang and Text set; the store assigns Version
+	Evidence        Evidence
+	At              time.Time
+	Welcome         *Message // To is filled by the store from the contact
+	WelcomeCooldown time.Duration
+}
+
+// OptInOutcome reports what ApplyOptIn did.
+type OptInOutcome struct {
+	Contact       Contact
+	Changed       []string // slugs whose state changed
+	WelcomeQueued bool
+}
+
+// Store persists contacts, consents, events and the outbox. Each method is
+// one transaction.
+type Store interface {
+	Categories(ctx context.Context, lang string) ([]Category, error)
+	ApplyOptIn(ctx context.Context, c OptInChange) (OptInOutcome, error)
+	ContactByPhone(ctx context.Context, phone string) (Contact, error)
+	Consents(ctx context.Context, contactID int64) ([]Consent, error)
+
+	// ClaimDue leases up to limit outbox messages due at now and returns them.
+	ClaimDue(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]OutboxMessage, error)
+	// MarkSent records the provider's acceptance; the message is never sent again.
+	MarkSent(ctx context.Context, id int64, res SendResult, now time.Time) error
+	// MarkRetry puts the message back in the queue for next.
+	MarkRetry(ctx context.Context, id int64, next time.Time, pe *ProviderError, now time.Time) error
+	// MarkFailed ends the message as StatusFailed or StatusDead.
+	MarkFailed(ctx context.Context, id int64, status DeliveryStatus, pe *ProviderError, now time.Time) error
+	// MarkUndeliverable sets the contact undeliverable with an event.
+	MarkUndeliverable(ctx context.Context, contactID int64, code int, now time.Time) error
+	AddAlert(ctx context.Context, a Alert) error
+	// ApplyStatus records a delivery status reported by the provider. It never
+	// moves a message backwards. It returns the contact the message went to,
+	// or ErrNotFound for a message optin does not know.
+	ApplyStatus(ctx context.Context, s StatusUpdate, now time.Time) (contactID int64, err error)
+
+	KeyStore
+	InboxStore
+}

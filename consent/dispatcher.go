@@ -1,0 +1,247 @@
+package consent
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"time"
+)
+
+// Dispatcher sends the outbox through a Sender at a bounded rate. It retries
+// throttled and transient failures with exponential backoff and jitter (at
+// most MaxAttempts within MaxAge, then the message is a dead letter), marks
+// contacts undeliverable, and pauses on account errors.
+type Dispatcher struct {
+	Store  Store
+	Sender Sender
+	Clock  Clock
+	Log    *slog.Logger
+	// Rate is the most messages per second sent to the provider.
+	Rate float64
+	// BaseDelay is the first retry delay; each further retry triples it.
+	BaseDelay   time.Duration
+	MaxDelay    time.Duration
+	MaxAttempts int
+	MaxAge      time.Duration
+	// Lease is how long a claimed message is reserved; a message still
+	// "sending" after it (the process died mid-send) is claimed again.
+	Lease time.Duration
+	// Poll is how often the queue is read when nobody called Wake.
+	Poll time.Duration
+	// AccountPause is how long sending stops after an account error.
+	AccountPause time.Duration
+
+	wake     chan struct{}
+	once     sync.Once
+	mu       sync.Mutex
+	rate     float64   // current rate, lowered on throttling
+	next     time.Time // earliest time of the next send
+	pausedTo time.Time
+}
+
+func (d *Dispatcher) init() {
+	d.once.Do(func() {
+		d.wake = make(chan struct{}, 1)
+		if d.Rate <= 0 {
+			d.Rate = 20
+		}
+		d.rate = d.Rate
+		if d.BaseDelay == 0 {
+			d.BaseDelay = 5 * time.Second
+		}
+		if d.MaxDelay == 0 {
+			d.MaxDelay = 6 * time.Hour
+		}
+		if d.MaxAttempts == 0 {
+			d.MaxAttempts = 8
+		}
+		if d.MaxAge == 0 {
+			d.MaxAge = 24 * time.Hour
+		}
+		if d.Lease == 0 {
+			d.Lease = 2 * time.Minute
+		}
+		if d.Poll == 0 {
+			d.Poll = time.Second
+		}
+		if d.AccountPause == 0 {
+			d.AccountPause = 10 * time.Minute
+		}
+		if d.Log == nil {
+			d.Log = slog.New(slog.DiscardHandler)
+		}
+	})
+}
+
+// Wake asks the dispatcher to look at the queue now.
+func (d *Dispatcher) Wake() {
+	d.init()
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run sends due messages until ctx is cancelled. A message being sent when
+// ctx ends is finished first, so shutdown never abandons an accepted send.
+func (d *Dispatcher) Run(ctx context.Context) {
+	d.init()
+	t := time.NewTicker(d.Poll)
+	defer t.Stop()
+	for {
+		for {
+			n, err := d.SendDue(ctx)
+			if err != nil && ctx.Err() == nil {
+				d.Log.Error("outbox", "err", err)
+			}
+			if n == 0 || ctx.Err() != nil {
+				break
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-d.wake:
+		}
+	}
+}
+
+// SendDue claims the messages due now and sends them, pacing to the rate. It
+// returns how many it handled.
+func (d *Dispatcher) SendDue(ctx context.Context) (int, error) {
+	d.init()
+	now := d.Clock.Now()
+	d.mu.Lock()
+	paused := now.Before(d.pausedTo)
+	d.mu.Unlock()
+	if paused {
+		return 0, nil
+	}
+	batch, err := d.Store.ClaimDue(ctx, now, d.Lease, 50)
+	if err != nil {
+		return 0, err
+	}
+	for i, m := range batch {
+		if ctx.Err() != nil {
+			// Leave the rest leased; the lease expires and they are claimed
+			// again after the restart.
+			return i, nil
+		}
+		if err := d.pace(ctx); err != nil {
+			return i, nil
+		}
+		if err := d.send(context.WithoutCancel(ctx), m); err != nil {
+			return i + 1, err
+		}
+		d.mu.Lock()
+		paused := d.Clock.Now().Before(d.pausedTo)
+		d.mu.Unlock()
+		if paused {
+			return i + 1, nil
+		}
+	}
+	return len(batch), nil
+}
+
+// pace waits until the rate allows the next send.
+func (d *Dispatcher) pace(ctx context.Context) error {
+	d.mu.Lock()
+	now := time.Now()
+	wait := d.next.Sub(now)
+	start := now
+	if wait > 0 {
+		start = d.next
+	}
+	d.next = start.Add(time.Duration(float64(time.Second) / d.rate))
+	d.mu.Unlock()
+	if wait <= 0 {
+		return nil
+	}
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(wait):
+		return nil
+	}
+}
+
+func (d *Dispatcher) send(ctx context.Context, m OutboxMessage) error {
+	sendCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	res, err := d.Sender.Send(sendCtx, m.Message)
+	cancel()
+	now := d.Clock.Now()
+	if err == nil {
+		d.adjustRate(false)
+		return d.Store.MarkSent(ctx, m.ID, res, now)
+	}
+	var pe *ProviderError
+	if !errors.As(err, &pe) {
+		pe = &ProviderError{Class: ErrTransient, Title: "send failed"}
+	}
+	d.Log.Warn("outbox send failed", "message_id", m.ID, "contact_id", m.ContactID,
+		"attempt", m.Attempts, "class", pe.Class, "code", pe.Code, "http_status", pe.HTTPStatus)
+	switch pe.Class {
+	case ErrThrottled, ErrTransient:
+		if pe.Class == ErrThrottled {
+			d.adjustRate(true)
+		}
+		if m.Attempts >= d.MaxAttempts || now.Sub(m.CreatedAt) >= d.MaxAge {
+			if err := d.Store.MarkFailed(ctx, m.ID, StatusDead, pe, now); err != nil {
+				return err
+			}
+			return d.Store.AddAlert(ctx, Alert{Kind: "dead_letter", Code: pe.Code, Title: pe.Title, At: now})
+		}
+		return d.Store.MarkRetry(ctx, m.ID, now.Add(d.backoff(m.Attempts, pe.RetryAfter)), pe, now)
+	case ErrUndeliverable:
+		if err := d.Store.MarkFailed(ctx, m.ID, StatusFailed, pe, now); err != nil {
+			return err
+		}
+		return d.Store.MarkUndeliverable(ctx, m.ContactID, pe.Code, now)
+	case ErrTemplate:
+		if err := d.Store.MarkFailed(ctx, m.ID, StatusFailed, pe, now); err != nil {
+			return err
+		}
+		return d.Store.AddAlert(ctx, Alert{Kind: "template", Code: pe.Code, Title: pe.Title, At: now})
+	case ErrAccount:
+		// The message is fine; the account is not. Keep it queued and stop
+		// sending everything for a while.
+		d.mu.Lock()
+		d.pausedTo = now.Add(d.AccountPause)
+		d.mu.Unlock()
+		if err := d.Store.MarkRetry(ctx, m.ID, now.Add(d.AccountPause), pe, now); err != nil {
+			return err
+		}
+		return d.Store.AddAlert(ctx, Alert{Kind: "account", Code: pe.Code, Title: pe.Title, At: now})
+	default:
+		return d.Store.MarkFailed(ctx, m.ID, StatusFailed, pe, now)
+	}
+}
+
+// backoff returns the delay before retry number attempt (1-based): BaseDelay
+// tripled per attempt, capped, with full jitter over its upper half, and
+// never shorter than the provider's Retry-After.
+func (d *Dispatcher) backoff(attempt int, retryAfter time.Duration) time.Duration {
+	delay := d.BaseDelay
+	for i := 1; i < attempt && delay < d.MaxDelay; i++ {
+		delay *= 3
+	}
+	delay = min(delay, d.MaxDelay)
+	half := delay / 2
+	delay = half + time.Duration(rand.Int64N(int64(half)+1))
+	return max(delay, retryAfter)
+}
+
+// adjustRate halves the send rate on throttling and recovers it by a tenth
+// per success, never above Rate nor below one message per second.
+func (d *Dispatcher) adjustRate(throttled bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if throttled {
+		d.rate = max(d.rate/2, 1)
+		return
+	}
+	d.rate = min(d.rate*1.1, d.Rate)
+}

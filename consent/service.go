@@ -1,0 +1,320 @@
+package consent
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net"
+	"strings"
+	"time"
+)
+
+// Translator returns the text for key in lang, formatted with args.
+type Translator func(lang, key string, args ...any) string
+
+// Config is what the Service needs to know about the business.
+type Config struct {
+	BusinessName      string
+	DefaultRegion     string
+	Mode              Mode
+	WelcomeTemplate   string
+	WelcomeLanguage   string
+	TemplateNamespace string
+	// WelcomeCooldown is how long after a welcome message a further opt-in of
+	// the same number does not send another one.
+	WelcomeCooldown time.Duration
+}
+
+// Service holds optin's use cases.
+type Service struct {
+	store     Store
+	clock     Clock
+	t         Translator
+	cfg       Config
+	notify    func() // wakes the outbox dispatcher; may be nil
+	inboxWake func() // wakes the inbox worker; may be nil
+}
+
+// NewService returns a Service over store. t renders the texts sent to people.
+func NewService(store Store, clock Clock, t Translator, cfg Config) *Service {
+	if cfg.WelcomeCooldown == 0 {
+		cfg.WelcomeCooldown = 24 * time.Hour
+	}
+	if cfg.Mode == "" {
+		cfg.Mode = Single
+	}
+	return &Service{store: store, clock: clock, t: t, cfg: cfg}
+}
+
+// OnEnqueue registers f to be called after a transaction put a message in
+// the outbox, so that the dispatcher need not wait for its next poll.
+func (s *Service) OnEnqueue(f func()) { s.notify = f }
+
+// Mode reports the configured opt-in mode.
+func (s *Service) Mode() Mode { return s.cfg.Mode }
+
+// Categories lists the categories with their texts in lang.
+func (s *Service) Categories(ctx context.Context, lang string) ([]Category, error) {
+	return s.store.Categories(ctx, lang)
+}
+
+// OptInRequest is a person's opt-in as submitted.
+type OptInRequest struct {
+	Phone      string // as typed
+	Region     string // country chosen beside the field; DefaultRegion when empty
+	Categories []string
+	Lang       string
+	// Wording is the exact consent text the person was shown.
+	Wording  string
+	Evidence Evidence
+}
+
+// OptIn validates and records an opt-in: one event per category whose state
+// changes, and the welcome message in the outbox when due. Nothing is stored
+// when the request is invalid.
+func (s *Service) OptIn(ctx context.Context, r OptInRequest) (OptInOutcome, error) {
+	verr := &ValidationError{}
+	region := r.Region
+	if region == "" {
+		region = s.cfg.DefaultRegion
+	} else if !KnownRegion(region) {
+		verr.Add("country", "country.unknown")
+		region = s.cfg.DefaultRegion
+	}
+	phone, err := ParsePhone(r.Phone, region)
+	if err != nil {
+		ve, ok := err.(*ValidationError)
+		if !ok {
+			return OptInOutcome{}, err
+		}
+		for f, k := range ve.Fields {
+			verr.Add(f, k)
+		}
+	}
+	cats, err := s.store.Categories(ctx, r.Lang)
+	if err != nil {
+		return OptInOutcome{}, err
+	}
+	chosen, names := pickCategories(cats, r.Categories, verr)
+	if strings.TrimSpace(r.Wording) == "" {
+		verr.Add("wording", "wording.missing")
+	}
+	if err := verr.OrNil(); err != nil {
+		return OptInOutcome{}, err
+	}
+
+	now := s.clock.Now()
+	target := OptedIn
+	if s.cfg.Mode == Double {
+		target = Pending
+	}
+	ev := r.Evidence
+	ev.IP = TruncateIP(ev.IP)
+	out, err := s.store.ApplyOptIn(ctx, OptInChange{
+		Phone:           phone,
+		Lang:            r.Lang,
+		Categories:      chosen,
+		Target:          target,
+		Wording:         NewWording("consent", r.Lang, r.Wording),
+		Evidence:        ev,
+		At:              now,
+		Welcome:         s.welcome(r.Lang, names),
+		WelcomeCooldown: s.cfg.WelcomeCooldown,
+	})
+	if err != nil {
+		return OptInOutcome{}, err
+	}
+	if out.WelcomeQueued && s.notify != nil {
+		s.notify()
+	}
+	return out, nil
+}
+
+// pickCategories checks the requested slugs against the known categories,
+// dropping duplicates, and returns the slugs and names in catalog order.
+func pickCategories(all []Category, requested []string, verr *ValidationError) (slugs, names []string) {
+	want := map[string]bool{}
+	for _, r := range requested {
+		want[strings.TrimSpace(r)] = true
+	}
+	if len(want) == 0 {
+		verr.Add("category", "category.required")
+		return nil, nil
+	}
+	for _, c := range all {
+		if want[c.Slug] {
+			slugs = append(slugs, c.Slug)
+			names = append(names, c.Name)
+			delete(want, c.Slug)
+		}
+	}
+	if len(want) > 0 {
+		verr.Add("category", "category.unknown")
+	}
+	return slugs, names
+}
+
+// welcome builds the welcome template. Its body parameters are {{1}} the
+// business name and {{2}} the chosen categories; in double mode quick-reply
+// button 0 carries the confirmation payload.
+func (s *Service) welcome(lang string, categoryNames []string) *Message {
+	list := strings.Join(categoryNames, ", ")
+	tpl := &Template{
+		Name:       s.cfg.WelcomeTemplate,
+		Language:   s.cfg.WelcomeLanguage,
+		Namespace:  s.cfg.TemplateNamespace,
+		BodyParams: []string{s.cfg.BusinessName, list},
+	}
+	if s.cfg.Mode == Double {
+		tpl.Preview = s.t(lang, "welcome.body.double", list, s.cfg.BusinessName)
+		tpl.Buttons = []TemplateButton{
+			{Index: 0, SubType: "quick_reply", Payload: PayloadConfirm, Title: s.t(lang, "welcome.button.confirm")},
+			{Index: 1, SubType: "quick_reply", Payload: PayloadStopMarketing, Title: s.t(lang, "welcome.button.stop")},
+		}
+	} else {
+		tpl.Preview = s.t(lang, "welcome.body", list, s.cfg.BusinessName, "")
+		tpl.Buttons = []TemplateButton{
+			{Index: 0, SubType: "quick_reply", Payload: PayloadStopMarketing, Title: s.t(lang, "welcome.button.stop")},
+		}
+	}
+	return &Message{Kind: KindTemplate, Template: tpl}
+}
+
+// Payloads of the welcome template's quick-reply buttons.
+const (
+	PayloadConfirm       = "optin_confirm"
+	PayloadStopMarketing = "optin_stop_marketing"
+)
+
+// NewWording returns the wording for text with its hash.
+func NewWording(kind, lang, text string) Wording {
+	sum := sha256.Sum256([]byte(text))
+	return Wording{Hash: hex.EncodeToString(sum[:]), Kind: kind, Lang: lang, Text: text}
+}
+
+// TruncateIP keeps the network part of an address (/24 for IPv4, /48 for
+// IPv6): enough to show where a submission came from, not who made it.
+func TruncateIP(ip string) string {
+	p := net.ParseIP(strings.TrimSpace(ip))
+	if p == nil {
+		return ""
+	}
+	if v4 := p.To4(); v4 != nil {
+		return v4.Mask(net.CIDRMask(24, 32)).String() + "/24"
+	}
+	return p.Mask(net.CIDRMask(48, 128)).String() + "/48"
+}
+
+// Reason explains a Check answer.
+type Reason string
+
+// Check reasons (SPEC §3).
+const (
+	ReasonOptedIn         Reason = "opted_in"
+	ReasonNoConsent       Reason = "no_consent"
+	ReasonOptedOut        Reason = "opted_out"
+	ReasonPending         Reason = "pending"
+	ReasonUndeliverable   Reason = "undeliverable"
+	ReasonUnknownContact  Reason = "unknown_contact"
+	ReasonUnknownCategory Reason = "unknown_category"
+)
+
+// CheckResult answers "may I send this category to this number?".
+type CheckResult struct {
+	Allowed bool
+	Reason  Reason
+}
+
+// Check tells whether category may be sent to the number phone. An invalid
+// number is a *ValidationError.
+func (s *Service) Check(ctx context.Context, phone, category string) (CheckResult, error) {
+	e164, err := ParsePhone(phone, s.cfg.DefaultRegion)
+	if err != nil {
+		return CheckResult{}, err
+	}
+	cats, err := s.store.Categories(ctx, "en")
+	if err != nil {
+		return CheckResult{}, err
+	}
+	known := false
+	for _, c := range cats {
+		known = known || c.Slug == category
+	}
+	if !known {
+		return CheckResult{Reason: ReasonUnknownCategory}, nil
+	}
+	c, err := s.store.ContactByPhone(ctx, e164)
+	if err == ErrNotFound {
+		return CheckResult{Reason: ReasonUnknownContact}, nil
+	}
+	if err != nil {
+		return CheckResult{}, err
+	}
+	if c.Status == Undeliverable {
+		return CheckResult{Reason: ReasonUndeliverable}, nil
+	}
+	consents, err := s.store.Consents(ctx, c.ID)
+	if err != nil {
+		return CheckResult{}, err
+	}
+	for _, cs := range consents {
+		if cs.Category != category {
+			continue
+		}
+		switch cs.State {
+		case OptedIn:
+			return CheckResult{Allowed: c.Status == Active, Reason: ReasonOptedIn}, nil
+		case OptedOut:
+			return CheckResult{Reason: ReasonOptedOut}, nil
+		case Pending:
+			return CheckResult{Reason: ReasonPending}, nil
+		}
+	}
+	return CheckResult{Reason: ReasonNoConsent}, nil
+}
+
+// ContactView is a contact with its consents.
+type ContactView struct {
+	Contact  Contact
+	Consents []Consent
+}
+
+// Contact returns the contact for a number typed in any common format.
+func (s *Service) Contact(ctx context.Context, phone string) (ContactView, error) {
+	e164, err := ParsePhone(phone, s.cfg.DefaultRegion)
+	if err != nil {
+		return ContactView{}, err
+	}
+	c, err := s.store.ContactByPhone(ctx, e164)
+	if err != nil {
+		return ContactView{}, err
+	}
+	consents, err := s.store.Consents(ctx, c.ID)
+	if err != nil {
+		return ContactView{}, fmt.Errorf("consents of contact %d: %w", c.ID, err)
+	}
+	return ContactView{Contact: c, Consents: consents}, nil
+}
+
+// ApplyStatus records a delivery status reported by the provider; a failed
+// status with an undeliverable code marks the contact undeliverable.
+func (s *Service) ApplyStatus(ctx context.Context, st StatusUpdate) error {
+	now := s.clock.Now()
+	contactID, err := s.store.ApplyStatus(ctx, st, now)
+	if err == ErrNotFound {
+		return nil // not a message optin sent: forwarded elsewhere
+	}
+	if err != nil {
+		return err
+	}
+	if st.Status != StatusFailed {
+		return nil
+	}
+	for _, e := range st.Errors {
+		if ClassifyCode(e.Code) == ErrUndeliverable {
+			return s.store.MarkUndeliverable(ctx, contactID, e.Code, now)
+		}
+	}
+	return nil
+}
