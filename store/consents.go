@@ -1,0 +1,268 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/optin/optin/consent"
+)
+
+// Categories lists the categories in their order, with texts in lang (or
+// English when lang has none).
+func (s *DB) Categories(ctx context.Context, lang string) ([]consent.Category, error) {
+	rows, err := s.db.QueryContext(ctx, `
+		SELECT c.id, c.slug, c.marketing,
+		       coalesce(t.name, e.name, c.slug), coalesce(t.description, e.description, '')
+		FROM categories c
+		LEFT JOIN category_texts t ON t.category_id = c.id AND t.lang = ?
+		LEFT JOIN category_texts e ON e.category_id = c.id AND e.lang = 'en'
+		ORDER BY c.position, c.id`, lang)
+	if err != nil {
+		return nil, mapErr("categories", err)
+	}
+	defer rows.Close()
+	var out []consent.Category
+	for rows.Next() {
+		var c consent.Category
+		if err := rows.Scan(&c.ID, &c.Slug, &c.Marketing, &c.Name, &c.Description); err != nil {
+			return nil, mapErr("categories", err)
+		}
+		out = append(out, c)
+	}
+	return out, mapErr("categories", rows.Err())
+}
+
+const contactColumns = `id, phone, wa_id, language, status, window_open_until, created_at`
+
+func scanContact(row interface{ Scan(...any) error }) (consent.Contact, error) {
+	var c consent.Contact
+	var status, window, created string
+	err := row.Scan(&c.ID, &c.Phone, &c.WaID, &c.Language, &status, &window, &created)
+	c.Status = consent.ContactStatus(status)
+	c.WindowOpenUntil = parseTS(window)
+	c.CreatedAt = parseTS(created)
+	return c, err
+}
+
+// ContactByPhone returns the contact with the E.164 number phone, or whose
+// wa_id is that number without "+".
+func (s *DB) ContactByPhone(ctx context.Context, phone string) (consent.Contact, error) {
+	c, err := scanContact(s.db.QueryRowContext(ctx,
+		`SELECT `+contactColumns+` FROM contacts WHERE phone = ?`, phone))
+	if err == sql.ErrNoRows {
+		c, err = scanContact(s.db.QueryRowContext(ctx,
+			`SELECT `+contactColumns+` FROM contacts WHERE wa_id = ? LIMIT 1`, strings.TrimPrefix(phone, "+")))
+	}
+	return c, mapErr("contact by phone", err)
+}
+
+// Consents returns the current consents of a contact, in category order.
+func (s *DB) Consents(ctx context.Context, contactID int64) ([]consent.Consent, error) {
+	rows, err := s.db.QueryContext(ctx, `
+		SELECT c.slug, s.state, s.since, s.source
+		FROM consents s JOIN categories c ON c.id = s.category_id
+		WHERE s.contact_id = ? ORDER BY c.position, c.id`, contactID)
+	if err != nil {
+		return nil, mapErr("consents", err)
+	}
+	defer rows.Close()
+	var out []consent.Consent
+	for rows.Next() {
+		var c consent.Consent
+		var state, since, source string
+		if err := rows.Scan(&c.Category, &state, &since, &source); err != nil {
+			return nil, mapErr("consents", err)
+		}
+		c.State, c.Since, c.Source = consent.State(state), parseTS(since), consent.Source(source)
+		out = append(out, c)
+	}
+	return out, mapErr("consents", rows.Err())
+}
+
+// ApplyOptIn records an opt-in in one transaction: the contact, the wording,
+// one event and consent state per changed category, and the welcome message.
+func (s *DB) ApplyOptIn(ctx context.Context, ch consent.OptInChange) (consent.OptInOutcome, error) {
+	var out consent.OptInOutcome
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		now := ts(ch.At)
+		_, err := tx.ExecContext(ctx, `
+			INSERT INTO contacts (phone, wa_id, language, status, created_at, updated_at)
+			VALUES (?, ?, ?, 'active', ?, ?)
+			ON CONFLICT (phone) DO UPDATE SET
+			    language = excluded.language,
+			    status = CASE status WHEN 'pending_terms' THEN 'active' ELSE status END,
+			    updated_at = excluded.updated_at`,
+			ch.Phone, strings.TrimPrefix(ch.Phone, "+"), ch.Lang, now, now)
+		if err != nil {
+			return err
+		}
+		c, err := scanContact(tx.QueryRowContext(ctx, `SELECT `+contactColumns+` FROM contacts WHERE phone = ?`, ch.Phone))
+		if err != nil {
+			return err
+		}
+		out.Contact = c
+		if err := ensureWording(ctx, tx, ch.Wording, ch.At); err != nil {
+			return err
+		}
+		for _, slug := range ch.Categories {
+			var catID int64
+			var current sql.NullString
+			err := tx.QueryRowContext(ctx, `
+				SELECT c.id, s.state FROM categories c
+				LEFT JOIN consents s ON s.category_id = c.id AND s.contact_id = ?
+				WHERE c.slug = ?`, c.ID, slug).Scan(&catID, &current)
+			if err != nil {
+				return fmt.Errorf("category %q: %w", slug, err)
+			}
+			if consent.State(current.String) == ch.Target ||
+				(ch.Target == consent.Pending && consent.State(current.String) == consent.OptedIn) {
+				continue // nothing changes: no event
+			}
+			ev := consent.Event{ContactID: c.ID, Type: consent.EventOptIn, Category: slug, State: ch.Target,
+				OccurredAt: ch.At, WordingHash: ch.Wording.Hash, Lang: ch.Lang, Evidence: ch.Evidence}
+			evID, err := insertEvent(ctx, tx, ev, ch.At)
+			if err != nil {
+				return err
+			}
+			if err := setConsent(ctx, tx, c.ID, catID, ch.Target, ch.Evidence.Source, evID, ch.At); err != nil {
+				return err
+			}
+			out.Changed = append(out.Changed, slug)
+		}
+		if len(out.Changed) == 0 || ch.Welcome == nil {
+			return nil
+		}
+		var last string
+		if err := tx.QueryRowContext(ctx, `SELECT last_welcome_at FROM contacts WHERE id = ?`, c.ID).Scan(&last); err != nil {
+			return err
+		}
+		if last != "" && ch.At.Sub(parseTS(last)) < ch.WelcomeCooldown {
+			return nil
+		}
+		msg := *ch.Welcome
+		msg.To = c.WaID
+		if err := enqueue(ctx, tx, c.ID, "welcome", msg, ch.At); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE contacts SET last_welcome_at = ? WHERE id = ?`, now, c.ID); err != nil {
+			return err
+		}
+		out.WelcomeQueued = true
+		return nil
+	})
+	if err != nil {
+		return consent.OptInOutcome{}, mapErr("apply opt-in", err)
+	}
+	return out, nil
+}
+
+// ensureWording stores w unless a wording with its hash exists, numbering
+// it as the next version of its kind and language.
+func ensureWording(ctx context.Context, tx *sql.Tx, w consent.Wording, at time.Time) error {
+	_, err := tx.ExecContext(ctx, `
+		INSERT INTO wordings (hash, kind, lang, version, text, created_at)
+		SELECT ?, ?, ?, coalesce(max(version), 0) + 1, ?, ?
+		FROM wordings WHERE kind = ? AND lang = ?
+		ON CONFLICT (hash) DO NOTHING`,
+		w.Hash, w.Kind, w.Lang, w.Text, ts(at), w.Kind, w.Lang)
+	return err
+}
+
+// Wording returns the wording with the given hash.
+func (s *DB) Wording(ctx context.Context, hash string) (consent.Wording, error) {
+	var w consent.Wording
+	err := s.db.QueryRowContext(ctx, `SELECT hash, kind, lang, version, text FROM wordings WHERE hash = ?`, hash).
+		Scan(&w.Hash, &w.Kind, &w.Lang, &w.Version, &w.Text)
+	return w, mapErr("wording", err)
+}
+
+func insertEvent(ctx context.Context, tx *sql.Tx, e consent.Event, now time.Time) (int64, error) {
+	var wording any
+	if e.WordingHash != "" {
+		wording = e.WordingHash
+	}
+	ev := e.Evidence
+	res, err := tx.ExecContext(ctx, `
+		INSERT INTO events (contact_id, type, category, state, source, occurred_at, recorded_at, wording_hash,
+		    lang, ip, user_agent, page_url, embed_origin, entry_point, form_version, message_id, message_text, actor)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		e.ContactID, e.Type, e.Category, e.State, ev.Source, ts(e.OccurredAt), ts(now), wording,
+		e.Lang, ev.IP, ev.UserAgent, ev.PageURL, ev.EmbedOrigin, ev.EntryPoint, ev.FormVersion,
+		ev.MessageID, ev.MessageText, ev.Actor)
+	if err != nil {
+		return 0, fmt.Errorf("insert event: %w", err)
+	}
+	return res.LastInsertId()
+}
+
+func setConsent(ctx context.Context, tx *sql.Tx, contactID, categoryID int64, state consent.State, source consent.Source, eventID int64, at time.Time) error {
+	_, err := tx.ExecContext(ctx, `
+		INSERT INTO consents (contact_id, category_id, state, since, source, event_id) VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (contact_id, category_id) DO UPDATE SET
+		    state = excluded.state, since = excluded.since, source = excluded.source, event_id = excluded.event_id`,
+		contactID, categoryID, state, ts(at), source, eventID)
+	return err
+}
+
+// Events returns the events of a contact in the order they were recorded.
+func (s *DB) Events(ctx context.Context, contactID int64) ([]consent.Event, error) {
+	rows, err := s.db.QueryContext(ctx, `
+		SELECT id, contact_id, type, category, state, source, occurred_at, recorded_at, coalesce(wording_hash, ''),
+		       lang, ip, user_agent, page_url, embed_origin, entry_point, form_version, message_id, message_text, actor
+		FROM events WHERE contact_id = ? ORDER BY id`, contactID)
+	if err != nil {
+		return nil, mapErr("events", err)
+	}
+	defer rows.Close()
+	var out []consent.Event
+	for rows.Next() {
+		var e consent.Event
+		var typ, state, source, occurred, recorded string
+		ev := &e.Evidence
+		if err := rows.Scan(&e.ID, &e.ContactID, &typ, &e.Category, &state, &source, &occurred, &recorded,
+			&e.WordingHash, &e.Lang, &ev.IP, &ev.UserAgent, &ev.PageURL, &ev.EmbedOrigin, &ev.EntryPoint,
+			&ev.FormVersion, &ev.MessageID, &ev.MessageText, &ev.Actor); err != nil {
+			return nil, mapErr("events", err)
+		}
+		e.Type, e.State, ev.Source = consent.EventType(typ), consent.State(state), consent.Source(source)
+		e.OccurredAt, e.RecordedAt = parseTS(occurred), parseTS(recorded)
+		out = append(out, e)
+	}
+	return out, mapErr("events", rows.Err())
+}
+
+func enqueue(ctx context.Context, tx *sql.Tx, contactID int64, purpose string, m consent.Message, at time.Time) error {
+	body, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `
+		INSERT INTO outbox (contact_id, purpose, message, status, next_attempt_at, created_at, updated_at)
+		VALUES (?, ?, ?, 'queued', ?, ?, ?)`, contactID, purpose, string(body), ts(at), ts(at), ts(at))
+	if err != nil {
+		return fmt.Errorf("enqueue: %w", err)
+	}
+	return nil
+}
+
+// MarkUndeliverable sets the contact undeliverable and records why.
+func (s *DB) MarkUndeliverable(ctx context.Context, contactID int64, code int, now time.Time) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE contacts SET status = 'undeliverable', updated_at = ?
+			WHERE id = ? AND status <> 'undeliverable'`, ts(now), contactID)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil // already undeliverable, or gone
+		}
+		_, err = insertEvent(ctx, tx, consent.Event{ContactID: contactID, Type: consent.EventUndeliverable,
+			OccurredAt: now, Evidence: consent.Evidence{Source: consent.SourceProvider, Actor: fmt.Sprintf("error %d", code)}}, now)
+		return err
+	})
+	return mapErr("mark undeliverable", err)
+}

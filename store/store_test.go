@@ -1,0 +1,304 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/optin/optin/consent"
+)
+
+func openTest(t *testing.T) *DB {
+	t.Helper()
+	db, err := Open(context.Background(), filepath.Join(t.TempDir(), "optin.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+var t0 = time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)
+
+func optIn(phone string, target consent.State, at time.Time, cats ...string) consent.OptInChange {
+	return consent.OptInChange{
+		Phone: phone, Lang: "en", Categories: cats, Target: target,
+		Wording:  consent.NewWording("consent", "en", "I agree."),
+		Evidence: consent.Evidence{Source: consent.SourceWebForm, IP: "203.0.113.0/24", UserAgent: "test"},
+		At:       at,
+		Welcome: &consent.Message{Kind: consent.KindTemplate,
+			Template: &consent.Template{Name: "optin_welcome", Language: "en"}},
+		WelcomeCooldown: 24 * time.Hour,
+	}
+}
+
+func TestOpenIsIdempotent(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "optin.db")
+	for i := 0; i < 2; i++ {
+		db, err := Open(context.Background(), path)
+		if err != nil {
+			t.Fatalf("open %d: %v", i, err)
+		}
+		var n int
+		db.db.QueryRow(`SELECT count(*) FROM schema_migrations`).Scan(&n)
+		if n == 0 {
+			t.Errorf("open %d: no migration recorded", i)
+		}
+		db.Close()
+	}
+}
+
+func TestSeededCategories(t *testing.T) {
+	db := openTest(t)
+	for _, tc := range []struct {
+		lang, want string
+	}{{"en", "Offers"}, {"de", "Angebote"}, {"xx", "Offers"}} {
+		cats, err := db.Categories(context.Background(), tc.lang)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(cats) != 3 {
+			t.Fatalf("%d categories, want 3", len(cats))
+		}
+		if got := cats[1].Name; got != tc.want {
+			t.Errorf("lang %s: name = %q, want %q", tc.lang, got, tc.want)
+		}
+		if cats[0].Slug != "order_updates" || cats[0].Marketing || !cats[1].Marketing || !cats[2].Marketing {
+			t.Errorf("categories = %+v, want order_updates (not marketing), offers and recommendations (marketing)", cats)
+		}
+	}
+}
+
+func TestEventsAreAppendOnly(t *testing.T) {
+	db := openTest(t)
+	ctx := context.Background()
+	if _, err := db.ApplyOptIn(ctx, optIn("+4915112345678", consent.OptedIn, t0, "offers")); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		`UPDATE events SET category = 'order_updates'`,
+		`DELETE FROM events`,
+	} {
+		_, err := db.db.Exec(q)
+		if err == nil || !strings.Contains(err.Error(), "append-only") {
+			t.Errorf("%s: err = %v, want append-only refusal", q, err)
+		}
+	}
+}
+
+func TestApplyOptInRecordsOnlyChanges(t *testing.T) {
+	db := openTest(t)
+	ctx := context.Background()
+	phone := "+4915112345678"
+
+	out, err := db.ApplyOptIn(ctx, optIn(phone, consent.OptedIn, t0, "offers"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !out.WelcomeQueued || len(out.Changed) != 1 {
+		t.Fatalf("first opt-in: %+v, want one change and a welcome", out)
+	}
+	// Same again an hour later: nothing changes, no welcome.
+	out, err = db.ApplyOptIn(ctx, optIn(phone, consent.OptedIn, t0.Add(time.Hour), "offers"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.WelcomeQueued || len(out.Changed) != 0 {
+		t.Errorf("repeat: %+v, want nothing", out)
+	}
+	// A new category within 24 h: one event, still no second welcome.
+	out, err = db.ApplyOptIn(ctx, optIn(phone, consent.OptedIn, t0.Add(2*time.Hour), "offers", "order_updates"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.WelcomeQueued || strings.Join(out.Changed, ",") != "order_updates" {
+		t.Errorf("new category: %+v, want only order_updates changed and no welcome", out)
+	}
+	// After 24 h a new change sends a welcome again.
+	out, err = db.ApplyOptIn(ctx, optIn(phone, consent.OptedIn, t0.Add(25*time.Hour), "recommendations"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !out.WelcomeQueued {
+		t.Errorf("after 25 h: %+v, want a welcome", out)
+	}
+	events, err := db.Events(ctx, out.Contact.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(events) != 3 {
+		t.Fatalf("%d events, want 3", len(events))
+	}
+	e := events[0]
+	if e.Type != consent.EventOptIn || e.Category != "offers" || e.State != consent.OptedIn ||
+		e.Evidence.IP != "203.0.113.0/24" || e.WordingHash == "" {
+		t.Errorf("event = %+v", e)
+	}
+	w, err := db.Wording(ctx, e.WordingHash)
+	if err != nil || w.Text != "I agree." || w.Version != 1 {
+		t.Errorf("wording = %+v, %v", w, err)
+	}
+	msgs, err := db.Messages(ctx, out.Contact.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(msgs) != 2 || msgs[0].Message.To != "4915112345678" {
+		t.Errorf("messages = %+v, want 2 welcomes to 4915112345678", msgs)
+	}
+}
+
+func TestWordingVersions(t *testing.T) {
+	db := openTest(t)
+	ctx := context.Background()
+	a := optIn("+4915112345678", consent.OptedIn, t0, "offers")
+	b := optIn("+4915112345679", consent.OptedIn, t0, "offers")
+	b.Wording = consent.NewWording("consent", "en", "I agree, version two.")
+	for _, c := range []consent.OptInChange{a, b, a} {
+		if _, err := db.ApplyOptIn(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w, err := db.Wording(ctx, b.Wording.Hash)
+	if err != nil || w.Version != 2 {
+		t.Errorf("second wording = %+v, %v; want version 2", w, err)
+	}
+}
+
+func TestDoubleOptInKeepsOptedIn(t *testing.T) {
+	db := openTest(t)
+	ctx := context.Background()
+	phone := "+4915112345678"
+	db.ApplyOptIn(ctx, optIn(phone, consent.OptedIn, t0, "offers"))
+	out, err := db.ApplyOptIn(ctx, optIn(phone, consent.Pending, t0.Add(48*time.Hour), "offers", "order_updates"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs, _ := db.Consents(ctx, out.Contact.ID)
+	got := map[string]consent.State{}
+	for _, c := range cs {
+		got[c.Category] = c.State
+	}
+	if got["offers"] != consent.OptedIn || got["order_updates"] != consent.Pending {
+		t.Errorf("states = %v, want offers opted_in (not downgraded) and order_updates pending", got)
+	}
+}
+
+func TestOutboxLifecycle(t *testing.T) {
+	db := openTest(t)
+	ctx := context.Background()
+	out, _ := db.ApplyOptIn(ctx, optIn("+4915112345678", consent.OptedIn, t0, "offers"))
+
+	due, err := db.ClaimDue(ctx, t0, time.Minute, 10)
+	if err != nil || len(due) != 1 || due[0].Attempts != 1 {
+		t.Fatalf("claim = %+v, %v; want one message, attempt 1", due, err)
+	}
+	// Leased: not claimed again before the lease ends, claimed after.
+	if again, _ := db.ClaimDue(ctx, t0.Add(30*time.Second), time.Minute, 10); len(again) != 0 {
+		t.Errorf("claimed %d during the lease, want 0", len(again))
+	}
+	again, _ := db.ClaimDue(ctx, t0.Add(2*time.Minute), time.Minute, 10)
+	if len(again) != 1 || again[0].Attempts != 2 {
+		t.Fatalf("after lease: %+v, want the message again with attempt 2", again)
+	}
+	pe := &consent.ProviderError{Class: consent.ErrThrottled, Code: 130429}
+	if err := db.MarkRetry(ctx, due[0].ID, t0.Add(time.Hour), pe, t0); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := db.ClaimDue(ctx, t0.Add(10*time.Minute), time.Minute, 10); len(n) != 0 {
+		t.Errorf("claimed before next attempt")
+	}
+	due, _ = db.ClaimDue(ctx, t0.Add(time.Hour), time.Minute, 10)
+	if err := db.MarkSent(ctx, due[0].ID, consent.SendResult{MessageID: "wamid.1", WaID: "4915112345678"}, t0); err != nil {
+		t.Fatal(err)
+	}
+	// Accepted by the provider: never claimed again, whatever the time.
+	if n, _ := db.ClaimDue(ctx, t0.Add(48*time.Hour), time.Minute, 10); len(n) != 0 {
+		t.Errorf("a sent message was claimed again")
+	}
+	// Statuses move forward only.
+	for _, st := range []consent.DeliveryStatus{consent.StatusRead, consent.StatusDelivered, consent.StatusSent} {
+		if _, err := db.ApplyStatus(ctx, consent.StatusUpdate{MessageID: "wamid.1", Status: st}, t0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	msgs, _ := db.Messages(ctx, out.Contact.ID)
+	if msgs[0].Status != consent.StatusRead {
+		t.Errorf("status = %s, want read (late delivered/sent must not move it back)", msgs[0].Status)
+	}
+	if _, err := db.ApplyStatus(ctx, consent.StatusUpdate{MessageID: "wamid.unknown", Status: consent.StatusRead}, t0); !errors.Is(err, consent.ErrNotFound) {
+		t.Errorf("unknown message: err = %v, want ErrNotFound", err)
+	}
+}
+
+func TestMarkUndeliverable(t *testing.T) {
+	db := openTest(t)
+	ctx := context.Background()
+	out, _ := db.ApplyOptIn(ctx, optIn("+4915112340000", consent.OptedIn, t0, "offers"))
+	for i := 0; i < 2; i++ {
+		if err := db.MarkUndeliverable(ctx, out.Contact.ID, 131026, t0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c, _ := db.ContactByPhone(ctx, "+4915112340000")
+	if c.Status != consent.Undeliverable {
+		t.Errorf("status = %s, want undeliverable", c.Status)
+	}
+	events, _ := db.Events(ctx, c.ID)
+	if n := len(events); n != 2 {
+		t.Errorf("%d events, want opt_in + one undeliverable", n)
+	}
+}
+
+func TestContactByWaID(t *testing.T) {
+	db := openTest(t)
+	ctx := context.Background()
+	db.ApplyOptIn(ctx, optIn("+525512345678", consent.OptedIn, t0, "offers"))
+	due, _ := db.ClaimDue(ctx, t0, time.Minute, 1)
+	db.MarkSent(ctx, due[0].ID, consent.SendResult{MessageID: "wamid.x", WaID: "5215512345678"}, t0)
+	for _, phone := range []string{"+525512345678", "+5215512345678"} {
+		c, err := db.ContactByPhone(ctx, phone)
+		if err != nil || c.WaID != "5215512345678" {
+			t.Errorf("ContactByPhone(%s) = %+v, %v; want the contact with wa_id 5215512345678", phone, c, err)
+		}
+	}
+	if _, err := db.ContactByPhone(ctx, "+4915100000000"); !errors.Is(err, consent.ErrNotFound) {
+		t.Errorf("unknown: err = %v, want ErrNotFound", err)
+	}
+}
+
+func TestAPIKeys(t *testing.T) {
+	db := openTest(t)
+	ctx := context.Background()
+	k, err := db.CreateAPIKey(ctx, consent.APIKey{Name: "crm", Prefix: "optin_abc", Scope: "read"}, "hash1", t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := db.APIKeyByHash(ctx, "hash1", t0)
+	if err != nil || got.ID != k.ID {
+		t.Errorf("APIKeyByHash = %+v, %v", got, err)
+	}
+	if _, err := db.CreateAPIKey(ctx, consent.APIKey{Name: "dup", Scope: "read"}, "hash1", t0); !errors.Is(err, consent.ErrConflict) {
+		t.Errorf("duplicate hash: err = %v, want ErrConflict", err)
+	}
+	if _, err := db.APIKeyByHash(ctx, "nope", t0); !errors.Is(err, consent.ErrNotFound) {
+		t.Errorf("unknown: err = %v, want ErrNotFound", err)
+	}
+}
+
+func TestReleaseLeases(t *testing.T) {
+	db := openTest(t)
+	ctx := context.Background()
+	db.ApplyOptIn(ctx, optIn("+4915112345678", consent.OptedIn, t0, "offers"))
+	db.ClaimDue(ctx, t0, time.Hour, 10)
+	n, err := db.ReleaseLeases(ctx, t0.Add(time.Second))
+	if err != nil || n != 1 {
+		t.Fatalf("ReleaseLeases = %d, %v; want 1", n, err)
+	}
+	due, _ := db.ClaimDue(ctx, t0.Add(time.Second), time.Hour, 10)
+	if len(due) != 1 || due[0].Attempts != 2 {
+		t.Errorf("after release: %+v, want the message with attempt 2", due)
+	}
+}
