@@ -1,0 +1,67 @@
+package i18n
+
+// de is German, addressing the reader as "du".
+var de = map[string]string{
+	"app.skip":        "Zum Inhalt springen",
+	"app.language":    "Sprache",
+	"app.footer":      "Einwilligungen verwaltet mit optin",
+	"app.title.error": "Fehler: %s",
+
+	"optin.title":             "Neuigkeiten von %s per WhatsApp erhalten",
+	"optin.intro":             "Wähle aus, welche Nachrichten du bekommen möchtest. Wir senden dir nur, was du auswählst, und du kannst dich jederzeit abmelden.",
+	"optin.country.label":     "Land",
+	"optin.phone.label":       "WhatsApp-Nummer",
+	"optin.phone.hint":        "Beginne mit + und der Ländervorwahl oder wähle oben dein Land aus.",
+	"optin.categories.legend": "Welche Nachrichten möchtest du erhalten?",
+	"optin.categories.hint":   "Wähle mindestens eine aus.",
+	"optin.submit":            "Auf WhatsApp abonnieren",
+	"optin.terms.link":        "Nutzungsbedingungen und Datenschutz",
+	"optin.errors.summary":    "Bitte korrigiere Folgendes:",
+	"optin.wording":           "Ich bin damit einverstanden, dass %s mir die ausgewählten Arten von Nachrichten per WhatsApp sendet. Ich kann meine Auswahl jederzeit ändern oder den Empfang beenden, indem ich mit STOP antworte oder den Link in jeder Nachricht nutze.",
+
+	"phone.empty":          "Gib deine WhatsApp-Nummer ein.",
+	"phone.letters":        "Eine Telefonnummer darf nur Ziffern, Leerzeichen, Bindestriche, Klammern und + enthalten. Entferne die Buchstaben.",
+	"phone.too_short":      "Diese Nummer ist zu kurz. Prüfe sie und gib die Vorwahl mit an.",
+	"phone.too_long":       "Diese Nummer ist zu lang. Prüfe, ob eine Ziffer zu viel ist.",
+	"phone.invalid_region": "Wir konnten nicht erkennen, aus welchem Land diese Nummer stammt. Beginne mit + und der Ländervorwahl oder wähle dein Land aus.",
+	"phone.invalid":        "Diese Nummer ist ungültig. Prüfe die Ziffern und das Land.",
+	"category.required":    "Wähle mindestens eine Art von Nachrichten aus.",
+	"category.unknown":     "Eine der gewählten Nachrichtenarten gibt es nicht mehr. Wähle bitte erneut aus der Liste.",
+	"country.unknown":      "Wähle ein Land aus der Liste.",
+
+	"thanks.title":        "Vielen Dank!",
+	"thanks.title.double": "Fast geschafft",
+	"thanks.single":       "Wir senden eine Willkommensnachricht per WhatsApp an %s. Sie sollte in ein bis zwei Minuten ankommen.",
+	"thanks.double":       "Wir senden dir gerade eine Nachricht per WhatsApp an %s. Tippe darin auf „Bestätigen“, um die Anmeldung abzuschließen.",
+	"thanks.categories":   "Deine Auswahl:",
+	"thanks.nothing_new":  "Du erhältst all diese Nachrichten bereits, deshalb haben wir keine neue Nachricht gesendet.",
+	"thanks.change":       "Du kannst deine Auswahl jederzeit ändern: Antworte auf eine unserer Nachrichten mit STOP oder nutze den Link darin.",
+
+	"error.back":      "Zurück",
+	"error.status":    "Fehler %d",
+	"error.400.title": "Die Anfrage konnte nicht verarbeitet werden",
+	"error.400.body":  "Etwas an den gesendeten Daten war nicht in Ordnung. Geh zurück und versuche es noch einmal.",
+	"error.404.title": "Seite nicht gefunden",
+	"error.404.body":  "Der Link ist vielleicht falsch geschrieben oder abgelaufen. Prüfe die Adresse oder geh zurück und beginne neu.",
+	"error.413.title": "Zu viele Daten gesendet",
+	"error.413.body":  "Das Formular hat mehr Daten gesendet, als wir annehmen. Geh zurück, prüfe deine Eingaben und versuche es noch einmal.",
+	"error.429.title": "Zu viele Versuche",
+	"error.429.body":  "Zu deiner Sicherheit haben wir Anmeldungen von hier aus für eine Weile pausiert. Bitte versuche es in einer Stunde noch einmal.",
+	"error.500.title": "Bei uns ist etwas schiefgelaufen",
+	"error.500.body":  "Das tut uns leid, wir konnten den Vorgang nicht abschließen. Bitte versuche es in ein paar Minuten noch einmal.",
+
+	"terms.title": "Nutzungsbedingungen und Datenschutz",
+	"terms.body":  "Mit deiner Anmeldung erlaubst du %s, dir die gewählten Arten von WhatsApp-Nachrichten an die angegebene Nummer zu senden.\n\nWir speichern einen Nachweis deiner Wahl (wozu du zugestimmt hast, wann und wie), weil das Gesetz verlangt, dass wir sie belegen können. Deine Nummer nutzen wir nur für die gewählten Nachrichten und verkaufen sie nie.\n\nDu kannst jederzeit abbestellen: Antworte STOP (oder ABMELDEN) auf eine Nachricht, oder STOP und eine Nachrichtenart, um nur diese abzubestellen. Antworte HILFE, um eine Person zu erreichen.\n\nDu kannst jederzeit Auskunft über deine gespeicherten Daten oder ihre Löschung verlangen.",
+
+	"welcome.body":           "Hallo! Du erhältst jetzt %s von %s per WhatsApp. Antworte STOP, um dich abzumelden, oder HILFE, wenn du Hilfe brauchst. Deine Auswahl verwalten: %s",
+	"welcome.body.double":    "Hallo! Bitte bestätige, dass du %s von %s per WhatsApp erhalten möchtest: Tippe unten auf „Bestätigen“. Wenn du das nicht warst, ignoriere diese Nachricht einfach. Deine Auswahl verwalten: %s",
+	"welcome.button.confirm": "Bestätigen",
+	"welcome.button.stop":    "Werbung stoppen",
+
+	"categories.order_updates.name":          "Bestellstatus",
+	"categories.order_updates.description":   "Neuigkeiten zu Versand und Zustellung deiner Bestellungen",
+	"categories.offers.name":                 "Angebote",
+	"categories.offers.description":          "Rabatte, Schlussverkäufe und Sonderaktionen",
+	"categories.recommendations.name":        "Empfehlungen",
+	"categories.recommendations.description": "Produkte und Tipps, für dich ausgewählt",
+}

@@ -1,0 +1,78 @@
+package i18n
+
+// en is the reference catalog: every key lives here first.
+var en = map[string]string{
+	// Page chrome.
+	"app.skip":        "Skip to content",
+	"app.language":    "Language",
+	"app.footer":      "Consent managed with optin",
+	"app.title.error": "Error: %s",
+
+	// The opt-in form.
+	"optin.title":             "Get %s updates on WhatsApp",
+	"optin.intro":             "Choose the messages you want. We'll only send what you pick, and you can stop at any time.",
+	"optin.country.label":     "Country",
+	"optin.phone.label":       "WhatsApp number",
+	"optin.phone.hint":        "Start with + and the country code, or choose your country above.",
+	"optin.categories.legend": "Which messages would you like?",
+	"optin.categories.hint":   "Choose at least one.",
+	"optin.submit":            "Subscribe on WhatsApp",
+	"optin.terms.link":        "Terms and privacy",
+	"optin.errors.summary":    "Please correct the following:",
+	// The consent wording is stored as evidence with every opt-in: change it
+	// only on purpose, in every language at once.
+	"optin.wording": "I agree that %s may send me the selected kinds of messages on WhatsApp. I can change my choice or stop at any time by replying STOP or through the link in every message.",
+
+	// Field errors reported by the consent domain.
+	"phone.empty":          "Enter your WhatsApp number.",
+	"phone.letters":        "A phone number can only contain digits, spaces, dashes, brackets and +. Remove the letters.",
+	"phone.too_short":      "This number is too short. Check it and include the area code.",
+	"phone.too_long":       "This number is too long. Check it for extra digits.",
+	"phone.invalid_region": "We couldn't tell which country this number is from. Start with + and the country code, or choose your country.",
+	"phone.invalid":        "This number isn't valid. Check the digits and the country.",
+	"category.required":    "Choose at least one kind of message.",
+	"category.unknown":     "One of the kinds of message you chose is no longer offered. Choose again from the list.",
+	"country.unknown":      "Choose a country from the list.",
+
+	// Thank-you page.
+	"thanks.title":        "Thank you!",
+	"thanks.title.double": "Almost done",
+	"thanks.single":       "We'll send a welcome message to %s on WhatsApp. It should arrive within a minute or two.",
+	"thanks.double":       "We're sending a message to %s on WhatsApp. Tap Confirm in it to finish subscribing.",
+	"thanks.categories":   "You chose:",
+	"thanks.nothing_new":  "You already receive all of these, so we haven't sent a new message.",
+	"thanks.change":       "You can change your choice at any time: reply STOP to any of our messages, or use the link in them.",
+
+	// Error pages.
+	"error.back":      "Go back",
+	"error.status":    "Error %d",
+	"error.400.title": "We couldn't process that request",
+	"error.400.body":  "Something in what was sent didn't look right. Go back and try again.",
+	"error.404.title": "Page not found",
+	"error.404.body":  "The link may be mistyped or may have expired. Check the address, or go back and start again.",
+	"error.413.title": "That was too much to send",
+	"error.413.body":  "The form sent more than we accept. Go back, check what you entered and try again.",
+	"error.429.title": "Too many attempts",
+	"error.429.body":  "To keep things secure, we've paused sign-ups from here for a while. Please try again in an hour.",
+	"error.500.title": "Something went wrong on our side",
+	"error.500.body":  "Sorry, we couldn't finish that. Please try again in a few minutes.",
+
+	// Terms page.
+	"terms.title": "Terms and privacy",
+	"terms.body":  "By subscribing you allow %s to send you the kinds of WhatsApp messages you chose, to the number you gave.\n\nWe keep a record of your choice (what you agreed to, when and how) because the law asks us to be able to prove it. We use your number only to send you the messages you chose, and we never sell it.\n\nYou can stop at any time: reply STOP to any message, or STOP followed by a kind of message to stop only that one. Reply HELP to reach a person.\n\nYou can ask to see or delete the data we keep about you at any time.",
+
+	// The welcome message: %s are the chosen categories, the business name and
+	// the preference center link.
+	"welcome.body":           "Hi! You're now subscribed to %s from %s on WhatsApp. Reply STOP to unsubscribe or HELP for help. Manage your choices: %s",
+	"welcome.body.double":    "Hi! Please confirm that you want to receive %s from %s on WhatsApp: tap Confirm below. If this wasn't you, just ignore this message. Manage your choices: %s",
+	"welcome.button.confirm": "Confirm",
+	"welcome.button.stop":    "Stop promotions",
+
+	// Names and descriptions of the categories seeded by default.
+	"categories.order_updates.name":          "Order updates",
+	"categories.order_updates.description":   "Shipping and delivery news for your orders",
+	"categories.offers.name":                 "Offers",
+	"categories.offers.description":          "Discounts, sales and special deals",
+	"categories.recommendations.name":        "Recommendations",
+	"categories.recommendations.description": "Products and tips picked for you",
+}

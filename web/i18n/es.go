@@ -1,0 +1,67 @@
+package i18n
+
+// es is Spanish, addressing the reader as "tú".
+var es = map[string]string{
+	"app.skip":        "Saltar al contenido",
+	"app.language":    "Idioma",
+	"app.footer":      "Consentimiento gestionado con optin",
+	"app.title.error": "Error: %s",
+
+	"optin.title":             "Recibe las novedades de %s por WhatsApp",
+	"optin.intro":             "Elige los mensajes que quieres recibir. Solo te enviaremos lo que elijas y puedes darte de baja cuando quieras.",
+	"optin.country.label":     "País",
+	"optin.phone.label":       "Número de WhatsApp",
+	"optin.phone.hint":        "Empieza con + y el prefijo del país, o elige tu país arriba.",
+	"optin.categories.legend": "¿Qué mensajes quieres recibir?",
+	"optin.categories.hint":   "Elige al menos uno.",
+	"optin.submit":            "Suscribirme en WhatsApp",
+	"optin.terms.link":        "Términos y privacidad",
+	"optin.errors.summary":    "Corrige lo siguiente:",
+	"optin.wording":           "Acepto que %s me envíe por WhatsApp los tipos de mensajes que he seleccionado. Puedo cambiar mi elección o darme de baja en cualquier momento respondiendo STOP o mediante el enlace incluido en cada mensaje.",
+
+	"phone.empty":          "Escribe tu número de WhatsApp.",
+	"phone.letters":        "Un número de teléfono solo puede contener dígitos, espacios, guiones, paréntesis y +. Quita las letras.",
+	"phone.too_short":      "Este número es demasiado corto. Revísalo e incluye el código de área.",
+	"phone.too_long":       "Este número es demasiado largo. Comprueba que no sobre ningún dígito.",
+	"phone.invalid_region": "No hemos podido saber de qué país es este número. Empieza con + y el prefijo del país, o elige tu país.",
+	"phone.invalid":        "Este número no es válido. Revisa los dígitos y el país.",
+	"category.required":    "Elige al menos un tipo de mensaje.",
+	"category.unknown":     "Uno de los tipos de mensaje que elegiste ya no está disponible. Vuelve a elegir de la lista.",
+	"country.unknown":      "Elige un país de la lista.",
+
+	"thanks.title":        "¡Gracias!",
+	"thanks.title.double": "Ya casi está",
+	"thanks.single":       "Te enviaremos un mensaje de bienvenida al %s por WhatsApp. Debería llegar en uno o dos minutos.",
+	"thanks.double":       "Te estamos enviando un mensaje al %s por WhatsApp. Toca «Confirmar» en ese mensaje para completar la suscripción.",
+	"thanks.categories":   "Elegiste:",
+	"thanks.nothing_new":  "Ya recibes todos estos mensajes, así que no te hemos enviado ninguno nuevo.",
+	"thanks.change":       "Puedes cambiar tu elección cuando quieras: responde STOP a cualquiera de nuestros mensajes o usa el enlace que incluyen.",
+
+	"error.back":      "Volver",
+	"error.status":    "Error %d",
+	"error.400.title": "No hemos podido procesar la solicitud",
+	"error.400.body":  "Algo de lo que se envió no era correcto. Vuelve atrás e inténtalo de nuevo.",
+	"error.404.title": "Página no encontrada",
+	"error.404.body":  "Puede que el enlace esté mal escrito o haya caducado. Revisa la dirección, o vuelve atrás y empieza de nuevo.",
+	"error.413.title": "Se han enviado demasiados datos",
+	"error.413.body":  "El formulario envió más datos de los que aceptamos. Vuelve atrás, revisa lo que escribiste e inténtalo de nuevo.",
+	"error.429.title": "Demasiados intentos",
+	"error.429.body":  "Por seguridad, hemos pausado las suscripciones desde aquí durante un rato. Inténtalo de nuevo dentro de una hora.",
+	"error.500.title": "Algo ha fallado por nuestra parte",
+	"error.500.body":  "Lo sentimos, no hemos podido completarlo. Inténtalo de nuevo en unos minutos.",
+
+	"terms.title": "Términos y privacidad",
+	"terms.body":  "Al suscribirte permites que %s te envíe por WhatsApp los tipos de mensajes que elegiste, al número que indicaste.\n\nGuardamos un registro de tu elección (qué aceptaste, cuándo y cómo) porque la ley nos pide poder demostrarlo. Usamos tu número solo para enviarte los mensajes que elegiste y nunca lo vendemos.\n\nPuedes darte de baja cuando quieras: responde STOP (o BAJA) a cualquier mensaje, o STOP seguido de un tipo de mensaje para dejar solo ese. Responde AYUDA para hablar con una persona.\n\nPuedes pedir ver o borrar los datos que guardamos sobre ti en cualquier momento.",
+
+	"welcome.body":           "¡Hola! Te has suscrito a %s de %s en WhatsApp. Responde STOP para darte de baja o AYUDA si necesitas ayuda. Gestiona tus preferencias: %s",
+	"welcome.body.double":    "¡Hola! Confirma que quieres recibir %s de %s por WhatsApp tocando «Confirmar» aquí abajo. Si no fuiste tú, ignora este mensaje. Gestiona tus preferencias: %s",
+	"welcome.button.confirm": "Confirmar",
+	"welcome.button.stop":    "Detener promociones",
+
+	"categories.order_updates.name":          "Novedades de pedidos",
+	"categories.order_updates.description":   "Avisos de envío y entrega de tus pedidos",
+	"categories.offers.name":                 "Ofertas",
+	"categories.offers.description":          "Descuentos, rebajas y promociones especiales",
+	"categories.recommendations.name":        "Recomendaciones",
+	"categories.recommendations.description": "Productos y consejos elegidos para ti",
+}

@@ -1,0 +1,67 @@
+package i18n
+
+// pt is Portuguese as written in Brazil, addressing the reader as "você".
+var pt = map[string]string{
+	"app.skip":        "Pular para o conteúdo",
+	"app.language":    "Idioma",
+	"app.footer":      "Consentimento gerenciado com optin",
+	"app.title.error": "Erro: %s",
+
+	"optin.title":             "Receba as novidades de %s no WhatsApp",
+	"optin.intro":             "Escolha as mensagens que você quer receber. Só enviamos o que você escolher, e você pode cancelar quando quiser.",
+	"optin.country.label":     "País",
+	"optin.phone.label":       "Número de WhatsApp",
+	"optin.phone.hint":        "Comece com + e o código do país, ou escolha seu país acima.",
+	"optin.categories.legend": "Quais mensagens você quer receber?",
+	"optin.categories.hint":   "Escolha pelo menos uma.",
+	"optin.submit":            "Quero receber no WhatsApp",
+	"optin.terms.link":        "Termos e privacidade",
+	"optin.errors.summary":    "Corrija o seguinte:",
+	"optin.wording":           "Concordo que %s me envie pelo WhatsApp os tipos de mensagem que selecionei. Posso mudar minha escolha ou cancelar a qualquer momento respondendo STOP ou pelo link incluído em cada mensagem.",
+
+	"phone.empty":          "Informe seu número de WhatsApp.",
+	"phone.letters":        "Um número de telefone só pode ter dígitos, espaços, hifens, parênteses e +. Remova as letras.",
+	"phone.too_short":      "Este número é curto demais. Confira e inclua o código de área (DDD).",
+	"phone.too_long":       "Este número é longo demais. Veja se não há dígitos a mais.",
+	"phone.invalid_region": "Não conseguimos identificar o país deste número. Comece com + e o código do país, ou escolha seu país.",
+	"phone.invalid":        "Este número não é válido. Confira os dígitos e o país.",
+	"category.required":    "Escolha pelo menos um tipo de mensagem.",
+	"category.unknown":     "Um dos tipos de mensagem que você escolheu não está mais disponível. Escolha novamente na lista.",
+	"country.unknown":      "Escolha um país da lista.",
+
+	"thanks.title":        "Obrigado!",
+	"thanks.title.double": "Falta pouco",
+	"thanks.single":       "Vamos enviar uma mensagem de boas-vindas para %s pelo WhatsApp. Ela deve chegar em um ou dois minutos.",
+	"thanks.double":       "Estamos enviando uma mensagem para %s pelo WhatsApp. Toque em Confirmar nessa mensagem para concluir a inscrição.",
+	"thanks.categories":   "Você escolheu:",
+	"thanks.nothing_new":  "Você já recebe todas essas mensagens, por isso não enviamos uma nova.",
+	"thanks.change":       "Você pode mudar sua escolha quando quiser: responda STOP a qualquer mensagem nossa ou use o link que vem nelas.",
+
+	"error.back":      "Voltar",
+	"error.status":    "Erro %d",
+	"error.400.title": "Não conseguimos processar a solicitação",
+	"error.400.body":  "Algo no que foi enviado não estava certo. Volte e tente novamente.",
+	"error.404.title": "Página não encontrada",
+	"error.404.body":  "O link pode estar digitado errado ou ter expirado. Confira o endereço, ou volte e comece de novo.",
+	"error.413.title": "Foram enviados dados demais",
+	"error.413.body":  "O formulário enviou mais dados do que aceitamos. Volte, confira o que você preencheu e tente novamente.",
+	"error.429.title": "Tentativas demais",
+	"error.429.body":  "Por segurança, pausamos as inscrições feitas daqui por um tempo. Tente novamente daqui a uma hora.",
+	"error.500.title": "Algo deu errado do nosso lado",
+	"error.500.body":  "Desculpe, não conseguimos concluir isso. Tente novamente em alguns minutos.",
+
+	"terms.title": "Termos e privacidade",
+	"terms.body":  "Ao se inscrever, você permite que %s envie pelo WhatsApp os tipos de mensagem que você escolheu, para o número informado.\n\nGuardamos um registro da sua escolha (o que você aceitou, quando e como) porque a lei exige que possamos comprová-la. Usamos seu número apenas para enviar as mensagens que você escolheu e nunca o vendemos.\n\nVocê pode sair quando quiser: responda STOP (ou SAIR) a qualquer mensagem, ou STOP seguido de um tipo de mensagem para parar só esse. Responda AJUDA para falar com uma pessoa.\n\nVocê pode pedir para ver ou apagar os dados que guardamos sobre você a qualquer momento.",
+
+	"welcome.body":           "Olá! Agora você recebe %s de %s pelo WhatsApp. Responda STOP para cancelar ou AJUDA para obter ajuda. Gerencie suas preferências: %s",
+	"welcome.body.double":    "Olá! Confirme que você quer receber %s de %s pelo WhatsApp tocando em Confirmar abaixo. Se não foi você, é só ignorar esta mensagem. Gerencie suas preferências: %s",
+	"welcome.button.confirm": "Confirmar",
+	"welcome.button.stop":    "Parar promoções",
+
+	"categories.order_updates.name":          "Atualizações de pedidos",
+	"categories.order_updates.description":   "Notícias de envio e entrega dos seus pedidos",
+	"categories.offers.name":                 "Ofertas",
+	"categories.offers.description":          "Descontos, liquidações e promoções especiais",
+	"categories.recommendations.name":        "Recomendações",
+	"categories.recommendations.description": "Produtos e dicas escolhidos para você",
+}
