@@ -101,8 +101,8 @@ const (
 	ErrUndeliverable    ErrorClass = "undeliverable"     // 1013, 131026
 	ErrWindowClosed     ErrorClass = "window_closed"     // 470, 131047
 	ErrMarketingStopped ErrorClass = "marketing_stopped" // 131050
-	ErrThrottled        ErrorClass = "throttled"         // 429, 503, 130429, 131056, 80007
-	ErrTransient        ErrorClass = "transient"         // 408, 5xx, network errors
+	ErrThrottled        ErrorClass = "throttled"         // 429, 503, 130429, 131056, 80007, 4, 131048
+	ErrTransient        ErrorClass = "transient"         // 408, 5xx, 131016, network errors
 	ErrTemplate         ErrorClass = "template"          // 2001, 132000, 132001, 500 structure unavailable
 	ErrAccount          ErrorClass = "account"           // 402, 131042, 190, 401
 	ErrRejected         ErrorClass = "rejected"          // anything else: a permanent failure of this message
@@ -137,13 +137,13 @@ func ClassifyCode(code int) ErrorClass {
 		return ErrWindowClosed
 	case 131050:
 		return ErrMarketingStopped
-	case 429, 503, 130429, 131056, 80007:
+	case 429, 503, 130429, 131056, 80007, 4, 131048: // 4: app request limit; 131048: spam rate limit
 		return ErrThrottled
 	case 2001, 132000, 132001:
 		return ErrTemplate
 	case 402, 131042, 190, 401:
 		return ErrAccount
-	case 408:
+	case 408, 131016: // 131016: service temporarily unavailable
 		return ErrTransient
 	}
 	if code >= 500 && code < 600 {

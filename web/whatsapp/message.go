@@ -1,0 +1,306 @@
+package whatsapp
+
+import (
+	"encoding/json"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/optin/optin/consent"
+)
+
+// The wire structs below encode outgoing messages. They are structs rather
+// than maps so the field set is fixed in one place and encoding allocates
+// little; omitempty marks what the formats leave out when unset.
+
+type wireMessage struct {
+	MessagingProduct string           `json:"messaging_product,omitempty"` // Cloud API only
+	RecipientType    string           `json:"recipient_type,omitempty"`
+	To               string           `json:"to,omitempty"`
+	Type             string           `json:"type,omitempty"`
+	PreviewURL       *bool            `json:"preview_url,omitempty"` // on-premise puts it here, not in text
+	Text             *wireText        `json:"text,omitempty"`
+	Template         *wireTemplate    `json:"template,omitempty"`
+	Interactive      *wireInteractive `json:"interactive,omitempty"`
+	Contacts         []wireCard       `json:"contacts,omitempty"`
+	Status           string           `json:"status,omitempty"`     // mark as read
+	MessageID        string           `json:"message_id,omitempty"` // mark as read
+}
+
+type wireText struct {
+	Body       string `json:"body"`
+	PreviewURL *bool  `json:"preview_url,omitempty"` // Cloud API
+}
+
+type wireTemplate struct {
+	Namespace  string          `json:"namespace,omitempty"`
+	Name       string          `json:"name"`
+	Language   wireLanguage    `json:"language"`
+	Components []wireComponent `json:"components,omitempty"`
+}
+
+type wireLanguage struct {
+	Policy string `json:"policy,omitempty"`
+	Code   string `json:"code"`
+}
+
+type wireComponent struct {
+	Type       string      `json:"type"`
+	SubType    string      `json:"sub_type,omitempty"`
+	Index      string      `json:"index,omitempty"`
+	Parameters []wireParam `json:"parameters"`
+}
+
+type wireParam struct {
+	Type    string `json:"type"`
+	Text    string `json:"text,omitempty"`
+	Payload string `json:"payload,omitempty"`
+}
+
+type wireInteractive struct {
+	Type   string      `json:"type"`
+	Header *wireHeader `json:"header,omitempty"`
+	Body   wireLabel   `json:"body"`
+	Footer *wireLabel  `json:"footer,omitempty"`
+	Action wireAction  `json:"action"`
+}
+
+type wireHeader struct {
+	Type string `json:"type"`
+	Text string `json:"text"`
+}
+
+type wireLabel struct {
+	Text string `json:"text"`
+}
+
+type wireAction struct {
+	Buttons []wireButton `json:"buttons"`
+}
+
+type wireButton struct {
+	Type  string    `json:"type"`
+	Reply wireReply `json:"reply"`
+}
+
+type wireReply struct {
+	ID    string `json:"id"`
+	Title string `json:"title"`
+}
+
+type wireCard struct {
+	Name   wireName    `json:"name"`
+	Phones []wirePhone `json:"phones,omitempty"`
+	Emails []wireEmail `json:"emails,omitempty"`
+	URLs   []wireURL   `json:"urls,omitempty"`
+}
+
+type wireName struct {
+	FormattedName string `json:"formatted_name"`
+	FirstName     string `json:"first_name"`
+}
+
+type wirePhone struct {
+	Phone string `json:"phone"`
+	Type  string `json:"type"`
+	// WaID lets the person message the number from the card; without it
+	// WhatsApp only offers to invite the number (360dialog's advice).
+	WaID string `json:"wa_id,omitempty"`
+}
+
+type wireEmail struct {
+	Email string `json:"email"`
+	Type  string `json:"type"`
+}
+
+type wireURL struct {
+	URL  string `json:"url"`
+	Type string `json:"type"`
+}
+
+// WhatsApp's limits on reply buttons; checked here so a bad message fails
+// with a clear title instead of a provider's generic parameter error.
+const (
+	maxButtons     = 3
+	maxButtonTitle = 20
+)
+
+// validate rejects messages the provider would refuse anyway. Titles name
+// the problem, never the content.
+func validate(provider string, m consent.Message) error {
+	switch m.Kind {
+	case consent.KindRead:
+		if m.ReadID == "" {
+			return invalid("read receipt without message id")
+		}
+		return nil
+	case consent.KindTemplate, consent.KindText, consent.KindInteractive, consent.KindContacts:
+	default:
+		return invalid("unknown kind " + strconv.Quote(string(m.Kind)))
+	}
+	if m.To == "" {
+		return invalid("no recipient")
+	}
+	switch m.Kind {
+	case consent.KindTemplate:
+		t := m.Template
+		if t == nil || t.Name == "" || t.Language == "" {
+			return invalid("template needs a name and a language")
+		}
+		if provider == ProviderV1 && t.Namespace == "" {
+			return invalid("v1 templates need a namespace")
+		}
+		for _, p := range t.BodyParams {
+			if p == "" {
+				return invalid("empty template body parameter")
+			}
+		}
+		for _, b := range t.Buttons {
+			switch {
+			case b.Index < 0:
+				return invalid("negative template button index")
+			case b.SubType == "quick_reply" && b.Payload == "":
+				return invalid("quick reply button without payload")
+			case b.SubType == "url" && b.Text == "":
+				return invalid("url button without suffix")
+			case b.SubType != "quick_reply" && b.SubType != "url":
+				return invalid("unknown template button sub_type " + strconv.Quote(b.SubType))
+			}
+		}
+	case consent.KindText:
+		if m.Text == "" {
+			return invalid("empty text")
+		}
+	case consent.KindInteractive:
+		in := m.Interactive
+		if in == nil || in.Body == "" {
+			return invalid("interactive message needs a body")
+		}
+		if len(in.Buttons) == 0 || len(in.Buttons) > maxButtons {
+			return invalid("interactive message needs 1 to 3 buttons")
+		}
+		for _, b := range in.Buttons {
+			if b.ID == "" || b.Title == "" || utf8.RuneCountInString(b.Title) > maxButtonTitle {
+				return invalid("button needs an id and a title of at most 20 characters")
+			}
+		}
+	case consent.KindContacts:
+		if len(m.Contacts) == 0 {
+			return invalid("no contact card")
+		}
+		for _, c := range m.Contacts {
+			if c.Name == "" {
+				return invalid("contact card without name")
+			}
+		}
+	}
+	return nil
+}
+
+// marshalMessage encodes a validated message for POST /messages.
+func marshalMessage(provider string, m consent.Message) ([]byte, error) {
+	cloudAPI := provider != ProviderV1
+	w := wireMessage{}
+	if cloudAPI {
+		w.MessagingProduct = "whatsapp"
+	}
+	if m.Kind == consent.KindRead {
+		w.Status = "read"
+		w.MessageID = m.ReadID
+		return json.Marshal(w)
+	}
+	w.RecipientType = "individual"
+	w.To = m.To
+	w.Type = string(m.Kind)
+	switch m.Kind {
+	case consent.KindTemplate:
+		w.Template = wireTemplateOf(m.Template, cloudAPI)
+	case consent.KindText:
+		preview := m.PreviewURL
+		w.Text = &wireText{Body: m.Text}
+		if cloudAPI {
+			w.Text.PreviewURL = &preview
+		} else {
+			w.PreviewURL = &preview
+		}
+	case consent.KindInteractive:
+		w.Interactive = wireInteractiveOf(m.Interactive)
+	case consent.KindContacts:
+		w.Contacts = make([]wireCard, 0, len(m.Contacts))
+		for _, c := range m.Contacts {
+			w.Contacts = append(w.Contacts, wireCardOf(c))
+		}
+	}
+	return json.Marshal(w)
+}
+
+func wireTemplateOf(t *consent.Template, cloudAPI bool) *wireTemplate {
+	w := &wireTemplate{Name: t.Name, Language: wireLanguage{Code: t.Language}}
+	if !cloudAPI {
+		// The on-premise API wants the namespace and an explicit policy;
+		// "deterministic" is the only one it still accepts.
+		w.Namespace = t.Namespace
+		w.Language.Policy = "deterministic"
+	}
+	if len(t.BodyParams) > 0 {
+		params := make([]wireParam, 0, len(t.BodyParams))
+		for _, p := range t.BodyParams {
+			params = append(params, wireParam{Type: "text", Text: p})
+		}
+		w.Components = append(w.Components, wireComponent{Type: "body", Parameters: params})
+	}
+	for _, b := range t.Buttons {
+		c := wireComponent{Type: "button", SubType: b.SubType, Index: strconv.Itoa(b.Index)}
+		if b.SubType == "url" {
+			c.Parameters = []wireParam{{Type: "text", Text: b.Text}}
+		} else {
+			c.Parameters = []wireParam{{Type: "payload", Payload: b.Payload}}
+		}
+		w.Components = append(w.Components, c)
+	}
+	return w
+}
+
+func wireInteractiveOf(in *consent.Interactive) *wireInteractive {
+	w := &wireInteractive{Type: "button", Body: wireLabel{Text: in.Body}}
+	if in.Header != "" {
+		w.Header = &wireHeader{Type: "text", Text: in.Header}
+	}
+	if in.Footer != "" {
+		w.Footer = &wireLabel{Text: in.Footer}
+	}
+	w.Action.Buttons = make([]wireButton, 0, len(in.Buttons))
+	for _, b := range in.Buttons {
+		w.Action.Buttons = append(w.Action.Buttons, wireButton{Type: "reply", Reply: wireReply{ID: b.ID, Title: b.Title}})
+	}
+	return w
+}
+
+func wireCardOf(c consent.Card) wireCard {
+	w := wireCard{Name: wireName{FormattedName: c.Name, FirstName: c.Name}}
+	if c.Phone != "" {
+		w.Phones = []wirePhone{{Phone: c.Phone, Type: "WORK", WaID: waIDOf(c.Phone)}}
+	}
+	if c.Email != "" {
+		w.Emails = []wireEmail{{Email: c.Email, Type: "WORK"}}
+	}
+	if c.URL != "" {
+		w.URLs = []wireURL{{URL: c.URL, Type: "WORK"}}
+	}
+	return w
+}
+
+// waIDOf returns the digits of an E.164 number, which is the wa_id WhatsApp
+// expects, or "" when phone is not E.164 (then the card just shows it).
+func waIDOf(phone string) string {
+	digits := strings.TrimPrefix(phone, "+")
+	if len(digits) < 8 || len(digits) > 15 || digits[0] == '0' {
+		return ""
+	}
+	for i := 0; i < len(digits); i++ {
+		if digits[i] < '0' || digits[i] > '9' {
+			return ""
+		}
+	}
+	return digits
+}
