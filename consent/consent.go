@@ -199,6 +199,9 @@ type Store interface {
 	ApplyOptIn(ctx context.Context, c OptInChange) (OptInOutcome, error)
 	ContactByPhone(ctx context.Context, phone string) (Contact, error)
 	Consents(ctx context.Context, contactID int64) ([]Consent, error)
+	// ConsentFor returns the contact's status and its consent for category
+	// ("" when none), or ErrNotFound for an unknown number.
+	ConsentFor(ctx context.Context, phone, category string) (ContactStatus, State, error)
 
 	// ClaimDue leases up to limit outbox messages due at now and returns them.
 	ClaimDue(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]OutboxMessage, error)

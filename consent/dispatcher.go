@@ -220,18 +220,21 @@ func (d *Dispatcher) send(ctx context.Context, m OutboxMessage) error {
 	}
 }
 
-// backoff returns the delay before retry number attempt (1-based): BaseDelay
-// tripled per attempt, capped, with full jitter over its upper half, and
-// never shorter than the provider's Retry-After.
+// backoff returns the delay before retry number attempt (1-based). When the
+// provider said when to come back (Retry-After) that time is used, plus up
+// to a tenth of jitter; otherwise BaseDelay tripled per attempt, capped,
+// with jitter over its upper half so that retries of many messages spread.
 func (d *Dispatcher) backoff(attempt int, retryAfter time.Duration) time.Duration {
+	if retryAfter > 0 {
+		return retryAfter + time.Duration(rand.Int64N(int64(retryAfter/10)+1))
+	}
 	delay := d.BaseDelay
 	for i := 1; i < attempt && delay < d.MaxDelay; i++ {
 		delay *= 3
 	}
 	delay = min(delay, d.MaxDelay)
 	half := delay / 2
-	delay = half + time.Duration(rand.Int64N(int64(half)+1))
-	return max(delay, retryAfter)
+	return half + time.Duration(rand.Int64N(int64(half)+1))
 }
 
 // adjustRate halves the send rate on throttling and recovers it by a tenth

@@ -4,9 +4,11 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -34,6 +36,8 @@ type Service struct {
 	cfg       Config
 	notify    func() // wakes the outbox dispatcher; may be nil
 	inboxWake func() // wakes the inbox worker; may be nil
+
+	categories sync.Map // lang → []Category
 }
 
 // NewService returns a Service over store. t renders the texts sent to people.
@@ -54,10 +58,23 @@ func (s *Service) OnEnqueue(f func()) { s.notify = f }
 // Mode reports the configured opt-in mode.
 func (s *Service) Mode() Mode { return s.cfg.Mode }
 
-// Categories lists the categories with their texts in lang.
+// Categories lists the categories with their texts in lang. They change
+// rarely and are read on every form and check, so they are cached until
+// ForgetCategories.
 func (s *Service) Categories(ctx context.Context, lang string) ([]Category, error) {
-	return s.store.Categories(ctx, lang)
+	if v, ok := s.categories.Load(lang); ok {
+		return v.([]Category), nil
+	}
+	cats, err := s.store.Categories(ctx, lang)
+	if err != nil {
+		return nil, err
+	}
+	s.categories.Store(lang, cats)
+	return cats, nil
 }
+
+// ForgetCategories drops the cached categories after they changed.
+func (s *Service) ForgetCategories() { s.categories.Clear() }
 
 // OptInRequest is a person's opt-in as submitted.
 type OptInRequest struct {
@@ -92,7 +109,7 @@ func (s *Service) OptIn(ctx context.Context, r OptInRequest) (OptInOutcome, erro
 			verr.Add(f, k)
 		}
 	}
-	cats, err := s.store.Categories(ctx, r.Lang)
+	cats, err := s.Categories(ctx, r.Lang)
 	if err != nil {
 		return OptInOutcome{}, err
 	}
@@ -173,7 +190,7 @@ func (s *Service) welcome(lang string, categoryNames []string) *Message {
 			{Index: 1, SubType: "quick_reply", Payload: PayloadStopMarketing, Title: s.t(lang, "welcome.button.stop")},
 		}
 	} else {
-		tpl.Preview = s.t(lang, "welcome.body", list, s.cfg.BusinessName, "")
+		tpl.Preview = s.t(lang, "welcome.body", list, s.cfg.BusinessName)
 		tpl.Buttons = []TemplateButton{
 			{Index: 0, SubType: "quick_reply", Payload: PayloadStopMarketing, Title: s.t(lang, "welcome.button.stop")},
 		}
@@ -233,7 +250,7 @@ func (s *Service) Check(ctx context.Context, phone, category string) (CheckResul
 	if err != nil {
 		return CheckResult{}, err
 	}
-	cats, err := s.store.Categories(ctx, "en")
+	cats, err := s.Categories(ctx, "en")
 	if err != nil {
 		return CheckResult{}, err
 	}
@@ -244,32 +261,23 @@ func (s *Service) Check(ctx context.Context, phone, category string) (CheckResul
 	if !known {
 		return CheckResult{Reason: ReasonUnknownCategory}, nil
 	}
-	c, err := s.store.ContactByPhone(ctx, e164)
-	if err == ErrNotFound {
+	status, state, err := s.store.ConsentFor(ctx, e164, category)
+	if errors.Is(err, ErrNotFound) {
 		return CheckResult{Reason: ReasonUnknownContact}, nil
 	}
 	if err != nil {
 		return CheckResult{}, err
 	}
-	if c.Status == Undeliverable {
+	if status == Undeliverable {
 		return CheckResult{Reason: ReasonUndeliverable}, nil
 	}
-	consents, err := s.store.Consents(ctx, c.ID)
-	if err != nil {
-		return CheckResult{}, err
-	}
-	for _, cs := range consents {
-		if cs.Category != category {
-			continue
-		}
-		switch cs.State {
-		case OptedIn:
-			return CheckResult{Allowed: c.Status == Active, Reason: ReasonOptedIn}, nil
-		case OptedOut:
-			return CheckResult{Reason: ReasonOptedOut}, nil
-		case Pending:
-			return CheckResult{Reason: ReasonPending}, nil
-		}
+	switch state {
+	case OptedIn:
+		return CheckResult{Allowed: status == Active, Reason: ReasonOptedIn}, nil
+	case OptedOut:
+		return CheckResult{Reason: ReasonOptedOut}, nil
+	case Pending:
+		return CheckResult{Reason: ReasonPending}, nil
 	}
 	return CheckResult{Reason: ReasonNoConsent}, nil
 }
@@ -302,7 +310,7 @@ func (s *Service) Contact(ctx context.Context, phone string) (ContactView, error
 func (s *Service) ApplyStatus(ctx context.Context, st StatusUpdate) error {
 	now := s.clock.Now()
 	contactID, err := s.store.ApplyStatus(ctx, st, now)
-	if err == ErrNotFound {
+	if errors.Is(err, ErrNotFound) {
 		return nil // not a message optin sent: forwarded elsewhere
 	}
 	if err != nil {

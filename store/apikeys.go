@@ -23,9 +23,7 @@ func (s *DB) CreateAPIKey(ctx context.Context, k consent.APIKey, hash string, no
 func (s *DB) APIKeyByHash(ctx context.Context, hash string, now time.Time) (consent.APIKey, error) {
 	var k consent.APIKey
 	var last string
-	err := s.db.QueryRowContext(ctx, `
-		SELECT id, name, prefix, scope, last_used_at FROM api_keys WHERE hash = ? AND revoked_at = ''`, hash).
-		Scan(&k.ID, &k.Name, &k.Prefix, &k.Scope, &last)
+	err := s.apiKey.QueryRowContext(ctx, hash).Scan(&k.ID, &k.Name, &k.Prefix, &k.Scope, &last)
 	if err != nil {
 		return consent.APIKey{}, mapErr("api key", err)
 	}
@@ -38,3 +36,5 @@ func (s *DB) APIKeyByHash(ctx context.Context, hash string, now time.Time) (cons
 }
 
 var _ consent.Store = (*DB)(nil)
+
+const apiKeyQuery = `SELECT id, name, prefix, scope, last_used_at FROM api_keys WHERE hash = ? AND revoked_at = ''`

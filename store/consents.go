@@ -60,6 +60,21 @@ func (s *DB) ContactByPhone(ctx context.Context, phone string) (consent.Contact,
 	return c, mapErr("contact by phone", err)
 }
 
+const consentForQuery = `
+	SELECT c.status, coalesce(s.state, '')
+	FROM contacts c
+	LEFT JOIN consents s ON s.contact_id = c.id AND s.category_id = (SELECT id FROM categories WHERE slug = ?)
+	WHERE c.id = coalesce((SELECT id FROM contacts WHERE phone = ?), (SELECT id FROM contacts WHERE wa_id = ? LIMIT 1))`
+
+// ConsentFor returns the status of the contact with the number phone (or
+// that wa_id) and its consent for category, "" when it has none. It is the
+// consent check's one query.
+func (s *DB) ConsentFor(ctx context.Context, phone, category string) (consent.ContactStatus, consent.State, error) {
+	var status, state string
+	err := s.consentFor.QueryRowContext(ctx, category, phone, strings.TrimPrefix(phone, "+")).Scan(&status, &state)
+	return consent.ContactStatus(status), consent.State(state), mapErr("consent for", err)
+}
+
 // Consents returns the current consents of a contact, in category order.
 func (s *DB) Consents(ctx context.Context, contactID int64) ([]consent.Consent, error) {
 	rows, err := s.db.QueryContext(ctx, `
@@ -89,7 +104,7 @@ func (s *DB) ApplyOptIn(ctx context.Context, ch consent.OptInChange) (consent.Op
 	var out consent.OptInOutcome
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		now := ts(ch.At)
-		_, err := tx.ExecContext(ctx, `
+		_, err := s.exec(ctx, tx, `
 			INSERT INTO contacts (phone, wa_id, language, status, created_at, updated_at)
 			VALUES (?, ?, ?, 'active', ?, ?)
 			ON CONFLICT (phone) DO UPDATE SET
@@ -100,18 +115,18 @@ func (s *DB) ApplyOptIn(ctx context.Context, ch consent.OptInChange) (consent.Op
 		if err != nil {
 			return err
 		}
-		c, err := scanContact(tx.QueryRowContext(ctx, `SELECT `+contactColumns+` FROM contacts WHERE phone = ?`, ch.Phone))
+		c, err := scanContact(s.queryRow(ctx, tx, `SELECT `+contactColumns+` FROM contacts WHERE phone = ?`, ch.Phone))
 		if err != nil {
 			return err
 		}
 		out.Contact = c
-		if err := ensureWording(ctx, tx, ch.Wording, ch.At); err != nil {
+		if err := s.ensureWording(ctx, tx, ch.Wording, ch.At); err != nil {
 			return err
 		}
 		for _, slug := range ch.Categories {
 			var catID int64
 			var current sql.NullString
-			err := tx.QueryRowContext(ctx, `
+			err := s.queryRow(ctx, tx, `
 				SELECT c.id, s.state FROM categories c
 				LEFT JOIN consents s ON s.category_id = c.id AND s.contact_id = ?
 				WHERE c.slug = ?`, c.ID, slug).Scan(&catID, &current)
@@ -124,11 +139,11 @@ func (s *DB) ApplyOptIn(ctx context.Context, ch consent.OptInChange) (consent.Op
 			}
 			ev := consent.Event{ContactID: c.ID, Type: consent.EventOptIn, Category: slug, State: ch.Target,
 				OccurredAt: ch.At, WordingHash: ch.Wording.Hash, Lang: ch.Lang, Evidence: ch.Evidence}
-			evID, err := insertEvent(ctx, tx, ev, ch.At)
+			evID, err := s.insertEvent(ctx, tx, ev, ch.At)
 			if err != nil {
 				return err
 			}
-			if err := setConsent(ctx, tx, c.ID, catID, ch.Target, ch.Evidence.Source, evID, ch.At); err != nil {
+			if err := s.setConsent(ctx, tx, c.ID, catID, ch.Target, ch.Evidence.Source, evID, ch.At); err != nil {
 				return err
 			}
 			out.Changed = append(out.Changed, slug)
@@ -137,7 +152,7 @@ func (s *DB) ApplyOptIn(ctx context.Context, ch consent.OptInChange) (consent.Op
 			return nil
 		}
 		var last string
-		if err := tx.QueryRowContext(ctx, `SELECT last_welcome_at FROM contacts WHERE id = ?`, c.ID).Scan(&last); err != nil {
+		if err := s.queryRow(ctx, tx, `SELECT last_welcome_at FROM contacts WHERE id = ?`, c.ID).Scan(&last); err != nil {
 			return err
 		}
 		if last != "" && ch.At.Sub(parseTS(last)) < ch.WelcomeCooldown {
@@ -145,10 +160,10 @@ func (s *DB) ApplyOptIn(ctx context.Context, ch consent.OptInChange) (consent.Op
 		}
 		msg := *ch.Welcome
 		msg.To = c.WaID
-		if err := enqueue(ctx, tx, c.ID, "welcome", msg, ch.At); err != nil {
+		if err := s.enqueue(ctx, tx, c.ID, "welcome", msg, ch.At); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE contacts SET last_welcome_at = ? WHERE id = ?`, now, c.ID); err != nil {
+		if _, err := s.exec(ctx, tx, `UPDATE contacts SET last_welcome_at = ? WHERE id = ?`, now, c.ID); err != nil {
 			return err
 		}
 		out.WelcomeQueued = true
@@ -162,8 +177,8 @@ func (s *DB) ApplyOptIn(ctx context.Context, ch consent.OptInChange) (consent.Op
 
 // ensureWording stores w unless a wording with its hash exists, numbering
 // it as the next version of its kind and language.
-func ensureWording(ctx context.Context, tx *sql.Tx, w consent.Wording, at time.Time) error {
-	_, err := tx.ExecContext(ctx, `
+func (s *DB) ensureWording(ctx context.Context, tx *sql.Tx, w consent.Wording, at time.Time) error {
+	_, err := s.exec(ctx, tx, `
 		INSERT INTO wordings (hash, kind, lang, version, text, created_at)
 		SELECT ?, ?, ?, coalesce(max(version), 0) + 1, ?, ?
 		FROM wordings WHERE kind = ? AND lang = ?
@@ -180,13 +195,13 @@ func (s *DB) Wording(ctx context.Context, hash string) (consent.Wording, error) 
 	return w, mapErr("wording", err)
 }
 
-func insertEvent(ctx context.Context, tx *sql.Tx, e consent.Event, now time.Time) (int64, error) {
+func (s *DB) insertEvent(ctx context.Context, tx *sql.Tx, e consent.Event, now time.Time) (int64, error) {
 	var wording any
 	if e.WordingHash != "" {
 		wording = e.WordingHash
 	}
 	ev := e.Evidence
-	res, err := tx.ExecContext(ctx, `
+	res, err := s.exec(ctx, tx, `
 		INSERT INTO events (contact_id, type, category, state, source, occurred_at, recorded_at, wording_hash,
 		    lang, ip, user_agent, page_url, embed_origin, entry_point, form_version, message_id, message_text, actor)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -199,8 +214,8 @@ func insertEvent(ctx context.Context, tx *sql.Tx, e consent.Event, now time.Time
 	return res.LastInsertId()
 }
 
-func setConsent(ctx context.Context, tx *sql.Tx, contactID, categoryID int64, state consent.State, source consent.Source, eventID int64, at time.Time) error {
-	_, err := tx.ExecContext(ctx, `
+func (s *DB) setConsent(ctx context.Context, tx *sql.Tx, contactID, categoryID int64, state consent.State, source consent.Source, eventID int64, at time.Time) error {
+	_, err := s.exec(ctx, tx, `
 		INSERT INTO consents (contact_id, category_id, state, since, source, event_id) VALUES (?, ?, ?, ?, ?, ?)
 		ON CONFLICT (contact_id, category_id) DO UPDATE SET
 		    state = excluded.state, since = excluded.since, source = excluded.source, event_id = excluded.event_id`,
@@ -235,12 +250,12 @@ func (s *DB) Events(ctx context.Context, contactID int64) ([]consent.Event, erro
 	return out, mapErr("events", rows.Err())
 }
 
-func enqueue(ctx context.Context, tx *sql.Tx, contactID int64, purpose string, m consent.Message, at time.Time) error {
+func (s *DB) enqueue(ctx context.Context, tx *sql.Tx, contactID int64, purpose string, m consent.Message, at time.Time) error {
 	body, err := json.Marshal(m)
 	if err != nil {
 		return err
 	}
-	_, err = tx.ExecContext(ctx, `
+	_, err = s.exec(ctx, tx, `
 		INSERT INTO outbox (contact_id, purpose, message, status, next_attempt_at, created_at, updated_at)
 		VALUES (?, ?, ?, 'queued', ?, ?, ?)`, contactID, purpose, string(body), ts(at), ts(at), ts(at))
 	if err != nil {
@@ -260,7 +275,7 @@ func (s *DB) MarkUndeliverable(ctx context.Context, contactID int64, code int, n
 		if n, _ := res.RowsAffected(); n == 0 {
 			return nil // already undeliverable, or gone
 		}
-		_, err = insertEvent(ctx, tx, consent.Event{ContactID: contactID, Type: consent.EventUndeliverable,
+		_, err = s.insertEvent(ctx, tx, consent.Event{ContactID: contactID, Type: consent.EventUndeliverable,
 			OccurredAt: now, Evidence: consent.Evidence{Source: consent.SourceProvider, Actor: fmt.Sprintf("error %d", code)}}, now)
 		return err
 	})

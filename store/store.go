@@ -28,6 +28,11 @@ var migrations embed.FS
 // DB is optin's database.
 type DB struct {
 	db *sql.DB
+	// Prepared statements of the hot read paths: modernc's SQLite spends
+	// more time parsing a query than running these.
+	consentFor *sql.Stmt
+	apiKey     *sql.Stmt
+	stmts      stmts
 }
 
 // Open opens (creating if needed) the SQLite database at path and applies
@@ -51,7 +56,29 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		db.Close()
 		return nil, err
 	}
+	if err := s.prepare(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
 	return s, nil
+}
+
+func (s *DB) prepare(ctx context.Context) error {
+	var err error
+	prep := func(q string) *sql.Stmt {
+		if err != nil {
+			return nil
+		}
+		var st *sql.Stmt
+		st, err = s.db.PrepareContext(ctx, q)
+		return st
+	}
+	s.consentFor = prep(consentForQuery)
+	s.apiKey = prep(apiKeyQuery)
+	if err != nil {
+		return fmt.Errorf("store: prepare: %w", err)
+	}
+	return nil
 }
 
 // Close closes the database.

@@ -11,6 +11,7 @@ CREATE TABLE contacts (
     created_at        TEXT NOT NULL,
     updated_at        TEXT NOT NULL
 ) STRICT;
+CREATE INDEX contacts_wa_id ON contacts (wa_id);
 
 CREATE TABLE categories (
     id         INTEGER PRIMARY KEY,
