@@ -53,8 +53,8 @@ var de = map[string]string{
 	"terms.title": "Nutzungsbedingungen und Datenschutz",
 	"terms.body":  "Mit deiner Anmeldung erlaubst du %s, dir die gewählten Arten von WhatsApp-Nachrichten an die angegebene Nummer zu senden.\n\nWir speichern einen Nachweis deiner Wahl (wozu du zugestimmt hast, wann und wie), weil das Gesetz verlangt, dass wir sie belegen können. Deine Nummer nutzen wir nur für die gewählten Nachrichten und verkaufen sie nie.\n\nDu kannst jederzeit abbestellen: Antworte STOP (oder ABMELDEN) auf eine Nachricht, oder STOP und eine Nachrichtenart, um nur diese abzubestellen. Antworte HILFE, um eine Person zu erreichen.\n\nDu kannst jederzeit Auskunft über deine gespeicherten Daten oder ihre Löschung verlangen.",
 
-	"welcome.body":           "Hallo! Du erhältst jetzt %s von %s per WhatsApp. Antworte STOP, um dich abzumelden, oder HILFE, wenn du Hilfe brauchst. Deine Auswahl verwalten: %s",
-	"welcome.body.double":    "Hallo! Bitte bestätige, dass du %s von %s per WhatsApp erhalten möchtest: Tippe unten auf „Bestätigen“. Wenn du das nicht warst, ignoriere diese Nachricht einfach. Deine Auswahl verwalten: %s",
+	"welcome.body":           "Hallo! Du erhältst jetzt %s von %s per WhatsApp. Antworte STOP, um dich abzumelden, oder HILFE, wenn du Hilfe brauchst.",
+	"welcome.body.double":    "Hallo! Bitte bestätige, dass du %s von %s per WhatsApp erhalten möchtest: Tippe unten auf „Bestätigen“. Wenn du das nicht warst, ignoriere diese Nachricht einfach.",
 	"welcome.button.confirm": "Bestätigen",
 	"welcome.button.stop":    "Werbung stoppen",
 

@@ -63,8 +63,8 @@ var en = map[string]string{
 
 	// The welcome message: %s are the chosen categories, the business name and
 	// the preference center link.
-	"welcome.body":           "Hi! You're now subscribed to %s from %s on WhatsApp. Reply STOP to unsubscribe or HELP for help. Manage your choices: %s",
-	"welcome.body.double":    "Hi! Please confirm that you want to receive %s from %s on WhatsApp: tap Confirm below. If this wasn't you, just ignore this message. Manage your choices: %s",
+	"welcome.body":           "Hi! You're now subscribed to %s from %s on WhatsApp. Reply STOP to unsubscribe or HELP for help.",
+	"welcome.body.double":    "Hi! Please confirm that you want to receive %s from %s on WhatsApp: tap Confirm below. If this wasn't you, just ignore this message.",
 	"welcome.button.confirm": "Confirm",
 	"welcome.button.stop":    "Stop promotions",
 

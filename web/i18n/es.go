@@ -53,8 +53,8 @@ var es = map[string]string{
 	"terms.title": "Términos y privacidad",
 	"terms.body":  "Al suscribirte permites que %s te envíe por WhatsApp los tipos de mensajes que elegiste, al número que indicaste.\n\nGuardamos un registro de tu elección (qué aceptaste, cuándo y cómo) porque la ley nos pide poder demostrarlo. Usamos tu número solo para enviarte los mensajes que elegiste y nunca lo vendemos.\n\nPuedes darte de baja cuando quieras: responde STOP (o BAJA) a cualquier mensaje, o STOP seguido de un tipo de mensaje para dejar solo ese. Responde AYUDA para hablar con una persona.\n\nPuedes pedir ver o borrar los datos que guardamos sobre ti en cualquier momento.",
 
-	"welcome.body":           "¡Hola! Te has suscrito a %s de %s en WhatsApp. Responde STOP para darte de baja o AYUDA si necesitas ayuda. Gestiona tus preferencias: %s",
-	"welcome.body.double":    "¡Hola! Confirma que quieres recibir %s de %s por WhatsApp tocando «Confirmar» aquí abajo. Si no fuiste tú, ignora este mensaje. Gestiona tus preferencias: %s",
+	"welcome.body":           "¡Hola! Te has suscrito a %s de %s en WhatsApp. Responde STOP para darte de baja o AYUDA si necesitas ayuda.",
+	"welcome.body.double":    "¡Hola! Confirma que quieres recibir %s de %s por WhatsApp tocando «Confirmar» aquí abajo. Si no fuiste tú, ignora este mensaje.",
 	"welcome.button.confirm": "Confirmar",
 	"welcome.button.stop":    "Detener promociones",
 

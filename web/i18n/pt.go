@@ -53,8 +53,8 @@ var pt = map[string]string{
 	"terms.title": "Termos e privacidade",
 	"terms.body":  "Ao se inscrever, você permite que %s envie pelo WhatsApp os tipos de mensagem que você escolheu, para o número informado.\n\nGuardamos um registro da sua escolha (o que você aceitou, quando e como) porque a lei exige que possamos comprová-la. Usamos seu número apenas para enviar as mensagens que você escolheu e nunca o vendemos.\n\nVocê pode sair quando quiser: responda STOP (ou SAIR) a qualquer mensagem, ou STOP seguido de um tipo de mensagem para parar só esse. Responda AJUDA para falar com uma pessoa.\n\nVocê pode pedir para ver ou apagar os dados que guardamos sobre você a qualquer momento.",
 
-	"welcome.body":           "Olá! Agora você recebe %s de %s pelo WhatsApp. Responda STOP para cancelar ou AJUDA para obter ajuda. Gerencie suas preferências: %s",
-	"welcome.body.double":    "Olá! Confirme que você quer receber %s de %s pelo WhatsApp tocando em Confirmar abaixo. Se não foi você, é só ignorar esta mensagem. Gerencie suas preferências: %s",
+	"welcome.body":           "Olá! Agora você recebe %s de %s pelo WhatsApp. Responda STOP para cancelar ou AJUDA para obter ajuda.",
+	"welcome.body.double":    "Olá! Confirme que você quer receber %s de %s pelo WhatsApp tocando em Confirmar abaixo. Se não foi você, é só ignorar esta mensagem.",
 	"welcome.button.confirm": "Confirmar",
 	"welcome.button.stop":    "Parar promoções",
 

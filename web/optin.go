@@ -1,0 +1,244 @@
+package web
+
+import (
+	"errors"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/optin/optin/consent"
+	"github.com/optin/optin/views"
+	"github.com/optin/optin/web/i18n"
+)
+
+// maxFormBytes bounds an opt-in form post: a phone number and a few
+// category slugs fit many times over.
+const maxFormBytes = 16 << 10
+
+// formVersion identifies the form's layout in the evidence; change it when
+// the form changes in a way a lawyer would care about.
+const formVersion = "mt-form/1"
+
+// handleOptInForm shows the opt-in form.
+func (s *Server) handleOptInForm(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	lang := i18n.Match(q.Get("lang"), r.Header.Get("Accept-Language"))
+	embed := q.Get("embed") == "1"
+	m, err := s.optInModel(r, lang, embed)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	m.Phone = q.Get("phone")
+	if c := strings.ToUpper(q.Get("country")); consent.KnownRegion(c) {
+		m.Country = c
+		m.Countries = s.countries.options(lang, c)
+	}
+	if embed {
+		s.allowFraming(w)
+	}
+	render(w, r, http.StatusOK, views.OptInPage(m))
+}
+
+// optInModel builds the empty form for lang.
+func (s *Server) optInModel(r *http.Request, lang string, embed bool) (views.OptInModel, error) {
+	cats, err := s.svc.Categories(r.Context(), lang)
+	if err != nil {
+		return views.OptInModel{}, err
+	}
+	m := views.OptInModel{
+		Layout:   s.layout(r, lang, i18n.T(lang, "optin.title", s.cfg.BusinessName), embed),
+		Action:   "/optin",
+		Country:  s.cfg.DefaultRegion,
+		Src:      r.URL.Query().Get("src"),
+		Wording:  s.wording(lang),
+		TermsURL: "/terms?lang=" + lang,
+	}
+	if embed {
+		m.Action = "/optin?embed=1"
+	}
+	m.Countries = s.countries.options(lang, m.Country)
+	for _, c := range cats {
+		m.Categories = append(m.Categories, views.CategoryOption{Slug: c.Slug, Name: c.Name, Description: c.Description})
+	}
+	return m, nil
+}
+
+// wording is the consent text shown above the submit button, recorded as
+// evidence with each opt-in.
+func (s *Server) wording(lang string) string {
+	return i18n.T(lang, "optin.wording", s.cfg.BusinessName)
+}
+
+// handleOptInSubmit records an opt-in from the form.
+func (s *Server) handleOptInSubmit(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	if err := r.ParseForm(); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			s.renderError(w, r, http.StatusRequestEntityTooLarge)
+			return
+		}
+		s.renderError(w, r, http.StatusBadRequest)
+		return
+	}
+	f := r.PostForm
+	lang := i18n.Match(f.Get("lang"), r.Header.Get("Accept-Language"))
+	embed := r.URL.Query().Get("embed") == "1"
+	if embed {
+		s.allowFraming(w)
+	}
+	now := s.cfg.Clock.Now()
+	ip := clientIP(r)
+	region := strings.ToUpper(strings.TrimSpace(f.Get("country")))
+	if !s.limits.allow("ip:"+ip, now) {
+		s.renderError(w, r, http.StatusTooManyRequests)
+		return
+	}
+	if phone, err := consent.ParsePhone(f.Get("phone"), regionOr(region, s.cfg.DefaultRegion)); err == nil &&
+		!s.limits.allow("phone:"+phone, now) {
+		s.renderError(w, r, http.StatusTooManyRequests)
+		return
+	}
+
+	source := consent.SourceWebForm
+	origin := ""
+	if embed {
+		source = consent.SourceEmbed
+		origin = refererOrigin(r)
+	}
+	req := consent.OptInRequest{
+		Phone:      f.Get("phone"),
+		Region:     region,
+		Categories: f["category"],
+		Lang:       lang,
+		Wording:    s.wording(lang),
+		Evidence: consent.Evidence{
+			Source:      source,
+			IP:          ip,
+			UserAgent:   truncate(r.UserAgent(), 512),
+			PageURL:     truncate(r.Referer(), 1024),
+			EmbedOrigin: origin,
+			EntryPoint:  truncate(f.Get("src"), 64),
+			FormVersion: formVersion,
+		},
+	}
+	out, err := s.svc.OptIn(r.Context(), req)
+	var verr *consent.ValidationError
+	if errors.As(err, &verr) {
+		s.renderOptInErrors(w, r, lang, embed, verr)
+		return
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	t := thanks{Lang: lang, Embed: embed, Double: s.svc.Mode() == consent.Double,
+		NothingNew: len(out.Changed) == 0, Phone: maskPhone(out.Contact.Phone), Categories: req.Categories}
+	http.Redirect(w, r, "/optin/thanks?t="+url.QueryEscape(s.signThanks(t)), http.StatusSeeOther)
+}
+
+// renderOptInErrors shows the form again with what the person typed and a
+// message per field, in their language.
+func (s *Server) renderOptInErrors(w http.ResponseWriter, r *http.Request, lang string, embed bool, verr *consent.ValidationError) {
+	m, err := s.optInModel(r, lang, embed)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	f := r.PostForm
+	m.Phone = truncate(f.Get("phone"), 64)
+	m.Src = truncate(f.Get("src"), 64)
+	if c := strings.ToUpper(f.Get("country")); consent.KnownRegion(c) {
+		m.Country = c
+		m.Countries = s.countries.options(lang, c)
+	}
+	chosen := map[string]bool{}
+	for _, c := range f["category"] {
+		chosen[c] = true
+	}
+	for i := range m.Categories {
+		m.Categories[i].Checked = chosen[m.Categories[i].Slug]
+	}
+	m.Errors = map[string]string{}
+	for field, key := range verr.Fields {
+		m.Errors[field] = i18n.T(lang, key)
+	}
+	render(w, r, http.StatusUnprocessableEntity, views.OptInPage(m))
+}
+
+// handleOptInThanks shows what happens next after an opt-in.
+func (s *Server) handleOptInThanks(w http.ResponseWriter, r *http.Request) {
+	t, ok := s.openThanks(r.URL.Query().Get("t"))
+	if !ok {
+		s.renderError(w, r, http.StatusNotFound)
+		return
+	}
+	if t.Embed {
+		s.allowFraming(w)
+	}
+	cats, err := s.svc.Categories(r.Context(), t.Lang)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	chosen := map[string]bool{}
+	for _, c := range t.Categories {
+		chosen[c] = true
+	}
+	m := views.ThankYouModel{
+		Layout:     s.layout(r, t.Lang, i18n.T(t.Lang, "thanks.title"), t.Embed),
+		Double:     t.Double,
+		NothingNew: t.NothingNew,
+		Phone:      t.Phone,
+	}
+	for _, c := range cats {
+		if chosen[c.Slug] {
+			m.Categories = append(m.Categories, c.Name)
+		}
+	}
+	render(w, r, http.StatusOK, views.ThankYouPage(m))
+}
+
+func regionOr(region, def string) string {
+	if region == "" {
+		return def
+	}
+	return region
+}
+
+// clientIP is the address of the peer. optin does not trust forwarding
+// headers: behind a proxy, configure it to connect from the client's side.
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// refererOrigin is the origin of the page that embedded the form.
+func refererOrigin(r *http.Request) string {
+	u, err := url.Parse(r.Referer())
+	if err != nil || u.Host == "" {
+		return ""
+	}
+	return u.Scheme + "://" + u.Host
+}
+
+// maskPhone shows enough of a number for a person to recognise it:
+// "+49 ••• 5678".
+func maskPhone(e164 string) string {
+	if len(e164) < 8 {
+		return "•••"
+	}
+	return e164[:3] + " ••• " + e164[len(e164)-4:]
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return strings.ToValidUTF8(s[:n], "")
+}

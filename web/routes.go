@@ -1,0 +1,42 @@
+package web
+
+import (
+	"io/fs"
+	"net/http"
+
+	"github.com/optin/optin/static"
+)
+
+// routes is the whole HTTP surface of optin.
+func (s *Server) routes() http.Handler {
+	pages := http.NewServeMux()
+	pages.HandleFunc("GET /optin", s.handleOptInForm)
+	pages.HandleFunc("POST /optin", s.handleOptInSubmit)
+	pages.HandleFunc("GET /optin/thanks", s.handleOptInThanks)
+	pages.HandleFunc("GET /terms", s.handleTerms)
+	pages.HandleFunc("GET /{$}", s.handleHome)
+	assets, _ := fs.Sub(static.FS, ".")
+	pages.Handle("GET /static/", http.StripPrefix("/static/", cacheStatic(http.FileServerFS(assets))))
+	if s.cfg.Sandbox != nil {
+		s.cfg.Sandbox.Register(pages)
+	}
+	pages.HandleFunc("/", s.handleNotFound)
+
+	// Cross-origin protection for everything people use in a browser; the
+	// webhook and the API authenticate each call instead.
+	cop := http.NewCrossOriginProtection()
+	mux := http.NewServeMux()
+	mux.Handle("/", cop.Handler(pages))
+
+	mux.HandleFunc("GET /healthz", s.handleHealth)
+	mux.HandleFunc("POST /webhook", s.handleWebhookReceive)
+	mux.HandleFunc("GET /webhook", s.handleWebhookVerify)
+
+	api := http.NewServeMux()
+	api.HandleFunc("GET /api/v1/contacts/{phone}", s.handleAPIContactShow)
+	api.HandleFunc("GET /api/v1/check", s.handleAPICheck)
+	api.HandleFunc("/api/", s.handleAPINotFound)
+	mux.Handle("/api/", s.requireAPIKey(api))
+
+	return s.logRequests(securityHeaders(mux))
+}

@@ -1,0 +1,87 @@
+// Package web is optin's HTTP surface: the public opt-in form, the JSON API,
+// the webhook intake and (with the sandbox provider) the phone simulator.
+// routes.go lists every route; handlers are grouped by area.
+package web
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/optin/optin/consent"
+)
+
+// Config is what the HTTP layer needs beyond the service.
+type Config struct {
+	BaseURL       string
+	BusinessName  string
+	DefaultRegion string
+	Provider      string
+	// WebhookSecret is compared with the X-Optin-Secret header of webhook calls.
+	WebhookSecret string
+	// AppSecret verifies Meta's X-Hub-Signature-256; VerifyToken answers its handshake.
+	AppSecret   string
+	VerifyToken string
+	// FrameOrigins may embed the form in an iframe.
+	FrameOrigins []string
+	// FormLimit is the submissions allowed per IP and per number per hour; 0 is no limit.
+	FormLimit int
+	// LinkKey signs the thank-you page's parameters.
+	LinkKey []byte
+	// ParseWebhook checks that a webhook body is a payload optin understands.
+	ParseWebhook func([]byte) (consent.Inbound, error)
+	// Health reports whether the database answers.
+	Health func(context.Context) error
+	// Sandbox, when set, adds the phone simulator's routes.
+	Sandbox interface{ Register(*http.ServeMux) }
+	Version string
+	Clock   consent.Clock
+}
+
+// Server serves optin over HTTP.
+type Server struct {
+	cfg       Config
+	svc       *consent.Service
+	log       *slog.Logger
+	handler   http.Handler
+	limits    *limiter
+	countries *countryLists
+	secure    bool
+}
+
+// New returns a Server for svc.
+func New(cfg Config, svc *consent.Service, log *slog.Logger) *Server {
+	if cfg.Clock == nil {
+		cfg.Clock = consent.SystemClock{}
+	}
+	s := &Server{
+		cfg:       cfg,
+		svc:       svc,
+		log:       log,
+		limits:    newLimiter(cfg.FormLimit, time.Hour),
+		countries: newCountryLists(),
+		secure:    strings.HasPrefix(cfg.BaseURL, "https://"),
+	}
+	s.handler = s.routes()
+	return s
+}
+
+// ServeHTTP serves a request.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// frameAncestors is the CSP frame-ancestors value for embeddable pages.
+func (s *Server) frameAncestors() string {
+	var origins []string
+	for _, o := range s.cfg.FrameOrigins {
+		if u, err := url.Parse(o); err == nil && u.Scheme != "" && u.Host != "" {
+			origins = append(origins, u.Scheme+"://"+u.Host)
+		}
+	}
+	if len(origins) == 0 {
+		return "'none'"
+	}
+	return strings.Join(origins, " ")
+}
