@@ -1,0 +1,232 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/optin/optin/consent"
+)
+
+// config is every setting of optin serve (SPEC §3), read from the
+// environment and then from flags, which win.
+type config struct {
+	Addr              string
+	DB                string
+	BaseURL           string
+	BusinessName      string
+	BusinessNumber    string
+	DefaultRegion     string
+	Provider          string
+	ProviderURL       string
+	ProviderToken     string
+	PhoneNumberID     string
+	WebhookSecret     string
+	AppSecret         string
+	VerifyToken       string
+	OptInMode         string
+	WelcomeTemplate   string
+	WelcomeLanguage   string
+	TemplateNamespace string
+	SendRate          float64
+	TermsTTL          time.Duration
+	ForwardURL        string
+	ForwardSecret     string
+	FrameOrigins      []string
+	FormLimit         int
+}
+
+// sandboxNumber is the business number the sandbox plays when none is set.
+const sandboxNumber = "+15550100100"
+
+type setting struct {
+	env, flag, def, usage string
+}
+
+var settings = []setting{
+	{"OPTIN_ADDR", "addr", "127.0.0.1:8080", "listen address"},
+	{"OPTIN_DB", "db", "optin.db", "SQLite database file"},
+	{"OPTIN_BASE_URL", "base-url", "", "public URL, for links and QR codes (default http:// + addr)"},
+	{"OPTIN_BUSINESS_NAME", "business-name", "Example Business", "shown on every page and prompt"},
+	{"OPTIN_BUSINESS_NUMBER", "business-number", "", "the business's WhatsApp number, E.164 (default: the sandbox's own)"},
+	{"OPTIN_DEFAULT_REGION", "default-region", "US", "region for numbers typed without +"},
+	{"OPTIN_PROVIDER", "provider", "sandbox", "sandbox, 360dialog, cloud or v1"},
+	{"OPTIN_PROVIDER_URL", "provider-url", "", "provider base URL (default per provider)"},
+	{"OPTIN_PROVIDER_TOKEN", "provider-token", "", "API key or access token"},
+	{"OPTIN_PHONE_NUMBER_ID", "phone-number-id", "", "Meta phone number id (cloud)"},
+	{"OPTIN_WEBHOOK_SECRET", "webhook-secret", "", "value of X-Optin-Secret on webhook calls"},
+	{"OPTIN_APP_SECRET", "app-secret", "", "Meta app secret for X-Hub-Signature-256 (cloud)"},
+	{"OPTIN_VERIFY_TOKEN", "verify-token", "", "Meta webhook handshake token (cloud)"},
+	{"OPTIN_OPTIN_MODE", "optin-mode", "single", "single or double"},
+	{"OPTIN_WELCOME_TEMPLATE", "welcome-template", "optin_welcome", "welcome template name"},
+	{"OPTIN_WELCOME_LANGUAGE", "welcome-language", "en", "welcome template language"},
+	{"OPTIN_TEMPLATE_NAMESPACE", "template-namespace", "", "template namespace (v1 only)"},
+	{"OPTIN_SEND_RATE", "send-rate", "20", "messages per second to the provider"},
+	{"OPTIN_TERMS_TTL", "terms-ttl", "24h", "how long an unanswered terms prompt lives"},
+	{"OPTIN_FORWARD_URL", "forward-url", "", "the business's own webhook"},
+	{"OPTIN_FORWARD_SECRET", "forward-secret", "", "HMAC key for forwarded calls"},
+	{"OPTIN_FRAME_ORIGINS", "frame-origins", "", "origins allowed to embed the form, comma-separated"},
+	{"OPTIN_FORM_LIMIT", "form-limit", "10", "form submissions per IP and per number per hour; 0 turns the limit off"},
+}
+
+// loadConfig reads the environment, then the flags in args, and checks the
+// result, reporting every problem at once.
+func loadConfig(args []string, getenv func(string) string, fs *flag.FlagSet) (config, error) {
+	values := map[string]*string{}
+	for _, s := range settings {
+		v := s.def
+		if e := getenv(s.env); e != "" {
+			v = e
+		}
+		values[s.flag] = fs.String(s.flag, v, s.usage+" ($"+s.env+")")
+	}
+	if err := fs.Parse(args); err != nil {
+		return config{}, err
+	}
+	if fs.NArg() > 0 {
+		return config{}, fmt.Errorf("serve takes no arguments, got %q", fs.Args())
+	}
+	get := func(name string) string { return strings.TrimSpace(*values[name]) }
+
+	var problems []string
+	bad := func(format string, a ...any) { problems = append(problems, fmt.Sprintf(format, a...)) }
+	c := config{
+		Addr:              get("addr"),
+		DB:                get("db"),
+		BaseURL:           strings.TrimRight(get("base-url"), "/"),
+		BusinessName:      get("business-name"),
+		BusinessNumber:    get("business-number"),
+		DefaultRegion:     strings.ToUpper(get("default-region")),
+		Provider:          get("provider"),
+		ProviderURL:       strings.TrimRight(get("provider-url"), "/"),
+		ProviderToken:     get("provider-token"),
+		PhoneNumberID:     get("phone-number-id"),
+		WebhookSecret:     get("webhook-secret"),
+		AppSecret:         get("app-secret"),
+		VerifyToken:       get("verify-token"),
+		OptInMode:         get("optin-mode"),
+		WelcomeTemplate:   get("welcome-template"),
+		WelcomeLanguage:   get("welcome-language"),
+		TemplateNamespace: get("template-namespace"),
+		ForwardURL:        get("forward-url"),
+		ForwardSecret:     get("forward-secret"),
+	}
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		bad("OPTIN_ADDR %q is not host:port", c.Addr)
+	}
+	if c.DB == "" {
+		bad("OPTIN_DB is empty")
+	}
+	if c.BaseURL == "" {
+		host := c.Addr
+		if h, p, err := net.SplitHostPort(c.Addr); err == nil && (h == "" || h == "0.0.0.0" || h == "::") {
+			host = net.JoinHostPort("localhost", p)
+		}
+		c.BaseURL = "http://" + host
+	} else if u, err := url.Parse(c.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		bad("OPTIN_BASE_URL %q is not an http(s) URL", c.BaseURL)
+	}
+	if c.BusinessName == "" {
+		bad("OPTIN_BUSINESS_NAME is empty")
+	}
+	if !consent.KnownRegion(c.DefaultRegion) {
+		bad("OPTIN_DEFAULT_REGION %q is not a region code such as US or DE", c.DefaultRegion)
+	}
+	if c.BusinessNumber == "" && c.Provider == "sandbox" {
+		c.BusinessNumber = sandboxNumber
+	} else if c.BusinessNumber == "" {
+		bad("OPTIN_BUSINESS_NUMBER is required with provider %s", c.Provider)
+	} else if n, err := consent.ParsePhone(c.BusinessNumber, c.DefaultRegion); err != nil {
+		bad("OPTIN_BUSINESS_NUMBER %q is not a valid phone number", c.BusinessNumber)
+	} else {
+		c.BusinessNumber = n
+	}
+	switch c.Provider {
+	case "sandbox":
+	case "360dialog", "cloud", "v1":
+		if c.ProviderToken == "" {
+			bad("OPTIN_PROVIDER_TOKEN is required with provider %s", c.Provider)
+		}
+	default:
+		bad("OPTIN_PROVIDER %q is not one of sandbox, 360dialog, cloud, v1", c.Provider)
+	}
+	if c.Provider == "cloud" {
+		if c.PhoneNumberID == "" {
+			bad("OPTIN_PHONE_NUMBER_ID is required with provider cloud")
+		}
+		if c.AppSecret == "" && c.WebhookSecret == "" {
+			bad("OPTIN_APP_SECRET (or OPTIN_WEBHOOK_SECRET) is required with provider cloud, to verify webhooks")
+		}
+	}
+	if (c.Provider == "360dialog" || c.Provider == "v1") && c.WebhookSecret == "" {
+		bad("OPTIN_WEBHOOK_SECRET is required with provider %s", c.Provider)
+	}
+	if c.Provider == "v1" {
+		if c.ProviderURL == "" {
+			bad("OPTIN_PROVIDER_URL is required with provider v1")
+		}
+		if c.TemplateNamespace == "" {
+			bad("OPTIN_TEMPLATE_NAMESPACE is required with provider v1")
+		}
+	}
+	if c.ProviderURL != "" {
+		if u, err := url.Parse(c.ProviderURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("OPTIN_PROVIDER_URL %q is not an http(s) URL", c.ProviderURL)
+		}
+	}
+	if c.OptInMode != "single" && c.OptInMode != "double" {
+		bad("OPTIN_OPTIN_MODE %q is not single or double", c.OptInMode)
+	}
+	if c.WelcomeTemplate == "" {
+		bad("OPTIN_WELCOME_TEMPLATE is empty")
+	}
+	if c.WelcomeLanguage == "" {
+		bad("OPTIN_WELCOME_LANGUAGE is empty")
+	}
+	if r, err := strconv.ParseFloat(get("send-rate"), 64); err != nil || r <= 0 || r > 1000 {
+		bad("OPTIN_SEND_RATE %q is not a number of messages per second between 0 and 1000", get("send-rate"))
+	} else {
+		c.SendRate = r
+	}
+	if d, err := time.ParseDuration(get("terms-ttl")); err != nil || d <= 0 {
+		bad("OPTIN_TERMS_TTL %q is not a positive duration such as 24h", get("terms-ttl"))
+	} else {
+		c.TermsTTL = d
+	}
+	if c.ForwardURL != "" {
+		if u, err := url.Parse(c.ForwardURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("OPTIN_FORWARD_URL %q is not an http(s) URL", c.ForwardURL)
+		}
+		if c.ForwardSecret == "" {
+			bad("OPTIN_FORWARD_SECRET is required with OPTIN_FORWARD_URL")
+		}
+	} else if c.ForwardSecret != "" {
+		bad("OPTIN_FORWARD_SECRET is set but OPTIN_FORWARD_URL is not")
+	}
+	for _, o := range strings.Split(get("frame-origins"), ",") {
+		o = strings.TrimSpace(o)
+		if o == "" {
+			continue
+		}
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
+			bad("OPTIN_FRAME_ORIGINS entry %q is not an origin such as https://shop.example", o)
+			continue
+		}
+		c.FrameOrigins = append(c.FrameOrigins, u.Scheme+"://"+u.Host)
+	}
+	if n, err := strconv.Atoi(get("form-limit")); err != nil || n < 0 {
+		bad("OPTIN_FORM_LIMIT %q is not a whole number ≥ 0", get("form-limit"))
+	} else {
+		c.FormLimit = n
+	}
+	if len(problems) > 0 {
+		return c, errors.New("invalid configuration:\n  - " + strings.Join(problems, "\n  - "))
+	}
+	return c, nil
+}

@@ -1,0 +1,276 @@
+// Command optin runs the consent and opt-in manager: optin serve (the
+// default), optin apikey create NAME, optin version.
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/optin/optin/consent"
+	"github.com/optin/optin/store"
+	"github.com/optin/optin/web"
+	"github.com/optin/optin/web/i18n"
+	"github.com/optin/optin/web/sandbox"
+	"github.com/optin/optin/web/whatsapp"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "optin:", err)
+		os.Exit(1)
+	}
+}
+
+// run is optin's whole command line, with its environment passed in so that
+// tests can drive it.
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	cmd := "serve"
+	if len(args) > 0 && args[0] != "" && args[0][0] != '-' {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "serve":
+		return serve(ctx, args, getenv, stdout, stderr)
+	case "version":
+		fmt.Fprintln(stdout, "optin", version())
+		return nil
+	case "apikey":
+		return apikey(ctx, args, getenv, stdout, stderr)
+	case "help", "-h", "--help":
+		usage(stdout)
+		return nil
+	}
+	usage(stderr)
+	return fmt.Errorf("unknown command %q", cmd)
+}
+
+func usage(w io.Writer) {
+	fmt.Fprint(w, `usage:
+  optin [serve] [flags]          run the server (optin serve -h lists the settings)
+  optin apikey create NAME [--scope read|write]
+                                 create an API key and print it once
+  optin version                  print the version
+`)
+}
+
+// version is the module version, or the VCS revision of a source build.
+func version() string {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown"
+	}
+	if v := info.Main.Version; v != "" && v != "(devel)" {
+		return v
+	}
+	for _, s := range info.Settings {
+		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+			return "dev-" + s.Value[:12]
+		}
+	}
+	return "dev"
+}
+
+// serve runs optin until ctx ends, then shuts down gracefully: the listener
+// stops, requests in flight finish, the workers finish the message or
+// webhook they hold, and the database closes.
+func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := newFlagSet()
+	fs.SetOutput(stderr)
+	cfg, err := loadConfig(args, getenv, fs)
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+
+	db, err := store.Open(ctx, cfg.DB)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if n, err := db.ReleaseLeases(ctx, time.Now().UTC()); err != nil {
+		return err
+	} else if n > 0 {
+		log.Info("outbox resumes messages cut off by the last stop", "count", n)
+	}
+	linkKey, err := db.Secret(ctx, "link_key", 32)
+	if err != nil {
+		return err
+	}
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	// The sandbox talks to optin's own listener, whatever the public URL.
+	selfURL := "http://" + loopback(ln.Addr())
+
+	svc := consent.NewService(db, consent.SystemClock{}, i18n.T, consent.Config{
+		BusinessName:      cfg.BusinessName,
+		DefaultRegion:     cfg.DefaultRegion,
+		Mode:              consent.Mode(cfg.OptInMode),
+		WelcomeTemplate:   cfg.WelcomeTemplate,
+		WelcomeLanguage:   cfg.WelcomeLanguage,
+		TemplateNamespace: cfg.TemplateNamespace,
+	})
+
+	var sender consent.Sender
+	var phone *sandbox.Phone
+	webhookSecret := cfg.WebhookSecret
+	if cfg.Provider == "sandbox" {
+		if webhookSecret == "" {
+			webhookSecret = randomHex(32)
+		}
+		phone = sandbox.New(sandbox.Options{
+			WebhookURL:     selfURL + "/webhook",
+			Secret:         webhookSecret,
+			BusinessName:   cfg.BusinessName,
+			BusinessNumber: cfg.BusinessNumber,
+			Log:            log.With("component", "sandbox"),
+		})
+		defer phone.Close()
+		sender = phone
+	} else {
+		sender, err = whatsapp.New(whatsapp.Config{
+			Provider:      cfg.Provider,
+			URL:           cfg.ProviderURL,
+			Token:         cfg.ProviderToken,
+			PhoneNumberID: cfg.PhoneNumberID,
+			HTTPClient:    &http.Client{Timeout: 30 * time.Second},
+		})
+		if err != nil {
+			return err
+		}
+	}
+
+	dispatcher := &consent.Dispatcher{Store: db, Sender: sender, Clock: consent.SystemClock{},
+		Log: log.With("component", "outbox"), Rate: cfg.SendRate}
+	svc.OnEnqueue(dispatcher.Wake)
+	inbox := consent.NewInboxWorker(svc, db, whatsapp.ParseWebhook, log.With("component", "inbox"))
+
+	wcfg := web.Config{
+		BaseURL:       cfg.BaseURL,
+		BusinessName:  cfg.BusinessName,
+		DefaultRegion: cfg.DefaultRegion,
+		Provider:      cfg.Provider,
+		WebhookSecret: webhookSecret,
+		AppSecret:     cfg.AppSecret,
+		VerifyToken:   cfg.VerifyToken,
+		FrameOrigins:  cfg.FrameOrigins,
+		FormLimit:     cfg.FormLimit,
+		LinkKey:       linkKey,
+		ParseWebhook:  whatsapp.ParseWebhook,
+		Health:        db.Ping,
+		Version:       version(),
+	}
+	if phone != nil {
+		wcfg.Sandbox = phone
+	}
+	srv := &http.Server{
+		Handler:           web.New(wcfg, svc, log),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+
+	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
+	var workers sync.WaitGroup
+	workers.Go(func() { dispatcher.Run(workCtx) })
+	workers.Go(func() { inbox.Run(workCtx) })
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	log.Info("optin listening", "addr", ln.Addr().String(), "base_url", cfg.BaseURL,
+		"provider", cfg.Provider, "db", cfg.DB, "version", version())
+	fmt.Fprintf(stdout, "optin listening on %s\n  Opt-in form:   %s/optin\n", selfURL, cfg.BaseURL)
+	if cfg.Provider == "sandbox" {
+		fmt.Fprintf(stdout, "  Sandbox phone: %s/sandbox (the sandbox provider: no real WhatsApp messages are sent)\n", cfg.BaseURL)
+	}
+
+	select {
+	case err = <-serveErr:
+	case <-ctx.Done():
+		log.Info("shutting down")
+	}
+	shutCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if serr := srv.Shutdown(shutCtx); serr != nil {
+		log.Error("shutdown", "err", serr)
+	}
+	stopWork()
+	workers.Wait()
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+func newFlagSet() *flag.FlagSet { return flag.NewFlagSet("optin serve", flag.ContinueOnError) }
+
+// loopback is the address at which this process reaches its own listener.
+func loopback(a net.Addr) string {
+	_, port, _ := net.SplitHostPort(a.String())
+	return net.JoinHostPort("127.0.0.1", port)
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// apikey creates an API key: optin apikey create NAME [--scope read|write].
+func apikey(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) < 2 || args[0] != "create" {
+		return errors.New("usage: optin apikey create NAME [--scope read|write] [--db FILE]")
+	}
+	name := args[1]
+	fs := flag.NewFlagSet("optin apikey create", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	scope := fs.String("scope", "read", "read or write")
+	dbPath := fs.String("db", envOr(getenv, "OPTIN_DB", "optin.db"), "SQLite database file ($OPTIN_DB)")
+	if err := fs.Parse(args[2:]); err != nil {
+		return err
+	}
+	db, err := store.Open(ctx, *dbPath)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	svc := consent.NewService(db, consent.SystemClock{}, i18n.T, consent.Config{})
+	key, k, err := svc.CreateAPIKey(ctx, name, *scope)
+	var verr *consent.ValidationError
+	if errors.As(err, &verr) {
+		return fmt.Errorf("the name must be 1–100 characters and the scope read or write")
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s\n", key)
+	fmt.Fprintf(stderr, "API key %q (scope %s) created. It is shown only this once: store it now.\n", k.Name, k.Scope)
+	return nil
+}
+
+func envOr(getenv func(string) string, name, def string) string {
+	if v := getenv(name); v != "" {
+		return v
+	}
+	return def
+}
