@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/optin/optin/consent"
+	"github.com/optin/optin/web/sandbox"
 )
 
 // config is every setting of optin serve (SPEC §3), read from the
@@ -40,9 +41,6 @@ type config struct {
 	FrameOrigins      []string
 	FormLimit         int
 }
-
-// sandboxNumber is the business number the sandbox plays when none is set.
-const sandboxNumber = "+15550100100"
 
 type setting struct {
 	env, flag, def, usage string
@@ -138,7 +136,7 @@ func loadConfig(args []string, getenv func(string) string, fs *flag.FlagSet) (co
 		bad("OPTIN_DEFAULT_REGION %q is not a region code such as US or DE", c.DefaultRegion)
 	}
 	if c.BusinessNumber == "" && c.Provider == "sandbox" {
-		c.BusinessNumber = sandboxNumber
+		c.BusinessNumber = sandbox.DefaultNumber
 	} else if c.BusinessNumber == "" {
 		bad("OPTIN_BUSINESS_NUMBER is required with provider %s", c.Provider)
 	} else if n, err := consent.ParsePhone(c.BusinessNumber, c.DefaultRegion); err != nil {
