@@ -18,6 +18,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/optin/optin/consent"
+	"github.com/optin/optin/store"
 )
 
 // TestMain lets the test binary play optin itself, so that the crash test
@@ -412,4 +415,46 @@ func TestSandboxUndeliverable(t *testing.T) {
 		return got.Reason
 	}
 	waitFor(t, 10*time.Second, "the contact to become undeliverable", func() bool { return check() == "undeliverable" })
+}
+
+// TestShutdownFinishesInFlightSend stops optin while the welcome message is
+// at the provider: the send completes and is recorded before run returns.
+func TestShutdownFinishesInFlightSend(t *testing.T) {
+	held := make(chan struct{})
+	var once sync.Once
+	fake := newFakeProvider(t, func(n int, w http.ResponseWriter) bool {
+		once.Do(func() { close(held) })
+		time.Sleep(300 * time.Millisecond) // still working when the shutdown starts
+		return false
+	})
+	env := baseEnv(t, "360dialog", fake.URL)
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0"}, func(k string) string { return env[k] }, nil, pw, io.Discard)
+		pw.Close()
+	}()
+	base := readURL(t, pr)
+	submit(t, base)
+	<-held
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	if _, a := fake.counts(); a != 1 {
+		t.Fatalf("accepted %d, want 1", a)
+	}
+	db, err := store.Open(context.Background(), env["OPTIN_DB"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	stats, err := db.OutboxStats(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stats[consent.StatusSent] != 1 {
+		t.Errorf("outbox = %v, want the welcome recorded as sent", stats)
+	}
 }
