@@ -38,6 +38,7 @@ const (
 	EventErased        EventType = "erased"
 	EventUndeliverable EventType = "undeliverable"
 	EventWindowOpened  EventType = "window_opened"
+	EventNumberChanged EventType = "number_changed"
 )
 
 // Source says how a consent change reached optin.
@@ -78,6 +79,12 @@ type Contact struct {
 	// zero when no inbound message was ever received.
 	WindowOpenUntil time.Time
 	CreatedAt       time.Time
+	// EntryPoint is the code the person wrote in through, and EntryValid
+	// whether its signature was genuine.
+	EntryPoint string
+	EntryValid bool
+	// TermsExpiresAt is when an unanswered terms prompt lapses.
+	TermsExpiresAt time.Time
 }
 
 // Category is a kind of message the business sends.
@@ -110,6 +117,9 @@ type Evidence struct {
 	MessageID   string // WhatsApp message id, for replies
 	MessageText string
 	Actor       string // admin e-mail or API key name
+	// Detail holds further evidence, such as the id of the message that
+	// started a conversation or whether an entry point's code was genuine.
+	Detail map[string]string
 }
 
 // Wording is a version of text shown to people as part of consent, stored
@@ -221,4 +231,6 @@ type Store interface {
 
 	KeyStore
 	InboxStore
+	EntryStore
+	MOStore
 }

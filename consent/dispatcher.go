@@ -32,6 +32,9 @@ type Dispatcher struct {
 	Poll time.Duration
 	// AccountPause is how long sending stops after an account error.
 	AccountPause time.Duration
+	// OnMarketingStopped is called when the provider refuses a message
+	// because the person stopped marketing in WhatsApp (131050).
+	OnMarketingStopped func(ctx context.Context, contactID int64, code int) error
 
 	wake     chan struct{}
 	once     sync.Once
@@ -169,6 +172,18 @@ func (d *Dispatcher) pace(ctx context.Context) error {
 }
 
 func (d *Dispatcher) send(ctx context.Context, m OutboxMessage) error {
+	if m.Message.Kind != KindTemplate && m.Message.Kind != KindRead {
+		// Outside the 24-hour customer service window only templates may
+		// go out (470/131047): fail the message instead of sending it.
+		c, err := d.Store.ContactByID(ctx, m.ContactID)
+		if err != nil {
+			return err
+		}
+		if now := d.Clock.Now(); !now.Before(c.WindowOpenUntil) {
+			return d.Store.MarkFailed(ctx, m.ID, StatusFailed,
+				&ProviderError{Class: ErrWindowClosed, Code: 131047, Title: "24-hour window closed; not sent"}, now)
+		}
+	}
 	sendCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	res, err := d.Sender.Send(sendCtx, m.Message)
 	cancel()
@@ -200,6 +215,14 @@ func (d *Dispatcher) send(ctx context.Context, m OutboxMessage) error {
 			return err
 		}
 		return d.Store.MarkUndeliverable(ctx, m.ContactID, pe.Code, now)
+	case ErrMarketingStopped:
+		if err := d.Store.MarkFailed(ctx, m.ID, StatusFailed, pe, now); err != nil {
+			return err
+		}
+		if d.OnMarketingStopped != nil {
+			return d.OnMarketingStopped(ctx, m.ContactID, pe.Code)
+		}
+		return nil
 	case ErrTemplate:
 		if err := d.Store.MarkFailed(ctx, m.ID, StatusFailed, pe, now); err != nil {
 			return err

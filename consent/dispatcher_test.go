@@ -2,6 +2,7 @@ package consent_test
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -44,7 +45,7 @@ func (s *script) Send(_ context.Context, m consent.Message) (consent.SendResult,
 		}
 	}
 	s.sent = append(s.sent, m)
-	return consent.SendResult{MessageID: "wamid." + m.To, WaID: m.To}, nil
+	return consent.SendResult{MessageID: fmt.Sprintf("wamid.%s.%d", m.To, s.calls), WaID: m.To}, nil
 }
 
 func setup(t *testing.T, errs ...error) (*store.DB, *consent.Service, *consent.Dispatcher, *script, *clock) {

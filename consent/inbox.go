@@ -34,16 +34,6 @@ func (s *Service) Receive(ctx context.Context, body []byte) error {
 // OnReceive registers f to be called after a webhook call was stored.
 func (s *Service) OnReceive(f func()) { s.inboxWake = f }
 
-// Handle applies what one webhook call reported.
-func (s *Service) Handle(ctx context.Context, in Inbound) error {
-	for _, st := range in.Statuses {
-		if err := s.ApplyStatus(ctx, st); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // InboxWorker processes stored webhook calls in arrival order.
 type InboxWorker struct {
 	Service *Service

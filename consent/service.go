@@ -26,16 +26,36 @@ type Config struct {
 	// WelcomeCooldown is how long after a welcome message a further opt-in of
 	// the same number does not send another one.
 	WelcomeCooldown time.Duration
+	// BusinessNumber is the business's WhatsApp number (E.164), the target
+	// of the wa.me links of entry points.
+	BusinessNumber string
+	// EntryKey signs entry point codes in start texts, so that a forged or
+	// edited code is detected; an empty key makes signatures forgeable.
+	EntryKey []byte
+	// BaseURL is optin's public URL, for the terms link in messages.
+	BaseURL string
+	// TermsTTL is how long an unanswered terms prompt lives.
+	TermsTTL time.Duration
+	// HelpContact is the human escalation path HELP answers with (a phone
+	// number, an e-mail address or a web page).
+	HelpContact string
+	// Forwarding is set when messages not consumed by the consent flows go
+	// to the business's own system; without it opted-in people get the
+	// fallback reply.
+	Forwarding bool
+	// TombstoneKey salts the hash of an erased number.
+	TombstoneKey []byte
 }
 
 // Service holds optin's use cases.
 type Service struct {
-	store     Store
-	clock     Clock
-	t         Translator
-	cfg       Config
-	notify    func() // wakes the outbox dispatcher; may be nil
-	inboxWake func() // wakes the inbox worker; may be nil
+	store       Store
+	clock       Clock
+	t           Translator
+	cfg         Config
+	notify      func() // wakes the outbox dispatcher; may be nil
+	inboxWake   func() // wakes the inbox worker; may be nil
+	forwardWake func() // wakes the forwarder; may be nil
 
 	categories sync.Map // lang → []Category
 }
@@ -303,26 +323,4 @@ func (s *Service) Contact(ctx context.Context, phone string) (ContactView, error
 		return ContactView{}, fmt.Errorf("consents of contact %d: %w", c.ID, err)
 	}
 	return ContactView{Contact: c, Consents: consents}, nil
-}
-
-// ApplyStatus records a delivery status reported by the provider; a failed
-// status with an undeliverable code marks the contact undeliverable.
-func (s *Service) ApplyStatus(ctx context.Context, st StatusUpdate) error {
-	now := s.clock.Now()
-	contactID, err := s.store.ApplyStatus(ctx, st, now)
-	if errors.Is(err, ErrNotFound) {
-		return nil // not a message optin sent: forwarded elsewhere
-	}
-	if err != nil {
-		return err
-	}
-	if st.Status != StatusFailed {
-		return nil
-	}
-	for _, e := range st.Errors {
-		if ClassifyCode(e.Code) == ErrUndeliverable {
-			return s.store.MarkUndeliverable(ctx, contactID, e.Code, now)
-		}
-	}
-	return nil
 }

@@ -36,15 +36,16 @@ func (s *DB) Categories(ctx context.Context, lang string) ([]consent.Category, e
 	return out, mapErr("categories", rows.Err())
 }
 
-const contactColumns = `id, phone, wa_id, language, status, window_open_until, created_at`
+const contactColumns = `id, phone, wa_id, language, status, window_open_until, created_at, entry_point, entry_valid, terms_expires_at`
 
 func scanContact(row interface{ Scan(...any) error }) (consent.Contact, error) {
 	var c consent.Contact
-	var status, window, created string
-	err := row.Scan(&c.ID, &c.Phone, &c.WaID, &c.Language, &status, &window, &created)
+	var status, window, created, expires string
+	err := row.Scan(&c.ID, &c.Phone, &c.WaID, &c.Language, &status, &window, &created, &c.EntryPoint, &c.EntryValid, &expires)
 	c.Status = consent.ContactStatus(status)
 	c.WindowOpenUntil = parseTS(window)
 	c.CreatedAt = parseTS(created)
+	c.TermsExpiresAt = parseTS(expires)
 	return c, err
 }
 
@@ -201,13 +202,21 @@ func (s *DB) insertEvent(ctx context.Context, tx *sql.Tx, e consent.Event, now t
 		wording = e.WordingHash
 	}
 	ev := e.Evidence
+	detail := "{}"
+	if len(ev.Detail) > 0 {
+		b, err := json.Marshal(ev.Detail)
+		if err != nil {
+			return 0, err
+		}
+		detail = string(b)
+	}
 	res, err := s.exec(ctx, tx, `
 		INSERT INTO events (contact_id, type, category, state, source, occurred_at, recorded_at, wording_hash,
-		    lang, ip, user_agent, page_url, embed_origin, entry_point, form_version, message_id, message_text, actor)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		    lang, ip, user_agent, page_url, embed_origin, entry_point, form_version, message_id, message_text, actor, detail)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		e.ContactID, e.Type, e.Category, e.State, ev.Source, ts(e.OccurredAt), ts(now), wording,
 		e.Lang, ev.IP, ev.UserAgent, ev.PageURL, ev.EmbedOrigin, ev.EntryPoint, ev.FormVersion,
-		ev.MessageID, ev.MessageText, ev.Actor)
+		ev.MessageID, ev.MessageText, ev.Actor, detail)
 	if err != nil {
 		return 0, fmt.Errorf("insert event: %w", err)
 	}
@@ -227,7 +236,7 @@ func (s *DB) setConsent(ctx context.Context, tx *sql.Tx, contactID, categoryID i
 func (s *DB) Events(ctx context.Context, contactID int64) ([]consent.Event, error) {
 	rows, err := s.db.QueryContext(ctx, `
 		SELECT id, contact_id, type, category, state, source, occurred_at, recorded_at, coalesce(wording_hash, ''),
-		       lang, ip, user_agent, page_url, embed_origin, entry_point, form_version, message_id, message_text, actor
+		       lang, ip, user_agent, page_url, embed_origin, entry_point, form_version, message_id, message_text, actor, detail
 		FROM events WHERE contact_id = ? ORDER BY id`, contactID)
 	if err != nil {
 		return nil, mapErr("events", err)
@@ -236,12 +245,15 @@ func (s *DB) Events(ctx context.Context, contactID int64) ([]consent.Event, erro
 	var out []consent.Event
 	for rows.Next() {
 		var e consent.Event
-		var typ, state, source, occurred, recorded string
+		var typ, state, source, occurred, recorded, detail string
 		ev := &e.Evidence
 		if err := rows.Scan(&e.ID, &e.ContactID, &typ, &e.Category, &state, &source, &occurred, &recorded,
 			&e.WordingHash, &e.Lang, &ev.IP, &ev.UserAgent, &ev.PageURL, &ev.EmbedOrigin, &ev.EntryPoint,
-			&ev.FormVersion, &ev.MessageID, &ev.MessageText, &ev.Actor); err != nil {
+			&ev.FormVersion, &ev.MessageID, &ev.MessageText, &ev.Actor, &detail); err != nil {
 			return nil, mapErr("events", err)
+		}
+		if detail != "{}" && detail != "" {
+			json.Unmarshal([]byte(detail), &ev.Detail)
 		}
 		e.Type, e.State, ev.Source = consent.EventType(typ), consent.State(state), consent.Source(source)
 		e.OccurredAt, e.RecordedAt = parseTS(occurred), parseTS(recorded)

@@ -37,10 +37,13 @@ func (s *DB) PendingInbox(ctx context.Context, limit int) ([]consent.InboxItem, 
 }
 
 // FinishInbox marks a webhook call processed; errText records why it could
-// not be, after which it is not tried again.
+// not be, after which it is not tried again. A processed body is emptied:
+// what it said now lives in the tables (and goes with an erasure), so the
+// raw copy would only keep numbers and texts beyond their time.
 func (s *DB) FinishInbox(ctx context.Context, id int64, errText string, now time.Time) error {
-	_, err := s.db.ExecContext(ctx, `UPDATE inbox SET processed_at = ?, error = ?, attempts = attempts + 1 WHERE id = ?`,
-		ts(now), errText, id)
+	_, err := s.db.ExecContext(ctx, `UPDATE inbox SET processed_at = ?, error = ?, attempts = attempts + 1,
+		body = CASE WHEN ? = '' THEN x'' ELSE body END WHERE id = ?`,
+		ts(now), errText, errText, id)
 	return mapErr("finish inbox", err)
 }
 

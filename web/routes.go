@@ -14,6 +14,8 @@ func (s *Server) routes() http.Handler {
 	pages.HandleFunc("POST /optin", s.handleOptInSubmit)
 	pages.HandleFunc("GET /optin/thanks", s.handleOptInThanks)
 	pages.HandleFunc("GET /terms", s.handleTerms)
+	pages.HandleFunc("GET /l/{code}", s.handleLinkRedirect)
+	pages.HandleFunc("GET /qr/{file}", s.handleQR) // {code}.png or {code}.svg
 	pages.HandleFunc("GET /{$}", s.handleHome)
 	assets, _ := fs.Sub(static.FS, ".")
 	pages.Handle("GET /static/", http.StripPrefix("/static/", cacheStatic(http.FileServerFS(assets))))

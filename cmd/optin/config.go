@@ -40,6 +40,7 @@ type config struct {
 	ForwardSecret     string
 	FrameOrigins      []string
 	FormLimit         int
+	HelpContact       string
 }
 
 type setting struct {
@@ -70,6 +71,7 @@ var settings = []setting{
 	{"OPTIN_FORWARD_SECRET", "forward-secret", "", "HMAC key for forwarded calls"},
 	{"OPTIN_FRAME_ORIGINS", "frame-origins", "", "origins allowed to embed the form, comma-separated"},
 	{"OPTIN_FORM_LIMIT", "form-limit", "10", "form submissions per IP and per number per hour; 0 turns the limit off"},
+	{"OPTIN_HELP_CONTACT", "help-contact", "", "the human escalation path HELP answers with: phone, e-mail or web page (default: the form's URL)"},
 }
 
 // loadConfig reads the environment, then the flags in args, and checks the
@@ -113,6 +115,7 @@ func loadConfig(args []string, getenv func(string) string, fs *flag.FlagSet) (co
 		TemplateNamespace: get("template-namespace"),
 		ForwardURL:        get("forward-url"),
 		ForwardSecret:     get("forward-secret"),
+		HelpContact:       get("help-contact"),
 	}
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		bad("OPTIN_ADDR %q is not host:port", c.Addr)

@@ -23,6 +23,7 @@ import (
 	"github.com/optin/optin/consent"
 	"github.com/optin/optin/store"
 	"github.com/optin/optin/web"
+	"github.com/optin/optin/web/forward"
 	"github.com/optin/optin/web/i18n"
 	"github.com/optin/optin/web/sandbox"
 	"github.com/optin/optin/web/whatsapp"
@@ -52,6 +53,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return nil
 	case "apikey":
 		return apikey(ctx, args, getenv, stdout, stderr)
+	case "webhook":
+		return webhook(ctx, args, getenv, stdout, stderr)
+	case "entry":
+		return entry(ctx, args, getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		usage(stdout)
 		return nil
@@ -65,6 +70,8 @@ func usage(w io.Writer) {
   optin [serve] [flags]          run the server (optin serve -h lists the settings)
   optin apikey create NAME [--scope read|write]
                                  create an API key and print it once
+  optin entry add|list [flags]   create an entry point (wa.me link, short link, QR) or list them
+  optin webhook register [flags] tell the provider (360dialog, v1) to call BASE_URL/webhook
   optin version                  print the version
 `)
 }
@@ -120,13 +127,28 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	// The sandbox talks to optin's own listener, whatever the public URL.
 	selfURL := "http://" + loopback(ln.Addr())
 
+	entryKey, err := db.Secret(ctx, "entry_key", 32)
+	if err != nil {
+		return err
+	}
+	tombstoneKey, err := db.Secret(ctx, "tombstone_salt", 32)
+	if err != nil {
+		return err
+	}
 	svc := consent.NewService(db, consent.SystemClock{}, i18n.T, consent.Config{
 		BusinessName:      cfg.BusinessName,
+		BusinessNumber:    cfg.BusinessNumber,
 		DefaultRegion:     cfg.DefaultRegion,
 		Mode:              consent.Mode(cfg.OptInMode),
 		WelcomeTemplate:   cfg.WelcomeTemplate,
 		WelcomeLanguage:   cfg.WelcomeLanguage,
 		TemplateNamespace: cfg.TemplateNamespace,
+		EntryKey:          entryKey,
+		BaseURL:           cfg.BaseURL,
+		TermsTTL:          cfg.TermsTTL,
+		HelpContact:       cfg.HelpContact,
+		Forwarding:        cfg.ForwardURL != "",
+		TombstoneKey:      tombstoneKey,
 	})
 
 	var sender consent.Sender
@@ -160,8 +182,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 
 	dispatcher := &consent.Dispatcher{Store: db, Sender: sender, Clock: consent.SystemClock{},
 		Log: log.With("component", "outbox"), Rate: cfg.SendRate}
+	dispatcher.OnMarketingStopped = svc.MarketingStopped
 	svc.OnEnqueue(dispatcher.Wake)
 	inbox := consent.NewInboxWorker(svc, db, whatsapp.ParseWebhook, log.With("component", "inbox"))
+	var forwarder *consent.ForwardWorker
+	if cfg.ForwardURL != "" {
+		forwarder = consent.NewForwardWorker(svc, db, &forward.Client{URL: cfg.ForwardURL, Secret: []byte(cfg.ForwardSecret),
+			HTTP: &http.Client{Timeout: 15 * time.Second}}, log.With("component", "forward"))
+	}
 
 	wcfg := web.Config{
 		BaseURL:       cfg.BaseURL,
@@ -194,6 +222,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	var workers sync.WaitGroup
 	workers.Go(func() { dispatcher.Run(workCtx) })
 	workers.Go(func() { inbox.Run(workCtx) })
+	if forwarder != nil {
+		workers.Go(func() { forwarder.Run(workCtx) })
+	}
+	workers.Go(func() { expireTerms(workCtx, svc, log) })
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
@@ -223,6 +255,25 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 }
 
 func newFlagSet() *flag.FlagSet { return flag.NewFlagSet("optin serve", flag.ContinueOnError) }
+
+// expireTerms erases, once a minute, the people who never answered the
+// terms prompt within OPTIN_TERMS_TTL.
+func expireTerms(ctx context.Context, svc *consent.Service, log *slog.Logger) {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		if n, err := svc.ExpireTerms(ctx); err != nil {
+			log.Error("terms expiry", "err", err)
+		} else if n > 0 {
+			log.Info("unanswered terms prompts expired", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
 
 // loopback is the address at which this process reaches its own listener.
 func loopback(a net.Addr) string {

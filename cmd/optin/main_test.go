@@ -458,3 +458,31 @@ func TestShutdownFinishesInFlightSend(t *testing.T) {
 		t.Errorf("outbox = %v, want the welcome recorded as sent", stats)
 	}
 }
+
+func TestWebhookRegister(t *testing.T) {
+	var got recorded
+	fake := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var body map[string]any
+		json.NewDecoder(r.Body).Decode(&body)
+		got = recorded{r.Method, r.URL.Path, r.Header.Clone(), body}
+		io.WriteString(w, `{"url":"https://optin.example/webhook"}`)
+	}))
+	defer fake.Close()
+	env := baseEnv(t, "360dialog", fake.URL)
+	env["OPTIN_BASE_URL"] = "https://optin.example"
+	var out strings.Builder
+	if err := run(context.Background(), []string{"webhook", "register"}, func(k string) string { return env[k] }, nil, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if got.Method != "POST" || got.Path != "/v1/configs/webhook" || got.Header.Get("D360-API-KEY") != "tok-123" {
+		t.Errorf("request = %s %s (key %q)", got.Method, got.Path, got.Header.Get("D360-API-KEY"))
+	}
+	headers, _ := got.Body["headers"].(map[string]any)
+	if got.Body["url"] != "https://optin.example/webhook" || headers["X-Optin-Secret"] != "hook" {
+		t.Errorf("body = %v", got.Body)
+	}
+	env["OPTIN_PROVIDER"] = "sandbox"
+	if err := run(context.Background(), []string{"webhook", "register"}, func(k string) string { return env[k] }, nil, io.Discard, io.Discard); err == nil {
+		t.Errorf("sandbox registration did not refuse")
+	}
+}

@@ -47,7 +47,7 @@ CREATE TABLE events (
     id           INTEGER PRIMARY KEY,
     contact_id   INTEGER NOT NULL,
     type         TEXT NOT NULL CHECK (type IN ('opt_in', 'opt_out', 'confirm', 'terms_accepted',
-                     'terms_refused', 'erased', 'undeliverable', 'window_opened')),
+                     'terms_refused', 'erased', 'undeliverable', 'window_opened', 'number_changed')),
     category     TEXT NOT NULL DEFAULT '',
     state        TEXT NOT NULL DEFAULT '' CHECK (state IN ('', 'opted_in', 'opted_out', 'pending')),
     source       TEXT NOT NULL CHECK (source IN ('web_form', 'embed', 'link', 'qr', 'whatsapp_reply',

@@ -64,4 +64,17 @@ var de = map[string]string{
 	"categories.offers.description":          "Rabatte, Schlussverkäufe und Sonderaktionen",
 	"categories.recommendations.name":        "Empfehlungen",
 	"categories.recommendations.description": "Produkte und Tipps, für dich ausgewählt",
+
+	// The MO flow: the terms prompt and keyword replies sent on WhatsApp.
+	"mo.terms.prompt":   "Hallo! Hier ist %s auf WhatsApp. Bevor es weitergeht, stimme bitte unseren Bedingungen zu: Wir speichern deine Nummer und deine Auswahl, um dir die gewünschten Nachrichten zu senden, und du kannst jederzeit mit STOP abbestellen. Bedingungen: %s",
+	"mo.terms.footer":   "Wenn du ablehnst, löschen wir deine Nummer und deine Nachricht.",
+	"mo.terms.accept":   "Zustimmen",
+	"mo.terms.decline":  "Ablehnen",
+	"mo.terms.accepted": "Danke! Du erhältst jetzt %s von %s. Antworte jederzeit STOP zum Abbestellen oder HILFE, wenn du Hilfe brauchst.",
+	"mo.stop.all":       "Du bist abgemeldet: %s schickt dir hier keine Nachrichten mehr. Antworte START, wenn du es dir anders überlegst.",
+	"mo.stop.category":  "Du erhältst keine %s mehr. Deine übrige Auswahl bleibt, wie sie ist. Antworte STOP, um alles abzubestellen.",
+	"mo.stop.marketing": "Erledigt: keine Werbung mehr. Nachrichten zu deinen Bestellungen bekommst du weiterhin. Antworte STOP, um alles abzubestellen.",
+	"mo.confirmed":      "Bestätigt! Du erhältst jetzt %s von %s. Antworte jederzeit STOP zum Abbestellen.",
+	"mo.help":           "%s auf WhatsApp: Antworte STOP, um alles abzubestellen, STOP und ein Thema, um nur dieses abzubestellen, START, um dich wieder anzumelden. Eine Person erreichst du hier: %s",
+	"mo.fallback":       "Danke für deine Nachricht! %s kann hier noch keine Chats beantworten. Eine Person erreichst du hier: %s",
 }

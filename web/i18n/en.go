@@ -75,4 +75,17 @@ var en = map[string]string{
 	"categories.offers.description":          "Discounts, sales and special deals",
 	"categories.recommendations.name":        "Recommendations",
 	"categories.recommendations.description": "Products and tips picked for you",
+
+	// The MO flow: the terms prompt and keyword replies sent on WhatsApp.
+	"mo.terms.prompt":   "Hi! This is %s on WhatsApp. Before we continue, please accept our terms: we keep your number and your choices so that we can send you the messages you asked for, and you can stop at any time by replying STOP. Terms: %s",
+	"mo.terms.footer":   "If you decline, we delete your number and your message.",
+	"mo.terms.accept":   "Accept",
+	"mo.terms.decline":  "Decline",
+	"mo.terms.accepted": "Thank you! You're now subscribed to %s from %s. Reply STOP at any time to unsubscribe, or HELP for help.",
+	"mo.stop.all":       "You're unsubscribed: %s won't send you any more messages here. Reply START if you change your mind.",
+	"mo.stop.category":  "You won't receive %s any more. Your other choices stay as they are. Reply STOP to stop everything.",
+	"mo.stop.marketing": "Done: no more promotions. You'll still get the messages about your orders. Reply STOP to stop everything.",
+	"mo.confirmed":      "Confirmed! You're now subscribed to %s from %s. Reply STOP at any time to unsubscribe.",
+	"mo.help":           "%s on WhatsApp: reply STOP to unsubscribe from everything, STOP followed by a topic to stop just that, START to subscribe again. To reach a person: %s",
+	"mo.fallback":       "Thanks for your message! %s can't answer chats here yet. To reach a person: %s",
 }

@@ -64,4 +64,17 @@ var es = map[string]string{
 	"categories.offers.description":          "Descuentos, rebajas y promociones especiales",
 	"categories.recommendations.name":        "Recomendaciones",
 	"categories.recommendations.description": "Productos y consejos elegidos para ti",
+
+	// The MO flow: the terms prompt and keyword replies sent on WhatsApp.
+	"mo.terms.prompt":   "¡Hola! Somos %s en WhatsApp. Antes de seguir, acepta nuestras condiciones: guardamos tu número y tus preferencias para enviarte los mensajes que pediste, y puedes darte de baja cuando quieras respondiendo STOP. Condiciones: %s",
+	"mo.terms.footer":   "Si no aceptas, borramos tu número y tu mensaje.",
+	"mo.terms.accept":   "Aceptar",
+	"mo.terms.decline":  "No acepto",
+	"mo.terms.accepted": "¡Gracias! Ya estás suscrito a %s de %s. Responde STOP cuando quieras para darte de baja, o AYUDA si necesitas ayuda.",
+	"mo.stop.all":       "Te has dado de baja: %s no te enviará más mensajes por aquí. Responde START si cambias de idea.",
+	"mo.stop.category":  "Ya no recibirás %s. Tus demás preferencias no cambian. Responde STOP para dejar de recibir todo.",
+	"mo.stop.marketing": "Listo: no más promociones. Seguirás recibiendo los mensajes sobre tus pedidos. Responde STOP para dejar de recibir todo.",
+	"mo.confirmed":      "¡Confirmado! Ya estás suscrito a %s de %s. Responde STOP cuando quieras para darte de baja.",
+	"mo.help":           "%s en WhatsApp: responde STOP para darte de baja de todo, STOP y un tema para dejar solo ese, START para volver a suscribirte. Para hablar con una persona: %s",
+	"mo.fallback":       "¡Gracias por tu mensaje! %s todavía no puede responder chats por aquí. Para hablar con una persona: %s",
 }

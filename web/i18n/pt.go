@@ -64,4 +64,17 @@ var pt = map[string]string{
 	"categories.offers.description":          "Descontos, liquidações e promoções especiais",
 	"categories.recommendations.name":        "Recomendações",
 	"categories.recommendations.description": "Produtos e dicas escolhidos para você",
+
+	// The MO flow: the terms prompt and keyword replies sent on WhatsApp.
+	"mo.terms.prompt":   "Olá! Aqui é %s no WhatsApp. Antes de continuar, aceite nossos termos: guardamos seu número e suas escolhas para enviar as mensagens que você pediu, e você pode sair quando quiser respondendo STOP. Termos: %s",
+	"mo.terms.footer":   "Se você recusar, apagamos seu número e sua mensagem.",
+	"mo.terms.accept":   "Aceitar",
+	"mo.terms.decline":  "Recusar",
+	"mo.terms.accepted": "Obrigado! Agora você recebe %s de %s. Responda STOP quando quiser para sair, ou AJUDA para obter ajuda.",
+	"mo.stop.all":       "Inscrição cancelada: %s não vai mais enviar mensagens por aqui. Responda START se mudar de ideia.",
+	"mo.stop.category":  "Você não vai mais receber %s. Suas outras escolhas continuam iguais. Responda STOP para parar tudo.",
+	"mo.stop.marketing": "Pronto: sem mais promoções. Você continua recebendo as mensagens sobre seus pedidos. Responda STOP para parar tudo.",
+	"mo.confirmed":      "Confirmado! Agora você recebe %s de %s. Responda STOP quando quiser para sair.",
+	"mo.help":           "%s no WhatsApp: responda STOP para sair de tudo, STOP e um assunto para parar só esse, START para se inscrever de novo. Para falar com uma pessoa: %s",
+	"mo.fallback":       "Obrigado pela mensagem! %s ainda não responde conversas por aqui. Para falar com uma pessoa: %s",
 }

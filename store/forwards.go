@@ -1,0 +1,56 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"time"
+
+	"github.com/optin/optin/consent"
+)
+
+// EnqueueForward queues a call to the business's own system.
+func (s *DB) EnqueueForward(ctx context.Context, contactID int64, body []byte, at time.Time) error {
+	var cid any
+	if contactID != 0 {
+		cid = contactID
+	}
+	_, err := s.db.ExecContext(ctx, `INSERT INTO forwards (contact_id, body, status, next_attempt_at, created_at)
+		VALUES (?, ?, 'queued', ?, ?)`, cid, string(body), ts(at), ts(at))
+	return mapErr("enqueue forward", err)
+}
+
+// ClaimForwards leases up to limit due forwards.
+func (s *DB) ClaimForwards(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]consent.Forward, error) {
+	var out []consent.Forward
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `
+			UPDATE forwards SET status = 'sending', attempts = attempts + 1, next_attempt_at = ?
+			WHERE id IN (SELECT id FROM forwards WHERE status IN ('queued', 'sending') AND next_attempt_at <= ?
+			             ORDER BY id LIMIT ?)
+			RETURNING id, body, attempts, created_at`, ts(now.Add(lease)), ts(now), limit)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var f consent.Forward
+			var body, created string
+			if err := rows.Scan(&f.ID, &body, &f.Attempts, &created); err != nil {
+				return err
+			}
+			f.Body, f.CreatedAt = []byte(body), parseTS(created)
+			out = append(out, f)
+		}
+		return rows.Err()
+	})
+	return out, mapErr("claim forwards", err)
+}
+
+// FinishForward records the outcome of a forward: sent, retried at next, or
+// dead when next is zero and err is set.
+func (s *DB) FinishForward(ctx context.Context, id int64, status string, next time.Time, errText string, now time.Time) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE forwards SET status = ?, next_attempt_at = coalesce(nullif(?, ''), next_attempt_at),
+		last_error = ?, sent_at = CASE WHEN ? = 'sent' THEN ? ELSE sent_at END WHERE id = ?`,
+		status, ts(next), errText, status, ts(now), id)
+	return mapErr("finish forward", err)
+}
