@@ -435,3 +435,22 @@ func TestDoubleOptInStaysPending(t *testing.T) {
 		t.Errorf("welcome buttons = %+v, want Confirm first", tpl.Buttons)
 	}
 }
+
+func TestAPIShowsWindow(t *testing.T) {
+	e := newEnv(t)
+	e.post("/optin", url.Values{"phone": {"+4915112345678"}, "category": {"offers"}})
+	at := e.clock.t.Add(-time.Hour)
+	err := e.svc.Handle(context.Background(), consent.Inbound{Messages: []consent.InboundMessage{{
+		ID: "wamid.W1", From: "4915112345678", Type: consent.InText, Text: "hi", Timestamp: at}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, body := e.get("/api/v1/contacts/+4915112345678", "Authorization", "Bearer "+e.apiKey)
+	var c struct {
+		WindowOpenUntil *time.Time `json:"window_open_until"`
+	}
+	json.Unmarshal([]byte(body), &c)
+	if c.WindowOpenUntil == nil || !c.WindowOpenUntil.Equal(at.Add(24*time.Hour)) {
+		t.Errorf("window_open_until = %v, want %v", c.WindowOpenUntil, at.Add(24*time.Hour))
+	}
+}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -13,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/optin/optin/store"
 )
 
 // cloudText is a Cloud API webhook carrying one text message.
@@ -136,5 +139,40 @@ func TestForwarding(t *testing.T) {
 	}
 	if calls != 2 {
 		t.Errorf("%d calls, want one refused and one accepted", calls)
+	}
+}
+
+// TestSameStopTenTimesConcurrently: one STOP delivered ten times at once
+// gives one opt-out event per category and one confirmation.
+func TestSameStopTenTimesConcurrently(t *testing.T) {
+	env := sandboxEnv(t)
+	env["OPTIN_WEBHOOK_SECRET"] = "hook"
+	base := startOptin(t, env)
+	person := "4915112345678"
+	postWebhook(t, base, "hook", cloudText("wamid.S1", person, "START"))
+	waitFor(t, 10*time.Second, "the prompt", func() bool { return fromBusiness(t, base, person) == 1 })
+	postWebhook(t, base, "hook", cloudButton("wamid.S2", person, "optin_terms_accept", "Accept"))
+	waitFor(t, 10*time.Second, "the confirmation", func() bool { return fromBusiness(t, base, person) == 2 })
+
+	stop := cloudText("wamid.S3", person, "STOP")
+	var wg sync.WaitGroup
+	for i := 0; i < 10; i++ {
+		wg.Go(func() { postWebhook(t, base, "hook", stop) })
+	}
+	wg.Wait()
+	waitFor(t, 10*time.Second, "the STOP confirmation", func() bool { return fromBusiness(t, base, person) == 3 })
+	time.Sleep(time.Second)
+	if n := fromBusiness(t, base, person); n != 3 {
+		t.Errorf("%d messages to the person, want prompt, welcome and one STOP confirmation", n)
+	}
+	db, err := store.Open(context.Background(), env["OPTIN_DB"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var optOuts int
+	db.SQL().QueryRow(`SELECT count(*) FROM events WHERE type = 'opt_out'`).Scan(&optOuts)
+	if optOuts != 3 {
+		t.Errorf("%d opt_out events, want one per category (3)", optOuts)
 	}
 }
