@@ -91,25 +91,7 @@ func (d *Dispatcher) Wake() {
 // ctx ends is finished first, so shutdown never abandons an accepted send.
 func (d *Dispatcher) Run(ctx context.Context) {
 	d.init()
-	t := time.NewTicker(d.Poll)
-	defer t.Stop()
-	for {
-		for {
-			n, err := d.SendDue(ctx)
-			if err != nil && ctx.Err() == nil {
-				d.Log.Error("outbox", "err", err)
-			}
-			if n == 0 || ctx.Err() != nil {
-				break
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		case <-d.wake:
-		}
-	}
+	drain(ctx, d.Poll, d.wake, d.Log, "outbox", d.SendDue)
 }
 
 // SendDue claims the messages due now and sends them, pacing to the rate. It

@@ -56,25 +56,7 @@ func (w *ForwardWorker) Wake() {
 
 // Run forwards until ctx ends.
 func (w *ForwardWorker) Run(ctx context.Context) {
-	t := time.NewTicker(time.Second)
-	defer t.Stop()
-	for {
-		for {
-			n, err := w.SendDue(ctx)
-			if err != nil && ctx.Err() == nil {
-				w.Log.Error("forward", "err", err)
-			}
-			if n == 0 || ctx.Err() != nil {
-				break
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		case <-w.wake:
-		}
-	}
+	drain(ctx, time.Second, w.wake, w.Log, "forward", w.SendDue)
 }
 
 // SendDue forwards what is due now and returns how many it handled.

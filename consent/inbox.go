@@ -65,25 +65,7 @@ func NewInboxWorker(s *Service, st InboxStore, parse func([]byte) (Inbound, erro
 
 // Run processes the inbox until ctx ends.
 func (w *InboxWorker) Run(ctx context.Context) {
-	t := time.NewTicker(w.Poll)
-	defer t.Stop()
-	for {
-		for {
-			n, err := w.ProcessPending(ctx)
-			if err != nil && ctx.Err() == nil {
-				w.Log.Error("inbox", "err", err)
-			}
-			if n == 0 || ctx.Err() != nil {
-				break
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		case <-w.wake:
-		}
-	}
+	drain(ctx, w.Poll, w.wake, w.Log, "inbox", w.ProcessPending)
 }
 
 // ProcessPending processes the calls waiting now and returns how many.
