@@ -194,3 +194,38 @@ func TestSandboxBubbleStatus(t *testing.T) {
 		}
 	}
 }
+
+func TestSandboxStartForm(t *testing.T) {
+	m := SandboxModel{
+		BusinessName: "Acme", BusinessNumber: "+12025550199",
+		Start: &SandboxStartModel{
+			Number: "+4915122223333", Code: "SPRING",
+			Entries: []SandboxEntry{{Code: "HELLO", Label: "Default (HELLO)"}, {Code: "SPRING", Label: "<Spring> (SPRING)"}},
+		},
+	}
+	html := sandboxHTML(t, m)
+	wantInOrder(t, html,
+		`<form class="sb-open"`,
+		`<form class="sb-start" method="post" action="/sandbox/start" aria-labelledby="sb-start-title" data-testid="start-form">`,
+		`<h2 id="sb-start-title"`, `Write in through an entry point`, `id="sb-start-hint"`, `QR code`, `sends it to Acme`,
+		`<label class="sb-start__label" for="sb-start-number">`,
+		`value="+4915122223333" aria-describedby="sb-start-hint" data-testid="start-number"`,
+		`<label class="sb-start__label" for="sb-start-code">`, `data-testid="start-code"`,
+		`<option value="HELLO">Default (HELLO)</option>`, `<option value="SPRING" selected>&lt;Spring&gt; (SPRING)</option>`,
+		`data-testid="start-submit">Write in</button>`,
+		`data-testid="chat-list"`,
+	)
+	wantNone(t, html, `aria-invalid`, `role="alert"`, `<Spring>`)
+
+	m.Start.NumberError, m.Start.CodeError = "Type a number.", "Choose one."
+	html = sandboxHTML(t, m)
+	wantInOrder(t, html,
+		`aria-describedby="sb-start-number-error sb-start-hint" data-testid="start-number" aria-invalid="true"`,
+		`id="sb-start-number-error" class="sb-error sb-start__error" role="alert">Type a number.</p>`,
+		`data-testid="start-code" aria-invalid="true" aria-describedby="sb-start-code-error"`,
+		`id="sb-start-code-error" class="sb-error sb-start__error" role="alert">Choose one.</p>`,
+	)
+
+	m.Start = nil
+	wantNone(t, sandboxHTML(t, m), `data-testid="start-form"`)
+}

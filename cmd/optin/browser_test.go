@@ -2,6 +2,10 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -57,6 +61,9 @@ func newBrowser(t *testing.T, width, height int) context.Context {
 // and for people to look at) or the test's temp dir.
 func screenshot(t *testing.T, ctx context.Context, name string) {
 	t.Helper()
+	// Let bubbles that just came in finish fading in.
+	_, _ = chromedp.Run(ctx, chromedp.Poll[chromedp.Void](`document.getAnimations().every(a => a.playState !== "running")`,
+		chromedp.WithPollingInterval(20*time.Millisecond), chromedp.WithPollingTimeout(2*time.Second)))
 	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		t.Fatalf("screenshot %s: %v", name, err)
@@ -166,4 +173,143 @@ func TestBrowserFormErrorsOnPhone(t *testing.T) {
 		t.Errorf("the ticked category was lost on the error page")
 	}
 	screenshot(t, ctx, "optin-errors-phone")
+}
+
+// startMO starts optin on the sandbox with an API key, and writes in from
+// number through the default entry point on the sandbox page, as a person
+// who scanned its QR code: the page lands on the chat, where the terms
+// prompt arrives. A shot names a screenshot of the filled-in form. It
+// returns optin's URL and the API key.
+func startMO(t *testing.T, ctx context.Context, number, shot string) (base, key string) {
+	t.Helper()
+	env := sandboxEnv(t)
+	var keyOut strings.Builder
+	if err := run(context.Background(), []string{"apikey", "create", "t", "--db", env["OPTIN_DB"]},
+		func(string) string { return "" }, nil, &keyOut, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	key = strings.TrimSpace(keyOut.String())
+	base = startOptin(t, env)
+
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(base+"/sandbox"),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="start-form"]`)),
+		chromedp.SetValue(chromedp.CSS(`[data-testid="start-number"]`), number),
+		chromedp.SetValue(chromedp.CSS(`[data-testid="start-code"]`), "HELLO"),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if shot != "" {
+		screenshot(t, ctx, shot)
+	}
+	err = chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS(`[data-testid="start-submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-sandbox-chat]`)),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	loc, err := chromedp.Run(ctx, chromedp.Location())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := base + "/sandbox/chats/" + strings.TrimPrefix(number, "+"); loc != want {
+		t.Fatalf("after Write in the page is %s, want %s", loc, want)
+	}
+	// The person's start text, then the business's prompt with its buttons.
+	err = chromedp.Do(ctx,
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="bubble"][data-from="person"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="bubble"][data-from="business"] [data-testid="button-optin_terms_accept"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="bubble"][data-from="business"] [data-testid="button-optin_terms_decline"]`)),
+	)
+	if err != nil {
+		t.Fatalf("the terms prompt never arrived: %v", err)
+	}
+	sent, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`[data-testid="bubble"][data-from="person"]`)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(sent, "START HELLO-") {
+		t.Errorf("the person sent %q, want the entry point's start text", sent)
+	}
+	return base, key
+}
+
+// apiGet calls optin's JSON API and returns the status and the body.
+func apiGet(t *testing.T, base, key, path string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, base+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, string(body)
+}
+
+// TestBrowserMOAccept is a person writing in through an entry point: the
+// terms prompt arrives on their phone, they tap Accept, get the
+// confirmation, and the API says they are opted in.
+func TestBrowserMOAccept(t *testing.T) {
+	ctx := newBrowser(t, 1280, 900)
+	base, key := startMO(t, ctx, "+4915122223333", "mo-start")
+	screenshot(t, ctx, "mo-prompt")
+
+	err := chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS(`[data-testid="button-optin_terms_accept"]`)),
+		// A business bubble after the prompt that confirms the subscription.
+		chromedp.Poll[chromedp.Void](`(() => {
+			const bubbles = [...document.querySelectorAll('[data-testid="bubble"][data-from="business"]')];
+			const prompt = bubbles.findIndex(b => b.querySelector('[data-testid="button-optin_terms_accept"]'));
+			return prompt >= 0 && bubbles.slice(prompt + 1).some(b => b.textContent.includes("subscribed"));
+		})()`, chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(60*time.Second)),
+	)
+	if err != nil {
+		t.Fatalf("no confirmation after Accept: %v", err)
+	}
+	var reason string
+	waitFor(t, 10*time.Second, "the API to report opted_in", func() bool {
+		code, body := apiGet(t, base, key, "/api/v1/check?phone=%2B4915122223333&category=offers")
+		var got struct{ Reason string }
+		if code == http.StatusOK && json.Unmarshal([]byte(body), &got) == nil {
+			reason = got.Reason
+		}
+		return reason == "opted_in"
+	})
+	screenshot(t, ctx, "mo-accepted")
+}
+
+// TestBrowserMODecline is a person writing in and declining the terms: the
+// contact and its messages are erased.
+func TestBrowserMODecline(t *testing.T) {
+	ctx := newBrowser(t, 1280, 900)
+	const number = "+4915122224444"
+	base, key := startMO(t, ctx, number, "")
+	path := "/api/v1/contacts/" + number
+	if code, body := apiGet(t, base, key, path); code != http.StatusOK || !strings.Contains(body, `"pending_terms"`) {
+		t.Fatalf("GET %s before Decline = %d %s, want 200 pending_terms", path, code, body)
+	}
+
+	err := chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS(`[data-testid="button-optin_terms_decline"]`)),
+		// The tap appears as the person's reply to the prompt.
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="bubble"][data-from="person"] .sb-quote`)),
+	)
+	if err != nil {
+		t.Fatalf("the Decline tap never showed: %v", err)
+	}
+	waitFor(t, 10*time.Second, fmt.Sprintf("GET %s to answer 404", path), func() bool {
+		code, _ := apiGet(t, base, key, path)
+		return code == http.StatusNotFound
+	})
+	screenshot(t, ctx, "mo-declined")
 }

@@ -41,6 +41,9 @@ type config struct {
 	FrameOrigins      []string
 	FormLimit         int
 	HelpContact       string
+	// baseURLDefaulted is set when OPTIN_BASE_URL was not given, so that
+	// serve can follow the real listener (port 0 picks one).
+	baseURLDefaulted bool
 }
 
 type setting struct {
@@ -129,6 +132,7 @@ func loadConfig(args []string, getenv func(string) string, fs *flag.FlagSet) (co
 			host = net.JoinHostPort("localhost", p)
 		}
 		c.BaseURL = "http://" + host
+		c.baseURLDefaulted = true
 	} else if u, err := url.Parse(c.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		bad("OPTIN_BASE_URL %q is not an http(s) URL", c.BaseURL)
 	}

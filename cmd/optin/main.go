@@ -126,6 +126,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	// The sandbox talks to optin's own listener, whatever the public URL.
 	selfURL := "http://" + loopback(ln.Addr())
+	if cfg.baseURLDefaulted {
+		if _, port, _ := net.SplitHostPort(cfg.Addr); port == "0" {
+			cfg.BaseURL = selfURL
+		}
+	}
 
 	entryKey, err := db.Secret(ctx, "entry_key", 32)
 	if err != nil {
@@ -164,6 +169,17 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			BusinessName:   cfg.BusinessName,
 			BusinessNumber: cfg.BusinessNumber,
 			Log:            log.With("component", "sandbox"),
+			EntryPoints: func(ctx context.Context) ([]sandbox.EntryChoice, error) {
+				eps, err := svc.EntryPoints(ctx)
+				if err != nil {
+					return nil, err
+				}
+				choices := make([]sandbox.EntryChoice, 0, len(eps))
+				for _, e := range eps {
+					choices = append(choices, sandbox.EntryChoice{Code: e.Code, Name: e.Name, StartText: svc.StartText(e.Code)})
+				}
+				return choices, nil
+			},
 		})
 		defer phone.Close()
 		sender = phone

@@ -26,6 +26,7 @@ func (p *Phone) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /sandbox/chats/{wa_id}/messages", p.handleReplyCreate)
 	mux.HandleFunc("POST /sandbox/chats/{wa_id}/buttons", p.handleButtonTap)
 	mux.HandleFunc("POST /sandbox/chats/{wa_id}/read", p.handleChatRead)
+	mux.HandleFunc("POST /sandbox/start", p.handleStart)
 }
 
 // chatURL is the page of waID's chat.
@@ -33,7 +34,7 @@ func chatURL(waID string) string { return "/sandbox/chats/" + url.PathEscape(waI
 
 // handleIndex shows the chat list, or opens the chat of ?number=.
 func (p *Phone) handleIndex(w http.ResponseWriter, r *http.Request) {
-	m := p.indexModel()
+	m := p.indexModel(r.Context())
 	if r.URL.Query().Has("number") {
 		typed := r.URL.Query().Get("number")
 		if waID, ok := NormalizeNumber(typed); ok {
@@ -98,16 +99,11 @@ func (p *Phone) handleReplyCreate(w http.ResponseWriter, r *http.Request) {
 		p.refuse(w, r, waID, "invalid_message", problem, text)
 		return
 	}
-	p.mu.Lock()
-	if p.closed {
-		p.mu.Unlock()
+	b, ok := p.writeText(waID, text)
+	if !ok {
 		p.unavailable(w, r)
 		return
 	}
-	msg := &message{kind: string(consent.InText), text: text}
-	p.write(p.chat(waID), msg)
-	b := p.bubble(msg)
-	p.mu.Unlock()
 	p.written(w, r, waID, b)
 }
 
@@ -210,7 +206,7 @@ func (p *Phone) pathNumber(w http.ResponseWriter, r *http.Request) (string, bool
 		writeJSONError(w, http.StatusNotFound, "invalid_number", "Not a phone number in international format.")
 		return "", false
 	}
-	m := p.indexModel()
+	m := p.indexModel(r.Context())
 	m.Number = raw
 	m.NumberError = "That is not a phone number in international format."
 	p.render(w, r, http.StatusNotFound, m)

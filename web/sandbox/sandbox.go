@@ -43,6 +43,9 @@ type Options struct {
 	// DeliverAfter is the delay before a message is "delivered"; 300ms by
 	// default.
 	DeliverAfter time.Duration
+	// EntryPoints lists the entry points a number can write in through
+	// (POST /sandbox/start); without it the chat list has no such form.
+	EntryPoints func(ctx context.Context) ([]EntryChoice, error)
 }
 
 // Limits of the simulated WhatsApp.
@@ -257,6 +260,19 @@ func (p *Phone) read(c *chat) int {
 		}
 	}
 	return n
+}
+
+// writeText stores a text waID writes and sends it to optin. It reports
+// false once the sandbox is closed.
+func (p *Phone) writeText(waID, text string) (views.SandboxBubble, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return views.SandboxBubble{}, false
+	}
+	msg := &message{kind: string(consent.InText), text: text}
+	p.write(p.chat(waID), msg)
+	return p.bubble(msg), true
 }
 
 // write stores what the person wrote or tapped and sends it to optin. p.mu

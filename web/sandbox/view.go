@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"cmp"
+	"context"
 	"slices"
 	"strings"
 	"time"
@@ -14,8 +15,17 @@ import (
 // previewLength is how much of the last message the chat list shows.
 const previewLength = 60
 
-// indexModel is the chat list, newest chat first.
-func (p *Phone) indexModel() views.SandboxModel {
+// indexModel is the chat list, newest chat first, with the form that
+// writes in through an entry point.
+func (p *Phone) indexModel(ctx context.Context) views.SandboxModel {
+	start := p.startForm(ctx)
+	m := p.chatList()
+	m.Start = start
+	return m
+}
+
+// chatList is the chat list, newest chat first.
+func (p *Phone) chatList() views.SandboxModel {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	m := p.pageModel()
