@@ -8,9 +8,11 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 )
 
 // SignatureHeader carries "sha256=<hex HMAC-SHA256 of the body>".
@@ -44,6 +46,12 @@ func (c *Client) Forward(ctx context.Context, body []byte) error {
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
+		// *url.Error repeats the URL, which may carry the business's own
+		// token in its query: keep only the cause, since this is logged.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
 		return fmt.Errorf("forward: %w", err)
 	}
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))

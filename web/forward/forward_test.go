@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 )
 
@@ -37,5 +38,16 @@ func TestForwardRefused(t *testing.T) {
 			t.Errorf("status %d: no error", code)
 		}
 		srv.Close()
+	}
+}
+
+func TestForwardErrorHidesURL(t *testing.T) {
+	c := &Client{URL: "http://127.0.0.1:1/hook?token=s3cret", Secret: []byte("k")}
+	err := c.Forward(context.Background(), []byte(`{}`))
+	if err == nil {
+		t.Fatal("no error from a closed port")
+	}
+	if strings.Contains(err.Error(), "s3cret") {
+		t.Errorf("error %q leaks the URL's token into logs", err)
 	}
 }
