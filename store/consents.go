@@ -196,11 +196,9 @@ func (s *DB) Wording(ctx context.Context, hash string) (consent.Wording, error) 
 	return w, mapErr("wording", err)
 }
 
+// insertEvent appends e to the ledger: it takes the next id and links the
+// event to the last one by hash (see ledger.go), all in tx.
 func (s *DB) insertEvent(ctx context.Context, tx *sql.Tx, e consent.Event, now time.Time) (int64, error) {
-	var wording any
-	if e.WordingHash != "" {
-		wording = e.WordingHash
-	}
 	ev := e.Evidence
 	detail := "{}"
 	if len(ev.Detail) > 0 {
@@ -210,17 +208,27 @@ func (s *DB) insertEvent(ctx context.Context, tx *sql.Tx, e consent.Event, now t
 		}
 		detail = string(b)
 	}
-	res, err := s.exec(ctx, tx, `
-		INSERT INTO events (contact_id, type, category, state, source, occurred_at, recorded_at, wording_hash,
-		    lang, ip, user_agent, page_url, embed_origin, entry_point, form_version, message_id, message_text, actor, detail)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		e.ContactID, e.Type, e.Category, e.State, ev.Source, ts(e.OccurredAt), ts(now), wording,
-		e.Lang, ev.IP, ev.UserAgent, ev.PageURL, ev.EmbedOrigin, ev.EntryPoint, ev.FormVersion,
-		ev.MessageID, ev.MessageText, ev.Actor, detail)
+	r := ledgerRow{contactID: e.ContactID, typ: string(e.Type), category: e.Category, state: string(e.State),
+		source: string(ev.Source), occurredAt: ts(e.OccurredAt), recordedAt: ts(now),
+		wordingHash: sql.NullString{String: e.WordingHash, Valid: e.WordingHash != ""}, lang: e.Lang,
+		ip: ev.IP, userAgent: ev.UserAgent, pageURL: ev.PageURL, embedOrigin: ev.EmbedOrigin,
+		entryPoint: ev.EntryPoint, formVersion: ev.FormVersion, messageID: ev.MessageID, messageText: ev.MessageText,
+		actor: ev.Actor, detail: detail}
+	if err := s.chain(ctx, tx, &r); err != nil {
+		return 0, fmt.Errorf("insert event: %w", err)
+	}
+	_, err := s.exec(ctx, tx, `
+		INSERT INTO events (id, contact_id, type, category, state, source, occurred_at, recorded_at, wording_hash,
+		    lang, ip, user_agent, page_url, embed_origin, entry_point, form_version, message_id, message_text, actor, detail,
+		    content_hash, prev_hash, hash)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		r.id, r.contactID, r.typ, r.category, r.state, r.source, r.occurredAt, r.recordedAt, r.wordingHash,
+		r.lang, r.ip, r.userAgent, r.pageURL, r.embedOrigin, r.entryPoint, r.formVersion,
+		r.messageID, r.messageText, r.actor, r.detail, r.contentHash, r.prevHash, r.hash)
 	if err != nil {
 		return 0, fmt.Errorf("insert event: %w", err)
 	}
-	return res.LastInsertId()
+	return r.id, nil
 }
 
 func (s *DB) setConsent(ctx context.Context, tx *sql.Tx, contactID, categoryID int64, state consent.State, source consent.Source, eventID int64, at time.Time) error {

@@ -196,12 +196,17 @@ func (s *DB) EnqueueFallback(ctx context.Context, contactID int64, m consent.Mes
 }
 
 // EraseContact deletes a contact with its consents, messages and forwards,
-// and leaves a tombstone. Events stay: they hold no number, and erasing their
-// personal content is the ledger's business.
+// and leaves a tombstone. Events stay in the ledger, holding no number, but
+// lose their personal content (IP, user agent, message text…); their hashes
+// keep the chain verifiable. The erasure's own event is recorded after that,
+// with its evidence (who erased, and why) intact.
 func (s *DB) EraseContact(ctx context.Context, contactID int64, t consent.Tombstone) error {
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO tombstones (phone_hash, reason, actor, erased_at) VALUES (?, ?, ?, ?)`,
 			t.PhoneHash, t.Reason, t.Actor, ts(t.At)); err != nil {
+			return err
+		}
+		if _, err := s.eraseEventContent(ctx, tx, contactID); err != nil {
 			return err
 		}
 		if t.Event != "" {

@@ -57,6 +57,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return webhook(ctx, args, getenv, stdout, stderr)
 	case "entry":
 		return entry(ctx, args, getenv, stdout, stderr)
+	case "audit":
+		return audit(ctx, args, getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		usage(stdout)
 		return nil
@@ -71,6 +73,7 @@ func usage(w io.Writer) {
   optin apikey create NAME [--scope read|write]
                                  create an API key and print it once
   optin entry add|list [flags]   create an entry point (wa.me link, short link, QR) or list them
+  optin audit verify [--db FILE] verify the events' hash chain; exit 1 at the first bad event
   optin webhook register [flags] tell the provider (360dialog, v1) to call BASE_URL/webhook
   optin version                  print the version
 `)

@@ -43,6 +43,14 @@ CREATE TABLE wordings (
 
 -- The append-only evidence. contact_id is not a foreign key: events outlive
 -- the contact row until erasure removes their personal content.
+--
+-- The events form a hash chain (store/ledger.go defines the canonical forms):
+-- content_hash is the SHA-256 of the personal columns (ip … detail), hash the
+-- SHA-256 of prev_hash and every other column including content_hash, and
+-- prev_hash the hash of the event before (64 zeros for the first). ids are
+-- dense, 1, 2, 3…, given by the inserting transaction. Erasure blanks the
+-- personal columns and sets erased; content_hash, and so hash and the chain,
+-- stay as they were, so an erased ledger still verifies.
 CREATE TABLE events (
     id           INTEGER PRIMARY KEY,
     contact_id   INTEGER NOT NULL,
@@ -65,11 +73,33 @@ CREATE TABLE events (
     message_id   TEXT NOT NULL DEFAULT '',
     message_text TEXT NOT NULL DEFAULT '',
     actor        TEXT NOT NULL DEFAULT '',
-    detail       TEXT NOT NULL DEFAULT '{}'       -- further evidence as JSON
+    detail       TEXT NOT NULL DEFAULT '{}',      -- further evidence as JSON
+    content_hash TEXT NOT NULL,                   -- hex SHA-256 of the personal columns
+    prev_hash    TEXT NOT NULL,                   -- hash of the event before
+    hash         TEXT NOT NULL UNIQUE,            -- hex SHA-256 of prev_hash and the rest
+    erased       INTEGER NOT NULL DEFAULT 0 CHECK (erased IN (0, 1))
 ) STRICT;
 CREATE INDEX events_contact ON events (contact_id, id);
 
+-- The only update an event ever sees is its erasure: once, from erased 0 to
+-- 1, of an event that held personal content, every personal column emptied
+-- (detail '{}') and every other column as it was. IS rather than = so that
+-- the condition is never NULL (wording_hash may be), which would let the
+-- update through.
 CREATE TRIGGER events_no_update BEFORE UPDATE ON events
+WHEN NOT (
+    old.erased IS 0 AND new.erased IS 1
+    AND NOT (old.ip IS '' AND old.user_agent IS '' AND old.page_url IS '' AND old.embed_origin IS ''
+             AND old.message_id IS '' AND old.message_text IS '' AND old.actor IS '' AND old.detail IS '{}')
+    AND new.ip IS '' AND new.user_agent IS '' AND new.page_url IS '' AND new.embed_origin IS ''
+    AND new.message_id IS '' AND new.message_text IS '' AND new.actor IS '' AND new.detail IS '{}'
+    AND new.id IS old.id AND new.contact_id IS old.contact_id AND new.type IS old.type
+    AND new.category IS old.category AND new.state IS old.state AND new.source IS old.source
+    AND new.occurred_at IS old.occurred_at AND new.recorded_at IS old.recorded_at
+    AND new.wording_hash IS old.wording_hash AND new.lang IS old.lang
+    AND new.entry_point IS old.entry_point AND new.form_version IS old.form_version
+    AND new.content_hash IS old.content_hash AND new.prev_hash IS old.prev_hash AND new.hash IS old.hash
+)
 BEGIN
     SELECT RAISE(ABORT, 'events are append-only');
 END;
@@ -167,4 +197,19 @@ CREATE TABLE secrets (
     name       TEXT PRIMARY KEY,
     value      BLOB NOT NULL,
     created_at TEXT NOT NULL
+) STRICT;
+
+-- Each verification of the events' hash chain (optin audit verify, the admin
+-- page): how many events matched, the first that did not (0 when none) and
+-- why. head_id and head_hash are the last event the check found intact: a
+-- later check that no longer finds that event with that hash reports it, so
+-- that cutting events off the end of the chain is noticed too.
+CREATE TABLE ledger_checks (
+    id        INTEGER PRIMARY KEY,
+    at        TEXT NOT NULL,
+    verified  INTEGER NOT NULL CHECK (verified >= 0),
+    first_bad INTEGER NOT NULL DEFAULT 0,
+    reason    TEXT NOT NULL DEFAULT '',
+    head_id   INTEGER NOT NULL DEFAULT 0,
+    head_hash TEXT NOT NULL DEFAULT ''
 ) STRICT;
