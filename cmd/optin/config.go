@@ -41,6 +41,7 @@ type config struct {
 	FrameOrigins      []string
 	FormLimit         int
 	HelpContact       string
+	MessageRetention  time.Duration
 	// baseURLDefaulted is set when OPTIN_BASE_URL was not given, so that
 	// serve can follow the real listener (port 0 picks one).
 	baseURLDefaulted bool
@@ -74,6 +75,7 @@ var settings = []setting{
 	{"OPTIN_FORWARD_SECRET", "forward-secret", "", "HMAC key for forwarded calls"},
 	{"OPTIN_FRAME_ORIGINS", "frame-origins", "", "origins allowed to embed the form, comma-separated"},
 	{"OPTIN_FORM_LIMIT", "form-limit", "10", "form submissions per IP and per number per hour; 0 turns the limit off"},
+	{"OPTIN_MESSAGE_RETENTION", "message-retention", "720h", "how long the text of messages is kept; ids and statuses stay"},
 	{"OPTIN_HELP_CONTACT", "help-contact", "", "the human escalation path HELP answers with: phone, e-mail or web page (default: the form's URL)"},
 }
 
@@ -197,6 +199,11 @@ func loadConfig(args []string, getenv func(string) string, fs *flag.FlagSet) (co
 		bad("OPTIN_SEND_RATE %q is not a number of messages per second between 0 and 1000", get("send-rate"))
 	} else {
 		c.SendRate = r
+	}
+	if d, err := time.ParseDuration(get("message-retention")); err != nil || d < time.Hour {
+		bad("OPTIN_MESSAGE_RETENTION %q is not a duration of at least 1h, such as 720h", get("message-retention"))
+	} else {
+		c.MessageRetention = d
 	}
 	if d, err := time.ParseDuration(get("terms-ttl")); err != nil || d <= 0 {
 		bad("OPTIN_TERMS_TTL %q is not a positive duration such as 24h", get("terms-ttl"))

@@ -245,6 +245,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		workers.Go(func() { forwarder.Run(workCtx) })
 	}
 	workers.Go(func() { expireTerms(workCtx, svc, log) })
+	workers.Go(func() { purgeTexts(workCtx, db, cfg.MessageRetention, log) })
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
@@ -285,6 +286,25 @@ func expireTerms(ctx context.Context, svc *consent.Service, log *slog.Logger) {
 			log.Error("terms expiry", "err", err)
 		} else if n > 0 {
 			log.Info("unanswered terms prompts expired", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// purgeTexts removes, at start and then daily, the text of messages older
+// than OPTIN_MESSAGE_RETENTION.
+func purgeTexts(ctx context.Context, db *store.DB, keep time.Duration, log *slog.Logger) {
+	t := time.NewTicker(24 * time.Hour)
+	defer t.Stop()
+	for {
+		if n, err := db.PurgeMessageTexts(ctx, time.Now().UTC().Add(-keep)); err != nil {
+			log.Error("message retention", "err", err)
+		} else if n > 0 {
+			log.Info("message texts past retention removed", "count", n)
 		}
 		select {
 		case <-ctx.Done():
