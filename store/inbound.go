@@ -55,6 +55,13 @@ func (s *DB) RecordInbound(ctx context.Context, r consent.InboundRecord) (consen
 			}
 			c.WindowOpenUntil = window
 		}
+		if c.Status == consent.Undeliverable {
+			// They wrote to us: the number is on WhatsApp after all.
+			if _, err := tx.ExecContext(ctx, `UPDATE contacts SET status = 'active', updated_at = ? WHERE id = ?`, ts(r.At), c.ID); err != nil {
+				return err
+			}
+			c.Status = consent.Active
+		}
 		_, err = tx.ExecContext(ctx, `
 			INSERT INTO inbound (provider_message_id, contact_id, type, text, button_id, sent_at, received_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (provider_message_id) DO NOTHING`,

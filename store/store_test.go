@@ -302,3 +302,18 @@ func TestReleaseLeases(t *testing.T) {
 		t.Errorf("after release: %+v, want the message with attempt 2", due)
 	}
 }
+
+func TestInboundMakesUndeliverableActive(t *testing.T) {
+	db := openTest(t)
+	ctx := context.Background()
+	out, _ := db.ApplyOptIn(ctx, optIn("+4915112345678", consent.OptedIn, t0, "offers"))
+	db.MarkUndeliverable(ctx, out.Contact.ID, 131026, t0)
+	got, err := db.RecordInbound(ctx, consent.InboundRecord{Message: consent.InboundMessage{ID: "wamid.U", From: "4915112345678",
+		Type: consent.InText, Text: "hi"}, Phone: "+4915112345678", At: t0.Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Contact.Status != consent.Active {
+		t.Errorf("status = %s, want active after the person wrote in", got.Contact.Status)
+	}
+}
