@@ -233,4 +233,5 @@ type Store interface {
 	InboxStore
 	EntryStore
 	MOStore
+	PreferenceStore
 }

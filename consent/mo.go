@@ -163,7 +163,11 @@ func (s *Service) route(ctx context.Context, c Contact, m InboundMessage, kw Key
 		}
 		return s.erase(ctx, c, "terms_refused", EventTermsRefused, SourceWhatsAppReply, "")
 	case kw.Kind == KeywordHelp:
-		return s.store.Enqueue(ctx, c.ID, "help", s.text(lang, "mo.help", s.cfg.BusinessName, s.helpContact()), now)
+		link, err := s.PreferenceLink(ctx, c.ID)
+		if err != nil {
+			return err
+		}
+		return s.store.Enqueue(ctx, c.ID, "help", s.text(lang, "mo.help", s.cfg.BusinessName, s.helpContact(), link), now)
 	case c.Status == PendingTerms:
 		return nil // kept; the prompt is waiting for an answer
 	case kw.Kind == KeywordStop:
@@ -269,11 +273,15 @@ func (s *Service) stop(ctx context.Context, c Contact, category string, ev Evide
 			set[cat.Slug] = OptedOut
 		}
 	}
-	reply := s.text(lang, "mo.stop.all", s.cfg.BusinessName)
-	if category != "" {
-		reply = s.text(lang, "mo.stop.category", s.categoryNames(ctx, lang, []string{category}))
+	link, err := s.PreferenceLink(ctx, c.ID)
+	if err != nil {
+		return err
 	}
-	_, err := s.store.ApplyChange(ctx, Change{ContactID: c.ID, At: now, Lang: lang, Evidence: ev, Type: EventOptOut,
+	reply := s.text(lang, "mo.stop.all", s.cfg.BusinessName, link)
+	if category != "" {
+		reply = s.text(lang, "mo.stop.category", s.categoryNames(ctx, lang, []string{category}), link)
+	}
+	_, err = s.store.ApplyChange(ctx, Change{ContactID: c.ID, At: now, Lang: lang, Evidence: ev, Type: EventOptOut,
 		Set: set, CancelQueued: category == "", Replies: []Message{reply}, ReplyPurpose: "stop_confirmation"})
 	return err
 }

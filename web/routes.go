@@ -16,6 +16,12 @@ func (s *Server) routes() http.Handler {
 	pages.HandleFunc("GET /terms", s.handleTerms)
 	pages.HandleFunc("GET /l/{code}", s.handleLinkRedirect)
 	pages.HandleFunc("GET /qr/{file}", s.handleQR) // {code}.png or {code}.svg
+	pages.HandleFunc("GET /p/{token}", s.handlePreferencesShow)
+	pages.HandleFunc("POST /p/{token}", s.handlePreferencesSave)
+	pages.HandleFunc("POST /p/{token}/stop", s.handlePreferencesStopAll)
+	pages.HandleFunc("POST /p/{token}/download", s.handlePreferencesDownload)
+	pages.HandleFunc("POST /p/{token}/rotate", s.handlePreferencesRotate)
+	pages.HandleFunc("POST /p/{token}/erase", s.handlePreferencesErase) // a confirmation page until confirm=yes
 	pages.HandleFunc("GET /{$}", s.handleHome)
 	assets, _ := fs.Sub(static.FS, ".")
 	pages.Handle("GET /static/", http.StripPrefix("/static/", cacheStatic(http.FileServerFS(assets))))

@@ -20,6 +20,7 @@
   // Double submit: ignore a second press while the first one is on its way.
   document.addEventListener("submit", function (event) {
     var form = event.target;
+    if (form.hasAttribute("data-repeatable")) return; // stays on the page (a download)
     if (form.getAttribute("data-submitting")) {
       event.preventDefault();
       return;
