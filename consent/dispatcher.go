@@ -32,6 +32,9 @@ type Dispatcher struct {
 	Poll time.Duration
 	// AccountPause is how long sending stops after an account error.
 	AccountPause time.Duration
+	// Personalize fills what is only known at send time (the preference
+	// link) into a message about to be sent; nil sends messages as queued.
+	Personalize func(ctx context.Context, contactID int64, m *Message) error
 	// OnMarketingStopped is called when the provider refuses a message
 	// because the person stopped marketing in WhatsApp (131050).
 	OnMarketingStopped func(ctx context.Context, contactID int64, code int) error
@@ -164,6 +167,11 @@ func (d *Dispatcher) send(ctx context.Context, m OutboxMessage) error {
 		if now := d.Clock.Now(); !now.Before(c.WindowOpenUntil) {
 			return d.Store.MarkFailed(ctx, m.ID, StatusFailed,
 				&ProviderError{Class: ErrWindowClosed, Code: 131047, Title: "24-hour window closed; not sent"}, now)
+		}
+	}
+	if d.Personalize != nil {
+		if err := d.Personalize(ctx, m.ContactID, &m.Message); err != nil {
+			return err
 		}
 	}
 	sendCtx, cancel := context.WithTimeout(ctx, 30*time.Second)

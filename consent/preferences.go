@@ -293,3 +293,42 @@ func (s *Service) PersonData(ctx context.Context, contactID int64) (PersonData, 
 	}
 	return d, nil
 }
+
+// LinkPlaceholder stands in a queued message for the person's preference
+// link (or, in a template's URL button, its token). The dispatcher replaces
+// it at send time, so the outbox never holds a live token.
+const LinkPlaceholder = "{{optin_preference_link}}"
+
+// FillPreferenceLink replaces LinkPlaceholder in m with a fresh link of the
+// contact: in the sandbox preview and text as the whole URL, in a template's
+// URL button as the token (the approved button URL ends in /p/{{1}}).
+func (s *Service) FillPreferenceLink(ctx context.Context, contactID int64, m *Message) error {
+	if !strings.Contains(m.Text, LinkPlaceholder) && (m.Template == nil || !templateHasPlaceholder(m.Template)) {
+		return nil
+	}
+	token, err := s.addToken(ctx, contactID, PreferenceTokensKept)
+	if err != nil {
+		return err
+	}
+	link := strings.TrimRight(s.cfg.BaseURL, "/") + "/p/" + token
+	m.Text = strings.ReplaceAll(m.Text, LinkPlaceholder, link)
+	if t := m.Template; t != nil {
+		t.Preview = strings.ReplaceAll(t.Preview, LinkPlaceholder, link)
+		for i := range t.Buttons {
+			t.Buttons[i].Text = strings.ReplaceAll(t.Buttons[i].Text, LinkPlaceholder, token)
+		}
+	}
+	return nil
+}
+
+func templateHasPlaceholder(t *Template) bool {
+	if strings.Contains(t.Preview, LinkPlaceholder) {
+		return true
+	}
+	for _, b := range t.Buttons {
+		if strings.Contains(b.Text, LinkPlaceholder) {
+			return true
+		}
+	}
+	return false
+}

@@ -203,18 +203,24 @@ func (s *Service) welcome(lang string, categoryNames []string) *Message {
 		Namespace:  s.cfg.TemplateNamespace,
 		BodyParams: []string{s.cfg.BusinessName, list},
 	}
+	// The last button opens the person's preference center: a URL button
+	// whose approved URL ends in /p/{{1}}; the dispatcher fills the token.
+	manage := TemplateButton{SubType: "url", Text: LinkPlaceholder, Title: s.t(lang, "welcome.button.manage")}
 	if s.cfg.Mode == Double {
-		tpl.Preview = s.t(lang, "welcome.body.double", list, s.cfg.BusinessName)
+		tpl.Preview = s.t(lang, "welcome.body.double", list, s.cfg.BusinessName) + "\n\n" + s.t(lang, "welcome.manage", LinkPlaceholder)
 		tpl.Buttons = []TemplateButton{
 			{Index: 0, SubType: "quick_reply", Payload: PayloadConfirm, Title: s.t(lang, "welcome.button.confirm")},
 			{Index: 1, SubType: "quick_reply", Payload: PayloadStopMarketing, Title: s.t(lang, "welcome.button.stop")},
 		}
+		manage.Index = 2
 	} else {
-		tpl.Preview = s.t(lang, "welcome.body", list, s.cfg.BusinessName)
+		tpl.Preview = s.t(lang, "welcome.body", list, s.cfg.BusinessName) + "\n\n" + s.t(lang, "welcome.manage", LinkPlaceholder)
 		tpl.Buttons = []TemplateButton{
 			{Index: 0, SubType: "quick_reply", Payload: PayloadStopMarketing, Title: s.t(lang, "welcome.button.stop")},
 		}
+		manage.Index = 1
 	}
+	tpl.Buttons = append(tpl.Buttons, manage)
 	return &Message{Kind: KindTemplate, Template: tpl}
 }
 

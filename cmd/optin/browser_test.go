@@ -313,3 +313,109 @@ func TestBrowserMODecline(t *testing.T) {
 	})
 	screenshot(t, ctx, "mo-declined")
 }
+
+// TestBrowserPreferenceCenter follows the link in the welcome message on
+// /sandbox to the preference center, opts out of one category, downloads
+// the data, erases it, and finds the link dead afterwards.
+func TestBrowserPreferenceCenter(t *testing.T) {
+	ctx := newBrowser(t, 1280, 900)
+	env := sandboxEnv(t)
+	var keyOut strings.Builder
+	if err := run(context.Background(), []string{"apikey", "create", "t", "--db", env["OPTIN_DB"]},
+		func(string) string { return "" }, nil, &keyOut, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	key := strings.TrimSpace(keyOut.String())
+	base := startOptin(t, env)
+	api := func(path string) (int, string) {
+		req, _ := http.NewRequest("GET", base+path, nil)
+		req.Header.Set("Authorization", "Bearer "+key)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(base+"/optin?lang=en"),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="optin-form"]`)),
+		chromedp.Click(chromedp.CSS(`[data-testid="category-offers"]`)),
+		chromedp.Click(chromedp.CSS(`[data-testid="category-order_updates"]`)),
+		chromedp.SendKeys(chromedp.CSS(`[data-testid="phone"]`), "0151 2345 6780"),
+		chromedp.Click(chromedp.CSS(`[data-testid="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="thanks"]`)),
+		chromedp.Navigate(base+"/sandbox/chats/4915123456780"),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="bubble"] a[href*="/p/"]`)),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	link, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('[data-testid="bubble"] a[href*="/p/"]').href`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = chromedp.Do(ctx,
+		chromedp.Navigate(link),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="prefs"]`)),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	screenshot(t, ctx, "prefs")
+	err = chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS(`[data-testid="pref-offers"]`)),
+		chromedp.Click(chromedp.CSS(`[data-testid="prefs-save"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="prefs"]`)),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "offers to be opted out", func() bool {
+		_, body := api("/api/v1/check?phone=%2B4915123456780&category=offers")
+		return strings.Contains(body, `"reason":"opted_out"`)
+	})
+	if _, body := api("/api/v1/check?phone=%2B4915123456780&category=order_updates"); !strings.Contains(body, `"reason":"opted_in"`) {
+		t.Errorf("order_updates after unticking offers: %s, want still opted_in", body)
+	}
+	// Download through the page's own form, as the browser would post it.
+	data, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(async () => {
+		const f = document.querySelector('[data-testid="prefs-download"]').form;
+		const r = await fetch(f.action, {method: "POST", body: new URLSearchParams(new FormData(f))});
+		return r.headers.get("Content-Disposition") + "\n" + await r.text();
+	})()`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(data, "attachment") || !strings.Contains(data, "+4915123456780") || !strings.Contains(data, "opted_out") {
+		t.Errorf("download = %.300s…, want an attachment with the number and the opt-out", data)
+	}
+	err = chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS(`[data-testid="prefs-erase"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="erase-confirm"]`)),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	screenshot(t, ctx, "prefs-erase-confirm")
+	err = chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS(`[data-testid="erase-confirm"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="erased"]`)),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	screenshot(t, ctx, "prefs-erased")
+	if code, _ := api("/api/v1/contacts/+4915123456780"); code != 404 {
+		t.Errorf("contact API after erasure: %d, want 404", code)
+	}
+	err = chromedp.Do(ctx,
+		chromedp.Navigate(link),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="error-page"]`)),
+	)
+	if err != nil {
+		t.Fatalf("the old link after erasure: %v (want the 404 page)", err)
+	}
+}

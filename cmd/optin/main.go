@@ -202,6 +202,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	dispatcher := &consent.Dispatcher{Store: db, Sender: sender, Clock: consent.SystemClock{},
 		Log: log.With("component", "outbox"), Rate: cfg.SendRate}
 	dispatcher.OnMarketingStopped = svc.MarketingStopped
+	dispatcher.Personalize = svc.FillPreferenceLink
 	svc.OnEnqueue(dispatcher.Wake)
 	inbox := consent.NewInboxWorker(svc, db, whatsapp.ParseWebhook, log.With("component", "inbox"))
 	var forwarder *consent.ForwardWorker

@@ -220,6 +220,12 @@ func TestProvidersReceiveTheWelcome(t *testing.T) {
 			if got.Body["to"] != "4915112345678" || got.Body["type"] != "template" {
 				t.Errorf("to = %v, type = %v; want 4915112345678, template", got.Body["to"], got.Body["type"])
 			}
+			// The preference link's token is filled in at send time: the
+			// URL button carries a real token, never the placeholder.
+			raw, _ := json.Marshal(got.Body)
+			if strings.Contains(string(raw), "optin_preference_link") || !strings.Contains(string(raw), `"sub_type":"url"`) {
+				t.Errorf("template = %s, want a URL button with a token", raw)
+			}
 			tc.check(t, got.Body)
 		})
 	}

@@ -56,6 +56,8 @@ var de = map[string]string{
 	"welcome.body":           "Hallo! Du erhältst jetzt %s von %s per WhatsApp. Antworte STOP, um dich abzumelden, oder HILFE, wenn du Hilfe brauchst.",
 	"welcome.body.double":    "Hallo! Bitte bestätige, dass du %s von %s per WhatsApp erhalten möchtest: Tippe unten auf „Bestätigen“. Wenn du das nicht warst, ignoriere diese Nachricht einfach.",
 	"welcome.button.confirm": "Bestätigen",
+	"welcome.button.manage":  "Meine Auswahl",
+	"welcome.manage":         "Deine Auswahl verwalten: %s",
 	"welcome.button.stop":    "Werbung stoppen",
 
 	"categories.order_updates.name":          "Bestellstatus",

@@ -66,6 +66,8 @@ var en = map[string]string{
 	"welcome.body":           "Hi! You're now subscribed to %s from %s on WhatsApp. Reply STOP to unsubscribe or HELP for help.",
 	"welcome.body.double":    "Hi! Please confirm that you want to receive %s from %s on WhatsApp: tap Confirm below. If this wasn't you, just ignore this message.",
 	"welcome.button.confirm": "Confirm",
+	"welcome.button.manage":  "Manage my choices",
+	"welcome.manage":         "Manage your choices: %s",
 	"welcome.button.stop":    "Stop promotions",
 
 	// Names and descriptions of the categories seeded by default.

@@ -56,6 +56,8 @@ var es = map[string]string{
 	"welcome.body":           "¡Hola! Te has suscrito a %s de %s en WhatsApp. Responde STOP para darte de baja o AYUDA si necesitas ayuda.",
 	"welcome.body.double":    "¡Hola! Confirma que quieres recibir %s de %s por WhatsApp tocando «Confirmar» aquí abajo. Si no fuiste tú, ignora este mensaje.",
 	"welcome.button.confirm": "Confirmar",
+	"welcome.button.manage":  "Mis preferencias",
+	"welcome.manage":         "Gestiona tus preferencias: %s",
 	"welcome.button.stop":    "Detener promociones",
 
 	"categories.order_updates.name":          "Novedades de pedidos",

@@ -56,6 +56,8 @@ var pt = map[string]string{
 	"welcome.body":           "Olá! Agora você recebe %s de %s pelo WhatsApp. Responda STOP para cancelar ou AJUDA para obter ajuda.",
 	"welcome.body.double":    "Olá! Confirme que você quer receber %s de %s pelo WhatsApp tocando em Confirmar abaixo. Se não foi você, é só ignorar esta mensagem.",
 	"welcome.button.confirm": "Confirmar",
+	"welcome.button.manage":  "Minhas preferências",
+	"welcome.manage":         "Gerencie suas preferências: %s",
 	"welcome.button.stop":    "Parar promoções",
 
 	"categories.order_updates.name":          "Atualizações de pedidos",
