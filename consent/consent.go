@@ -234,4 +234,5 @@ type Store interface {
 	EntryStore
 	MOStore
 	PreferenceStore
+	ReceiptStore
 }

@@ -247,6 +247,22 @@ func (s *Server) preferencesModel(r *http.Request, c consent.Contact, token, lan
 		Action:  "/p/" + token,
 		Wording: prefsWording(lang, s.cfg.BusinessName),
 	}
+	receipts, err := s.svc.Receipts(r.Context(), c.ID)
+	if err != nil {
+		return views.PreferencesModel{}, err
+	}
+	for _, rc := range receipts {
+		var names []string
+		for _, sv := range rc.Services {
+			for _, p := range sv.Purposes {
+				names = append(names, p.Purpose)
+			}
+		}
+		m.Receipts = append(m.Receipts, views.ReceiptLink{
+			Label: longDate(lang, time.Unix(rc.ConsentTimestamp, 0).UTC()) + ": " + strings.Join(names, ", "),
+			URL:   "/p/" + token + "/receipts/" + rc.ConsentReceiptID + "?lang=" + lang,
+		})
+	}
 	for _, it := range items {
 		state := string(it.State)
 		if state == "" {

@@ -22,6 +22,7 @@ func (s *Server) routes() http.Handler {
 	pages.HandleFunc("POST /p/{token}/download", s.handlePreferencesDownload)
 	pages.HandleFunc("POST /p/{token}/rotate", s.handlePreferencesRotate)
 	pages.HandleFunc("POST /p/{token}/erase", s.handlePreferencesErase) // a confirmation page until confirm=yes
+	pages.HandleFunc("GET /p/{token}/receipts/{file}", s.handleReceiptShow)
 	pages.HandleFunc("GET /{$}", s.handleHome)
 	assets, _ := fs.Sub(static.FS, ".")
 	pages.Handle("GET /static/", http.StripPrefix("/static/", cacheStatic(http.FileServerFS(assets))))

@@ -365,6 +365,20 @@ func TestBrowserPreferenceCenter(t *testing.T) {
 		t.Fatal(err)
 	}
 	screenshot(t, ctx, "prefs")
+	// The person's receipt of this opt-in is one click away.
+	receipt, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('[data-testid="prefs-receipts"] a').href`))
+	if err != nil {
+		t.Fatalf("no receipt listed on the preference page: %v", err)
+	}
+	resp, err := http.Get(strings.Replace(receipt, "?lang=en", ".json", 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rjson, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(rjson), `"version":"KI-CR-v1.1.0"`) {
+		t.Errorf("receipt JSON = %d %.200s", resp.StatusCode, rjson)
+	}
 	err = chromedp.Do(ctx,
 		chromedp.Click(chromedp.CSS(`[data-testid="pref-offers"]`)),
 		chromedp.Click(chromedp.CSS(`[data-testid="prefs-save"]`)),
