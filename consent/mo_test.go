@@ -374,3 +374,32 @@ func TestMOYesToChatbotIsForwardedNotAPrompt(t *testing.T) {
 		t.Errorf("a bare yes from a fully subscribed person sent %+v, want the fallback reply, not a terms prompt", got)
 	}
 }
+
+// TestEraseActiveContactLeavesNoTrace: a subscriber with history erases
+// themselves; the chain still verifies, the tombstone matches, and neither
+// the number's digits nor what they wrote remain in the file.
+func TestEraseActiveContactLeavesNoTrace(t *testing.T) {
+	e := newMO(t)
+	optedIn(t, e, anna)
+	secret := "Please deliver to the blue door at Elm Street 12"
+	e.write(anna, secret)
+	e.write(anna, "STOP offers")
+	e.sentTo(anna)
+	c, _ := e.db.ContactByPhone(context.Background(), "+"+anna)
+	e.db.Checkpoint(context.Background())
+	if b, _ := os.ReadFile(e.path); !bytes.Contains(b, []byte(secret)) || !bytes.Contains(b, []byte(anna)) {
+		t.Fatalf("the text and number were never in the file: the test would prove nothing")
+	}
+	if err := e.svc.EraseByPerson(context.Background(), c.ID); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := e.db.VerifyLedger(context.Background(), e.clk.Now())
+	if err != nil || !rep.OK() {
+		t.Fatalf("ledger after erasure: %+v, %v; want intact", rep, err)
+	}
+	stones, _ := e.db.Tombstones(context.Background(), e.svc.PhoneHash("+"+anna))
+	if len(stones) != 1 || stones[0].Reason != "person" {
+		t.Errorf("tombstones = %+v, want one with reason person", stones)
+	}
+	assertGone(t, e, anna, secret)
+}
