@@ -1,10 +1,12 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/optin/optin/consent"
@@ -44,16 +46,8 @@ func (s *DB) ClaimDue(ctx context.Context, now time.Time, lease time.Duration, l
 		return nil, mapErr("claim due", err)
 	}
 	// RETURNING gives no order guarantee; send in queue order.
-	sortByID(out)
+	slices.SortFunc(out, func(a, b consent.OutboxMessage) int { return cmp.Compare(a.ID, b.ID) })
 	return out, nil
-}
-
-func sortByID(ms []consent.OutboxMessage) {
-	for i := 1; i < len(ms); i++ {
-		for j := i; j > 0 && ms[j].ID < ms[j-1].ID; j-- {
-			ms[j], ms[j-1] = ms[j-1], ms[j]
-		}
-	}
 }
 
 // MarkSent records that the provider accepted message id. Only a message
