@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -575,22 +576,13 @@ func (s *Service) categoryAliases(ctx context.Context) (map[string][]string, err
 		}
 		for _, c := range cats {
 			out[c.Slug] = append(out[c.Slug], c.Name)
-			if !contains(out[c.Slug], c.Slug) {
+			if !slices.Contains(out[c.Slug], c.Slug) {
 				out[c.Slug] = append(out[c.Slug], c.Slug)
 			}
 		}
 	}
 	s.categories.Store("aliases", out)
 	return out, nil
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // MarketingStopped applies a provider's 131050 answer to a send: the person

@@ -92,7 +92,7 @@ func (p *Phone) handleReplyCreate(w http.ResponseWriter, r *http.Request) {
 		problem = "This number is not on WhatsApp, so it cannot write."
 	case text == "":
 		problem = "Type a message first."
-	case utf8.RuneCountInString(text) > maxText:
+	case utf8.RuneCountInString(text) > consent.MaxTextRunes:
 		problem = "A message has at most 4096 characters."
 	}
 	if problem != "" {

@@ -19,7 +19,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/optin/optin/consent"
 	"github.com/optin/optin/views"
@@ -50,8 +49,7 @@ type Options struct {
 
 // Limits of the simulated WhatsApp.
 const (
-	maxText             = 4096 // characters of a text message
-	maxChatMessages     = 500  // messages kept per chat; older ones are dropped
+	maxChatMessages     = 500 // messages kept per chat; older ones are dropped
 	undeliverableSuffix = "0000"
 	// codeUndeliverable is what the Cloud API reports for a number that is
 	// not on WhatsApp.
@@ -417,55 +415,12 @@ func undeliverable(waID string) bool { return strings.HasSuffix(waID, undelivera
 // take, so that a mistake in optin shows up in the sandbox and not only with
 // a real provider. Titles name the problem, never the content.
 func validate(m consent.Message) error {
-	switch m.Kind {
-	case consent.KindRead:
-		if m.ReadID == "" {
-			return invalid("read receipt without message id")
-		}
-		return nil
-	case consent.KindTemplate, consent.KindText, consent.KindInteractive, consent.KindContacts:
-	default:
-		return invalid("unknown kind " + strconv.Quote(string(m.Kind)))
+	if err := m.Validate(); err != nil {
+		return invalid(err.Error())
 	}
-	if _, ok := NormalizeNumber(m.To); !ok {
-		return invalid("recipient is not a phone number")
-	}
-	switch m.Kind {
-	case consent.KindText:
-		if strings.TrimSpace(m.Text) == "" || utf8.RuneCountInString(m.Text) > maxText {
-			return invalid("text must have 1 to 4096 characters")
-		}
-	case consent.KindTemplate:
-		t := m.Template
-		if t == nil || t.Name == "" || t.Language == "" {
-			return invalid("template needs a name and a language")
-		}
-		for _, b := range t.Buttons {
-			if b.SubType == "quick_reply" && b.Payload == "" {
-				return invalid("quick reply button without payload")
-			}
-		}
-	case consent.KindInteractive:
-		in := m.Interactive
-		if in == nil || strings.TrimSpace(in.Body) == "" {
-			return invalid("interactive message needs a body")
-		}
-		if len(in.Buttons) == 0 || len(in.Buttons) > 3 {
-			return invalid("interactive message needs 1 to 3 buttons")
-		}
-		for _, b := range in.Buttons {
-			if b.ID == "" || b.Title == "" || utf8.RuneCountInString(b.Title) > 20 {
-				return invalid("button needs an id and a title of at most 20 characters")
-			}
-		}
-	case consent.KindContacts:
-		if len(m.Contacts) == 0 {
-			return invalid("no contact card")
-		}
-		for _, c := range m.Contacts {
-			if c.Name == "" {
-				return invalid("contact card without name")
-			}
+	if m.Kind != consent.KindRead {
+		if _, ok := NormalizeNumber(m.To); !ok {
+			return invalid("recipient is not a phone number")
 		}
 	}
 	return nil

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/optin/optin/consent"
 )
@@ -118,81 +117,15 @@ type wireURL struct {
 	Type string `json:"type"`
 }
 
-// WhatsApp's limits on reply buttons; checked here so a bad message fails
-// with a clear title instead of a provider's generic parameter error.
-const (
-	maxButtons     = 3
-	maxButtonTitle = 20
-)
-
-// validate rejects messages the provider would refuse anyway. Titles name
-// the problem, never the content.
+// validate rejects messages the provider would refuse anyway: WhatsApp's
+// rules (consent.Message.Validate) and v1's namespace. Titles name the
+// problem, never the content.
 func validate(provider string, m consent.Message) error {
-	switch m.Kind {
-	case consent.KindRead:
-		if m.ReadID == "" {
-			return invalid("read receipt without message id")
-		}
-		return nil
-	case consent.KindTemplate, consent.KindText, consent.KindInteractive, consent.KindContacts:
-	default:
-		return invalid("unknown kind " + strconv.Quote(string(m.Kind)))
+	if err := m.Validate(); err != nil {
+		return invalid(err.Error())
 	}
-	if m.To == "" {
-		return invalid("no recipient")
-	}
-	switch m.Kind {
-	case consent.KindTemplate:
-		t := m.Template
-		if t == nil || t.Name == "" || t.Language == "" {
-			return invalid("template needs a name and a language")
-		}
-		if provider == ProviderV1 && t.Namespace == "" {
-			return invalid("v1 templates need a namespace")
-		}
-		for _, p := range t.BodyParams {
-			if p == "" {
-				return invalid("empty template body parameter")
-			}
-		}
-		for _, b := range t.Buttons {
-			switch {
-			case b.Index < 0:
-				return invalid("negative template button index")
-			case b.SubType == "quick_reply" && b.Payload == "":
-				return invalid("quick reply button without payload")
-			case b.SubType == "url" && b.Text == "":
-				return invalid("url button without suffix")
-			case b.SubType != "quick_reply" && b.SubType != "url":
-				return invalid("unknown template button sub_type " + strconv.Quote(b.SubType))
-			}
-		}
-	case consent.KindText:
-		if m.Text == "" {
-			return invalid("empty text")
-		}
-	case consent.KindInteractive:
-		in := m.Interactive
-		if in == nil || in.Body == "" {
-			return invalid("interactive message needs a body")
-		}
-		if len(in.Buttons) == 0 || len(in.Buttons) > maxButtons {
-			return invalid("interactive message needs 1 to 3 buttons")
-		}
-		for _, b := range in.Buttons {
-			if b.ID == "" || b.Title == "" || utf8.RuneCountInString(b.Title) > maxButtonTitle {
-				return invalid("button needs an id and a title of at most 20 characters")
-			}
-		}
-	case consent.KindContacts:
-		if len(m.Contacts) == 0 {
-			return invalid("no contact card")
-		}
-		for _, c := range m.Contacts {
-			if c.Name == "" {
-				return invalid("contact card without name")
-			}
-		}
+	if provider == ProviderV1 && m.Kind == consent.KindTemplate && m.Template.Namespace == "" {
+		return invalid("v1 templates need a namespace")
 	}
 	return nil
 }
