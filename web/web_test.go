@@ -454,3 +454,36 @@ func TestAPIShowsWindow(t *testing.T) {
 		t.Errorf("window_open_until = %v, want %v", c.WindowOpenUntil, at.Add(24*time.Hour))
 	}
 }
+
+func TestOptInRateLimitPerIP(t *testing.T) {
+	e := newEnv(t, func(c *Config, _ *consent.Config) { c.FormLimit = 2 })
+	var codes []int
+	for _, phone := range []string{"+4915112345671", "+4915112345672", "+4915112345673"} {
+		resp := e.post("/optin", url.Values{"phone": {phone}, "category": {"offers"}})
+		codes = append(codes, resp.StatusCode)
+	}
+	if codes[0] != 303 || codes[1] != 303 || codes[2] != http.StatusTooManyRequests {
+		t.Errorf("codes = %v, want 303, 303, 429: three different numbers from one IP", codes)
+	}
+	if got := e.rows(); got["contacts"] != 2 {
+		t.Errorf("%d contacts, want 2: the refused submission stores nothing", got["contacts"])
+	}
+}
+
+func TestWebhookBodyCapped(t *testing.T) {
+	e := newEnv(t)
+	body := `{"statuses":[` + strings.Repeat(`{"id":"x","status":"sent"},`, 60000) + `{}]}`
+	req, _ := http.NewRequest("POST", e.ts.URL+"/webhook", strings.NewReader(body))
+	req.Header.Set("X-Optin-Secret", "s3cret")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Errorf("status = %d for a %d-byte body, want 413", resp.StatusCode, len(body))
+	}
+	if got := e.rows()["inbox"]; got != 0 {
+		t.Errorf("stored %d inbox rows, want 0", got)
+	}
+}
