@@ -236,4 +236,5 @@ type Store interface {
 	PreferenceStore
 	ReceiptStore
 	SettingsStore
+	AdminStore
 }
