@@ -55,3 +55,8 @@ func (s *Service) RevokeAdmin(ctx context.Context, id int64) (AdminUser, error) 
 	}
 	return u, err
 }
+
+// AdminByID returns console user id.
+func (s *Service) AdminByID(ctx context.Context, id int64) (AdminUser, error) {
+	return s.store.AdminByID(ctx, id)
+}

@@ -60,4 +60,16 @@ func (s *Server) adminRoutes(m *http.ServeMux) {
 	m.Handle("POST /admin/logout", s.viewer(s.handleAdminLogout))
 	m.Handle("GET /admin/{$}", s.viewer(s.handleAdminHome))
 	m.Handle("GET /admin", http.RedirectHandler("/admin/", http.StatusMovedPermanently))
+
+	m.Handle("GET /admin/settings", s.viewer(s.handleSettingsShow))
+	m.Handle("POST /admin/settings", s.adminOnly(s.handleSettingsSave))
+	m.Handle("GET /admin/users", s.viewer(s.handleUserList))
+	m.Handle("POST /admin/users", s.adminOnly(s.handleUserCreate))
+	m.Handle("POST /admin/users/{id}/role", s.adminOnly(s.handleUserRole))
+	m.Handle("POST /admin/users/{id}/revoke", s.adminOnly(s.handleUserRevoke)) // a confirmation page until confirm=yes
+	m.Handle("GET /admin/account", s.viewer(s.handleAccountShow))
+	m.Handle("POST /admin/account", s.viewer(s.handleAccountPassword)) // every user changes their own password
+	m.Handle("GET /admin/api-keys", s.viewer(s.handleAPIKeyList))
+	m.Handle("POST /admin/api-keys", s.adminOnly(s.handleAPIKeyCreate))
+	m.Handle("POST /admin/api-keys/{id}/revoke", s.adminOnly(s.handleAPIKeyRevoke)) // a confirmation page until confirm=yes
 }
