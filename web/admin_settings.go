@@ -14,7 +14,7 @@ import (
 // settingLabel is how the settings page presents one key.
 type settingLabel struct {
 	label, hint, kind, step string
-	options             []string
+	options                 []string
 }
 
 var settingLabels = map[string]settingLabel{
