@@ -29,6 +29,8 @@ type SettingsField struct {
 	Saved   bool   // the value in force was saved by an admin
 	Error   string
 	Step    string // for numbers
+	// Placeholder shows, in an empty text, the built-in text that applies.
+	Placeholder string
 }
 
 // SettingsHistoryRow is one past change of a setting.

@@ -108,6 +108,7 @@ func (s *Server) settingsModel(r *http.Request, values map[string]string, errs m
 				for _, lang := range consent.SettingsLanguages {
 					f := field(key+"."+lang, tl)
 					f.Kind, f.Label = "textarea", tl.label+" ("+i18n.Name(lang)+")"
+					f.Placeholder = s.builtInText(key, lang)
 					if lang != consent.SettingsLanguages[0] {
 						f.Hint = ""
 					}
@@ -124,6 +125,19 @@ func (s *Server) settingsModel(r *http.Request, values map[string]string, errs m
 			Key: h.Key, Old: shorten(h.Old, 200), New: shorten(h.New, 200)})
 	}
 	return m, nil
+}
+
+// builtInText is the text that applies in lang while an admin wrote none.
+func (s *Server) builtInText(setting, lang string) string {
+	switch setting {
+	case consent.SettingTermsText:
+		return i18n.T(lang, "terms.body", s.cfg.BusinessName)
+	case consent.SettingHelpText:
+		return i18n.T(lang, "mo.help", s.cfg.BusinessName, "{contact}", "{link}")
+	case consent.SettingFallbackText:
+		return i18n.T(lang, "mo.fallback", s.cfg.BusinessName, "{contact}")
+	}
+	return ""
 }
 
 // handleSettingsShow shows the settings in force.
