@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"net/http"
 	"net/url"
 	"strings"
 	"testing"
@@ -71,5 +72,120 @@ func TestOptInFormShowsAndRecordsTheChosenWording(t *testing.T) {
 	v2, _ := e.db.Wording(ctx, w2.Hash)
 	if v1.Version != 1 || v2.Version != 2 {
 		t.Errorf("versions = %d and %d, want 1 and 2", v1.Version, v2.Version)
+	}
+}
+
+func TestAdminWordingEditMakesAVersion(t *testing.T) {
+	e := newEnv(t)
+	c := e.signIn(consent.RoleAdmin)
+	ctx := context.Background()
+	// Someone opts in under the built-in German text: it becomes version 1.
+	e.post("/optin", url.Values{"phone": {"+4915112345671"}, "category": {"offers", "order_updates"}, "lang": {"de"}})
+	builtIn, _ := e.svc.FormWording(ctx, "de")
+
+	resp, body := c.get("/admin/wording")
+	if resp.StatusCode != 200 {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	for _, lang := range []string{"en", "es", "pt", "de"} {
+		if !strings.Contains(body, `data-testid="wording-form-`+lang+`"`) {
+			t.Errorf("no edit form for %s", lang)
+		}
+	}
+	if !strings.Contains(body, `data-testid="version-`+builtIn.Hash+`"`) {
+		t.Errorf("version 1 of the German text is not listed")
+	}
+
+	text := "Ich bin einverstanden, dass Acme mir die gewählten Nachrichten schickt. Version zwei."
+	resp = c.post("/admin/wording", url.Values{"lang": {"de"}, "text": {text}})
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/admin/wording?done=saved#lang-de" {
+		t.Fatalf("save: status %d, Location %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	v2 := consent.NewWording("consent", "de", text)
+	_, action, target, detail := e.lastAudit()
+	if action != "wording_update" || target != "wording:consent:de" || !strings.Contains(detail, v2.Hash) ||
+		!strings.Contains(detail, builtIn.Hash) || !strings.Contains(detail, `"version":2`) {
+		t.Errorf("audit = %s %s %s", action, target, detail)
+	}
+	if _, body := e.get("/optin?lang=de"); !strings.Contains(body, "Version zwei.") {
+		t.Error("the form does not show the new version")
+	}
+	e.post("/optin", url.Values{"phone": {"+4915112345672"}, "category": {"offers"}, "lang": {"de"}, "wording": {v2.Hash}})
+
+	// Both versions stay readable with their hash, date and event count.
+	_, body = c.get("/admin/wording")
+	for _, h := range []string{builtIn.Hash, v2.Hash} {
+		if !strings.Contains(body, `data-testid="version-`+h+`"`) || !strings.Contains(body, `href="/admin/wordings/`+h+`"`) {
+			t.Errorf("version %s not listed with its link", h[:8])
+		}
+	}
+	for _, tc := range []struct {
+		hash, text, events string
+	}{{builtIn.Hash, builtIn.Text, "2"}, {v2.Hash, text, "1"}} {
+		resp, body := c.get("/admin/wordings/" + tc.hash)
+		if resp.StatusCode != 200 || !strings.Contains(body, tc.text) || !strings.Contains(body, `data-testid="wording-events">`+tc.events+`<`) ||
+			!strings.Contains(body, tc.hash) || !strings.Contains(body, "2026-11-01 10:00 UTC") {
+			t.Errorf("/admin/wordings/%s: status %d, want the text, the hash, the date and %s events", tc.hash[:8], resp.StatusCode, tc.events)
+		}
+	}
+	if resp, _ := c.get("/admin/wordings/" + strings.Repeat("f", 64)); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("unknown hash: status %d, want 404", resp.StatusCode)
+	}
+	if resp, _ := c.get("/admin/wordings/nothex"); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("malformed hash: status %d, want 404", resp.StatusCode)
+	}
+}
+
+func TestAdminWordingInvalidChangesNothing(t *testing.T) {
+	e := newEnv(t)
+	c := e.signIn(consent.RoleAdmin)
+	current, _ := e.svc.FormWording(context.Background(), "en")
+	for _, tc := range []struct {
+		name string
+		form url.Values
+		want int
+	}{
+		{"empty", url.Values{"lang": {"en"}, "text": {"  "}}, http.StatusUnprocessableEntity},
+		{"unchanged", url.Values{"lang": {"en"}, "text": {current.Text}}, http.StatusUnprocessableEntity},
+		{"too long", url.Values{"lang": {"en"}, "text": {strings.Repeat("a", 2001)}}, http.StatusUnprocessableEntity},
+		{"unknown language", url.Values{"lang": {"xx"}, "text": {"Hallo"}}, http.StatusBadRequest},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := e.catalogRows()
+			req, _ := http.NewRequest("POST", e.ts.URL+"/admin/wording", strings.NewReader(tc.form.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			resp, err := c.http.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body := readBody(resp)
+			if resp.StatusCode != tc.want {
+				t.Fatalf("status = %d, want %d", resp.StatusCode, tc.want)
+			}
+			if tc.want == http.StatusUnprocessableEntity && !strings.Contains(body, `data-testid="wording-error-en"`) {
+				t.Errorf("page lacks the error")
+			}
+			if !equalCounts(before, e.catalogRows()) {
+				t.Error("a refused edit changed something")
+			}
+		})
+	}
+	if got, _ := e.svc.FormWording(context.Background(), "en"); got.Hash != current.Hash {
+		t.Error("the form's wording changed")
+	}
+}
+
+func TestAdminWordingViewer(t *testing.T) {
+	e := newEnv(t)
+	v := e.signIn(consent.RoleViewer)
+	resp, body := v.get("/admin/wording")
+	if resp.StatusCode != 200 || strings.Contains(body, `data-testid="wording-form-en"`) {
+		t.Errorf("viewer: status %d; want the page without edit forms", resp.StatusCode)
+	}
+	if resp := v.post("/admin/wording", url.Values{"lang": {"en"}, "text": {"Changed."}}); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("viewer POST: status %d, want 403", resp.StatusCode)
+	}
+	if got, _ := e.svc.FormWording(context.Background(), "en"); got.Text == "Changed." {
+		t.Error("a viewer changed the wording")
 	}
 }
