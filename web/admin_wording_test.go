@@ -189,3 +189,33 @@ func TestAdminWordingViewer(t *testing.T) {
 		t.Error("a viewer changed the wording")
 	}
 }
+
+func TestAdminWordingListsTermsVersionsReadOnly(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.post("/optin", url.Values{"phone": {"+4915112345678"}, "category": {"offers"}, "lang": {"es"}})
+	c0, _ := e.svc.Contact(ctx, "+4915112345678")
+	terms := consent.NewWording("terms", "es", "Acepto los términos de Acme.")
+	if _, err := e.db.ApplyChange(ctx, consent.Change{ContactID: c0.Contact.ID, At: e.clock.Now(), Lang: "es",
+		Evidence: consent.Evidence{Source: consent.SourceWhatsAppReply}, Wording: &terms,
+		ContactEvent: consent.EventTermsAccepted, Type: consent.EventOptIn,
+		Set: map[string]consent.State{"order_updates": consent.OptedIn}}); err != nil {
+		t.Fatal(err)
+	}
+	c := e.signIn(consent.RoleAdmin)
+	_, body := c.get("/admin/wording")
+	if !strings.Contains(body, `data-testid="wording-versions-terms"`) || !strings.Contains(body, `data-testid="version-`+terms.Hash+`"`) {
+		t.Fatal("the terms prompt's version is not listed")
+	}
+	resp, body := c.get("/admin/wordings/" + terms.Hash)
+	if resp.StatusCode != 200 || !strings.Contains(body, "Terms prompt, version 1") || !strings.Contains(body, terms.Text) ||
+		!strings.Contains(body, `data-testid="wording-events">2<`) {
+		t.Errorf("terms version page: status %d", resp.StatusCode)
+	}
+	// The Spanish consent wording (stored by the opt-in) is current without
+	// ever having been chosen by an admin.
+	builtIn, _ := e.svc.FormWording(ctx, "es")
+	if _, body := c.get("/admin/wordings/" + builtIn.Hash); !strings.Contains(body, "shown now") {
+		t.Error("the built-in wording is not shown as current")
+	}
+}
