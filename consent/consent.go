@@ -238,4 +238,5 @@ type Store interface {
 	SettingsStore
 	AdminStore
 	AdminUserStore
+	CatalogStore
 }

@@ -23,9 +23,9 @@ func (s *Server) apiKeysModel(r *http.Request) (views.AdminAPIKeysModel, error) 
 	m := views.AdminAPIKeysModel{Layout: s.adminLayout(r, "API keys", "api_keys")}
 	for _, k := range keys {
 		row := views.AdminAPIKeyRow{ID: strconv.FormatInt(k.ID, 10), Name: k.Name, Prefix: k.Prefix, Scope: k.Scope,
-			Created: adminTime(k.CreatedAt), LastUsed: adminTime(k.LastUsedAt)}
+			Created: settingsTime(k.CreatedAt), LastUsed: settingsTime(k.LastUsedAt)}
 		if !k.RevokedAt.IsZero() {
-			row.Revoked = adminTime(k.RevokedAt)
+			row.Revoked = settingsTime(k.RevokedAt)
 		}
 		m.Keys = append(m.Keys, row)
 	}

@@ -210,8 +210,8 @@ func shorten(text string, n int) string {
 	return text
 }
 
-// adminTime formats a time for the console; the zero time is "never".
-func adminTime(t time.Time) string {
+// settingsTime formats a time for the console; the zero time is "never".
+func settingsTime(t time.Time) string {
 	if t.IsZero() {
 		return "never"
 	}

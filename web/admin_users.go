@@ -42,8 +42,8 @@ func (s *Server) usersModel(r *http.Request) (views.AdminUsersModel, error) {
 	m := views.AdminUsersModel{Layout: s.adminLayout(r, "Users", "users")}
 	for _, u := range users {
 		m.Users = append(m.Users, views.AdminUserRow{ID: strconv.FormatInt(u.ID, 10), Email: u.Email, Role: string(u.Role),
-			Created: adminTime(u.CreatedAt), LastSignIn: adminTime(u.LastLoginAt), Active: u.Active(),
-			Revoked: adminTime(u.DisabledAt), Self: u.ID == me.ID})
+			Created: settingsTime(u.CreatedAt), LastSignIn: settingsTime(u.LastLoginAt), Active: u.Active(),
+			Revoked: settingsTime(u.DisabledAt), Self: u.ID == me.ID})
 	}
 	return m, nil
 }
