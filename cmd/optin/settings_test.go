@@ -156,3 +156,57 @@ func TestBrowserAdminSettingsAndKeys(t *testing.T) {
 		t.Logf("screenshots in %s", filepath.Clean(dir))
 	}
 }
+
+// TestBrowserAdminUsers: an admin adds a user (the password is shown once),
+// revokes them after confirming, and changes their own password, staying
+// signed in.
+func TestBrowserAdminUsers(t *testing.T) {
+	ctx := newBrowser(t, 1280, 900)
+	env := sandboxEnv(t)
+	addAdmin(t, env, "admin@example.com", "admin", "correct horse battery staple")
+	base := startOptin(t, env)
+	signInBrowser(t, ctx, base, "admin@example.com", "correct horse battery staple")
+
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(base+"/admin/users"),
+		chromedp.SendKeys(chromedp.ID("user-email"), "ops@example.com"),
+		chromedp.Click(chromedp.CSS(`[data-testid="user-add"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="user-password"]`)),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pw, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`[data-testid="user-password"]`)))
+	if err != nil || len(strings.TrimSpace(pw)) < 20 {
+		t.Fatalf("password shown = %q, %v", pw, err)
+	}
+	screenshot(t, ctx, "admin-user-created")
+	err = chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS(`tr[data-testid="user-row"]:nth-child(2) [data-testid="user-revoke"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="confirm"]`)),
+		chromedp.Click(chromedp.CSS(`[data-testid="confirm-yes"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="flash"]`)),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	table, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`[data-testid="users-table"]`)))
+	if !strings.Contains(table, "revoked") {
+		t.Errorf("users table = %q, want ops@example.com revoked", table)
+	}
+	screenshot(t, ctx, "admin-users")
+
+	err = chromedp.Do(ctx,
+		chromedp.Navigate(base+"/admin/account"),
+		chromedp.SendKeys(chromedp.ID("pw-current"), "correct horse battery staple"),
+		chromedp.SendKeys(chromedp.ID("pw-password"), "a new and long password"),
+		chromedp.SendKeys(chromedp.ID("pw-password2"), "a new and long password"),
+		chromedp.Click(chromedp.CSS(`[data-testid="account-save"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="flash"]`)),
+		chromedp.Navigate(base+"/admin/settings"),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="settings-form"]`)),
+	)
+	if err != nil {
+		t.Fatalf("after the password change the browser is not signed in: %v", err)
+	}
+}
