@@ -235,4 +235,5 @@ type Store interface {
 	MOStore
 	PreferenceStore
 	ReceiptStore
+	ContactAdminStore
 }
