@@ -235,5 +235,6 @@ type Store interface {
 	MOStore
 	PreferenceStore
 	ReceiptStore
+	AdminStore
 	ContactAdminStore
 }
