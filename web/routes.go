@@ -60,4 +60,9 @@ func (s *Server) adminRoutes(m *http.ServeMux) {
 	m.Handle("POST /admin/logout", s.viewer(s.handleAdminLogout))
 	m.Handle("GET /admin/{$}", s.viewer(s.handleAdminHome))
 	m.Handle("GET /admin", http.RedirectHandler("/admin/", http.StatusMovedPermanently))
+
+	m.Handle("GET /admin/contacts", s.viewer(s.handleContactList))
+	m.Handle("GET /admin/contacts/{id}", s.viewer(s.handleContactShow))
+	m.Handle("POST /admin/contacts/{id}/opt-out", s.adminOnly(s.handleContactOptOut)) // a confirmation page until confirm=yes
+	m.Handle("POST /admin/contacts/{id}/erase", s.adminOnly(s.handleContactErase))    // a confirmation page until confirm=yes
 }
