@@ -9,13 +9,17 @@ import (
 	"github.com/optin/optin/consent"
 )
 
-// sortKeys maps a contact list order to its column and direction. Each has
-// an index on (column, id), see migration 0007.
+// sortKeys maps a contact list order to its column and direction. Newest
+// first is id order: ids are given in the inserting transaction that also
+// sets created_at, so they count up in creation order, and walking the
+// primary key (or the trigram index, whose rowids are contact ids) from a
+// cursor needs no sort at all. The others have an index on (column, id),
+// see migration 0007.
 var sortKeys = map[consent.ContactSort]struct {
-	col  string
+	col  string // "" for id order
 	desc bool
 }{
-	consent.SortCreated: {"c.created_at", true},
+	consent.SortCreated: {"", true},
 	consent.SortChanged: {"c.updated_at", true},
 	consent.SortPhone:   {"c.phone", false},
 }
@@ -26,27 +30,95 @@ var sortKeys = map[consent.ContactSort]struct {
 // through the trigram index contact_digits and matches anywhere in the
 // number (or wa_id); a shorter one matches the start of the number.
 func (s *DB) SearchContacts(ctx context.Context, q consent.ContactSearch) (consent.ContactPage, error) {
+	query, args, back, err := contactQuery(q)
+	if err != nil {
+		return consent.ContactPage{}, err
+	}
+	page := consent.ContactPage{Digits: q.Digits, Prefix: q.Digits != "" && len(q.Digits) < consent.MinSearchDigits}
+
+	rows, err := s.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return consent.ContactPage{}, mapErr("search contacts", err)
+	}
+	defer rows.Close()
+	var keys []string // each row's sort key exactly as stored, for the cursors
+	for rows.Next() {
+		var r consent.ContactRow
+		var updated string
+		c := &r.Contact
+		var status, window, created, expires string
+		if err := rows.Scan(&c.ID, &c.Phone, &c.WaID, &c.Language, &status, &window, &created, &c.EntryPoint,
+			&c.EntryValid, &expires, &updated); err != nil {
+			return consent.ContactPage{}, mapErr("search contacts", err)
+		}
+		c.Status = consent.ContactStatus(status)
+		c.WindowOpenUntil, c.CreatedAt, c.TermsExpiresAt = parseTS(window), parseTS(created), parseTS(expires)
+		r.UpdatedAt = parseTS(updated)
+		page.Rows = append(page.Rows, r)
+		switch q.Sort {
+		case consent.SortCreated:
+			keys = append(keys, "") // the id is the key
+		case consent.SortChanged:
+			keys = append(keys, updated)
+		default:
+			keys = append(keys, c.Phone)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return consent.ContactPage{}, mapErr("search contacts", err)
+	}
+	more := len(page.Rows) > q.Limit
+	if more {
+		page.Rows, keys = page.Rows[:q.Limit], keys[:q.Limit]
+	}
+	if back {
+		slices.Reverse(page.Rows)
+		slices.Reverse(keys)
+	}
+	if n := len(page.Rows); n > 0 {
+		hasPrev, hasNext := q.After != nil, more
+		if back {
+			hasPrev, hasNext = more, true
+		}
+		if hasPrev {
+			page.Prev = consent.ContactCursor{Sort: q.Sort, Key: keys[0], ID: page.Rows[0].Contact.ID}.Encode()
+		}
+		if hasNext {
+			page.Next = consent.ContactCursor{Sort: q.Sort, Key: keys[n-1], ID: page.Rows[n-1].Contact.ID}.Encode()
+		}
+	}
+	if err := s.attachConsents(ctx, page.Rows); err != nil {
+		return consent.ContactPage{}, err
+	}
+	return page, nil
+}
+
+// contactQuery builds the query of one contact list page and reports
+// whether it walks backwards (a Before cursor: the rows come reversed).
+func contactQuery(q consent.ContactSearch) (string, []any, bool, error) {
 	key, ok := sortKeys[q.Sort]
 	if !ok {
-		return consent.ContactPage{}, fmt.Errorf("store: search contacts: unknown sort %q", q.Sort)
+		return "", nil, false, fmt.Errorf("store: search contacts: unknown sort %q", q.Sort)
 	}
-	page := consent.ContactPage{Digits: q.Digits}
 	var where []string
 	var args []any
 	add := func(cond string, a ...any) {
 		where = append(where, cond)
 		args = append(args, a...)
 	}
+	from, idCol := `contacts c`, `c.id`
 	switch {
 	case len(q.Digits) >= consent.MinSearchDigits:
-		// A phrase of one token-run: the trigrams must appear in sequence.
-		add(`c.id IN (SELECT rowid FROM contact_digits WHERE contact_digits MATCH ?)`, `"`+q.Digits+`"`)
+		// A phrase: the digits' trigrams must appear in sequence. The
+		// index drives the join (CROSS JOIN keeps that order), so in id
+		// order the query stops after a page of matches.
+		from, idCol = `contact_digits f CROSS JOIN contacts c ON c.id = f.rowid`, `f.rowid`
+		add(`f.digits MATCH ?`, `"`+q.Digits+`"`)
 	case q.Digits != "":
 		// "+12" ≤ phone < "+13": a range on the phone's unique index.
 		lo := "+" + q.Digits
 		hi := lo[:len(lo)-1] + string(lo[len(lo)-1]+1)
 		add(`c.phone >= ? AND c.phone < ?`, lo, hi)
-		page.Prefix = true
 	}
 	if q.Status != "" {
 		add(`c.status = ?`, string(q.Status))
@@ -96,80 +168,27 @@ func (s *DB) SearchContacts(ctx context.Context, q consent.ContactSearch) (conse
 		cur, back = q.Before, true
 	}
 	desc := key.desc != back
-	if cur != nil {
-		op := ">"
-		if desc {
-			op = "<"
-		}
-		add(fmt.Sprintf(`(%s, c.id) %s (?, ?)`, key.col, op), cur.Key, cur.ID)
-	}
-	dir := "ASC"
+	op, dir := ">", "ASC"
 	if desc {
-		dir = "DESC"
+		op, dir = "<", "DESC"
+	}
+	if cur != nil && key.col == "" {
+		add(idCol+` `+op+` ?`, cur.ID)
+	} else if cur != nil {
+		add(fmt.Sprintf(`(%s, %s) %s (?, ?)`, key.col, idCol, op), cur.Key, cur.ID)
 	}
 	query := `SELECT c.id, c.phone, c.wa_id, c.language, c.status, c.window_open_until, c.created_at, c.entry_point,
-		c.entry_valid, c.terms_expires_at, c.updated_at FROM contacts c`
+		c.entry_valid, c.terms_expires_at, c.updated_at FROM ` + from
 	if len(where) > 0 {
 		query += ` WHERE ` + strings.Join(where, ` AND `)
 	}
-	query += fmt.Sprintf(` ORDER BY %s %s, c.id %s LIMIT ?`, key.col, dir, dir)
+	if key.col == "" {
+		query += fmt.Sprintf(` ORDER BY %s %s LIMIT ?`, idCol, dir)
+	} else {
+		query += fmt.Sprintf(` ORDER BY %s %s, %s %s LIMIT ?`, key.col, dir, idCol, dir)
+	}
 	args = append(args, q.Limit+1)
-
-	rows, err := s.db.QueryContext(ctx, query, args...)
-	if err != nil {
-		return consent.ContactPage{}, mapErr("search contacts", err)
-	}
-	defer rows.Close()
-	var keys []string // each row's sort key exactly as stored, for the cursors
-	for rows.Next() {
-		var r consent.ContactRow
-		var updated string
-		c := &r.Contact
-		var status, window, created, expires string
-		if err := rows.Scan(&c.ID, &c.Phone, &c.WaID, &c.Language, &status, &window, &created, &c.EntryPoint,
-			&c.EntryValid, &expires, &updated); err != nil {
-			return consent.ContactPage{}, mapErr("search contacts", err)
-		}
-		c.Status = consent.ContactStatus(status)
-		c.WindowOpenUntil, c.CreatedAt, c.TermsExpiresAt = parseTS(window), parseTS(created), parseTS(expires)
-		r.UpdatedAt = parseTS(updated)
-		page.Rows = append(page.Rows, r)
-		switch q.Sort {
-		case consent.SortCreated:
-			keys = append(keys, created)
-		case consent.SortChanged:
-			keys = append(keys, updated)
-		default:
-			keys = append(keys, c.Phone)
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return consent.ContactPage{}, mapErr("search contacts", err)
-	}
-	more := len(page.Rows) > q.Limit
-	if more {
-		page.Rows, keys = page.Rows[:q.Limit], keys[:q.Limit]
-	}
-	if back {
-		slices.Reverse(page.Rows)
-		slices.Reverse(keys)
-	}
-	if n := len(page.Rows); n > 0 {
-		hasPrev, hasNext := q.After != nil, more
-		if back {
-			hasPrev, hasNext = more, true
-		}
-		if hasPrev {
-			page.Prev = consent.ContactCursor{Sort: q.Sort, Key: keys[0], ID: page.Rows[0].Contact.ID}.Encode()
-		}
-		if hasNext {
-			page.Next = consent.ContactCursor{Sort: q.Sort, Key: keys[n-1], ID: page.Rows[n-1].Contact.ID}.Encode()
-		}
-	}
-	if err := s.attachConsents(ctx, page.Rows); err != nil {
-		return consent.ContactPage{}, err
-	}
-	return page, nil
+	return query, args, back, nil
 }
 
 // attachConsents loads the consents of a page of contacts in one query.

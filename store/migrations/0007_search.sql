@@ -43,8 +43,10 @@ BEGIN
     UPDATE contacts SET updated_at = new.since WHERE id = new.contact_id AND updated_at < new.since;
 END;
 
--- Keyset pagination: each sort order walks one of these from the cursor.
--- (phone is UNIQUE, so its own index serves the phone order.)
+-- Keyset pagination: the "changed" order walks contacts_updated from the
+-- cursor; "newest first" walks the primary key (ids count up in creation
+-- order) and "by number" the phone's own UNIQUE index. contacts_created
+-- serves the created date range.
 CREATE INDEX contacts_created ON contacts (created_at, id);
 CREATE INDEX contacts_updated ON contacts (updated_at, id);
 CREATE INDEX contacts_entry_point ON contacts (entry_point, created_at, id) WHERE entry_point <> '';
