@@ -57,7 +57,7 @@ func (s *DB) SearchContacts(ctx context.Context, q consent.ContactSearch) (conse
 		page.Rows = append(page.Rows, r)
 		switch q.Sort {
 		case consent.SortCreated:
-			keys = append(keys, "") // the id is the key
+			keys = append(keys, created)
 		case consent.SortChanged:
 			keys = append(keys, updated)
 		default:
@@ -168,24 +168,32 @@ func contactQuery(q consent.ContactSearch) (string, []any, bool, error) {
 		cur, back = q.Before, true
 	}
 	desc := key.desc != back
+	col := key.col
+	if q.Sort == consent.SortCreated && q.DateField == consent.DateCreated && (!q.From.IsZero() || !q.To.IsZero()) &&
+		idCol == "c.id" {
+		// A creation date range: walk the range on contacts_created instead
+		// of every id newer than it. Since ids count up in creation order
+		// this is the same order, and the cursor holds both keys.
+		col = "c.created_at"
+	}
 	op, dir := ">", "ASC"
 	if desc {
 		op, dir = "<", "DESC"
 	}
-	if cur != nil && key.col == "" {
+	if cur != nil && col == "" {
 		add(idCol+` `+op+` ?`, cur.ID)
 	} else if cur != nil {
-		add(fmt.Sprintf(`(%s, %s) %s (?, ?)`, key.col, idCol, op), cur.Key, cur.ID)
+		add(fmt.Sprintf(`(%s, %s) %s (?, ?)`, col, idCol, op), cur.Key, cur.ID)
 	}
 	query := `SELECT c.id, c.phone, c.wa_id, c.language, c.status, c.window_open_until, c.created_at, c.entry_point,
 		c.entry_valid, c.terms_expires_at, c.updated_at FROM ` + from
 	if len(where) > 0 {
 		query += ` WHERE ` + strings.Join(where, ` AND `)
 	}
-	if key.col == "" {
+	if col == "" {
 		query += fmt.Sprintf(` ORDER BY %s %s LIMIT ?`, idCol, dir)
 	} else {
-		query += fmt.Sprintf(` ORDER BY %s %s, %s %s LIMIT ?`, key.col, dir, idCol, dir)
+		query += fmt.Sprintf(` ORDER BY %s %s, %s %s LIMIT ?`, col, dir, idCol, dir)
 	}
 	args = append(args, q.Limit+1)
 	return query, args, back, nil

@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -172,14 +173,18 @@ func TestSearchContactsWaID(t *testing.T) {
 // page, and checks every contact comes once, in order.
 func TestSearchContactsPages(t *testing.T) {
 	db, _ := searchFixture(t)
-	for _, sort := range []consent.ContactSort{consent.SortCreated, consent.SortChanged, consent.SortPhone} {
-		t.Run(string(sort), func(t *testing.T) {
-			all := pageIDs(search(t, db, consent.ContactSearch{ContactQuery: consent.ContactQuery{Sort: sort}}))
+	for _, base := range []consent.ContactQuery{{Sort: consent.SortCreated}, {Sort: consent.SortChanged}, {Sort: consent.SortPhone},
+		{Sort: consent.SortCreated, DateField: consent.DateCreated, From: t0.Add(-time.Hour)}} {
+		sort := base.Sort
+		t.Run(fmt.Sprintf("%s %v", sort, !base.From.IsZero()), func(t *testing.T) {
+			all := pageIDs(search(t, db, consent.ContactSearch{ContactQuery: base}))
 			if len(all) != 6 {
 				t.Fatalf("all = %v", all)
 			}
 			var pages []consent.ContactPage
-			q := consent.ContactSearch{ContactQuery: consent.ContactQuery{Sort: sort, Limit: 2}}
+			withLimit := base
+			withLimit.Limit = 2
+			q := consent.ContactSearch{ContactQuery: withLimit}
 			for i := 0; ; i++ {
 				p := search(t, db, q)
 				pages = append(pages, p)
@@ -209,7 +214,7 @@ func TestSearchContactsPages(t *testing.T) {
 				if err != nil {
 					t.Fatalf("page %d: %v", i, err)
 				}
-				back = search(t, db, consent.ContactSearch{ContactQuery: consent.ContactQuery{Sort: sort, Limit: 2}, Before: &cur})
+				back = search(t, db, consent.ContactSearch{ContactQuery: withLimit, Before: &cur})
 				if got, want := pageIDs(back), pageIDs(pages[i]); !slices.Equal(got, want) {
 					t.Errorf("back to page %d: %v, want %v", i, got, want)
 				}
@@ -239,6 +244,8 @@ func TestSearchContactsNoOffset(t *testing.T) {
 		{"newest first, backwards", consent.ContactSearch{ContactQuery: consent.ContactQuery{Sort: consent.SortCreated}, Before: cur}, "PRIMARY KEY"},
 		{"newest first, filtered", consent.ContactSearch{ContactQuery: consent.ContactQuery{Sort: consent.SortCreated,
 			Status: consent.Active, Category: "offers", State: consent.OptedIn}, After: cur}, "PRIMARY KEY"},
+		{"newest first, created range", consent.ContactSearch{ContactQuery: consent.ContactQuery{Sort: consent.SortCreated,
+			DateField: consent.DateCreated, From: t0, To: t0.Add(time.Hour)}, After: cur}, "contacts_created"},
 		{"changed", consent.ContactSearch{ContactQuery: consent.ContactQuery{Sort: consent.SortChanged}, After: cur}, "contacts_updated"},
 		{"by number", consent.ContactSearch{ContactQuery: consent.ContactQuery{Sort: consent.SortPhone}, After: cur}, "sqlite_autoindex_contacts"},
 		{"search, newest first", consent.ContactSearch{ContactQuery: consent.ContactQuery{Sort: consent.SortCreated}, Digits: "1234", After: cur}, "SCAN f VIRTUAL TABLE"},
