@@ -46,6 +46,15 @@ func adminTime(t time.Time) string {
 	return t.UTC().Format("2006-01-02 15:04 UTC")
 }
 
+// listTime is adminTime without the zone, for the list's columns, whose
+// headers say UTC.
+func listTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format("2006-01-02 15:04")
+}
+
 // handleContactList is the contact list: search by any digits of the
 // number, filters, and keyset pages. Viewers may search, and see every
 // number masked.
@@ -153,7 +162,7 @@ func (s *Server) handleContactList(w http.ResponseWriter, r *http.Request) {
 		m.Rows = append(m.Rows, views.AdminContactRow{ID: row.Contact.ID,
 			Href:  "/admin/contacts/" + strconv.FormatInt(row.Contact.ID, 10),
 			Phone: showPhone(u, row.Contact.Phone), Status: string(row.Contact.Status), Language: row.Contact.Language,
-			Created: adminTime(row.Contact.CreatedAt), Changed: adminTime(row.UpdatedAt), EntryPoint: row.Contact.EntryPoint,
+			Created: listTime(row.Contact.CreatedAt), Changed: listTime(row.UpdatedAt), EntryPoint: row.Contact.EntryPoint,
 			States: states})
 	}
 	keep := url.Values{}
@@ -287,8 +296,14 @@ func eventItem(e consent.Event, wordings map[string]consent.Wording) views.Admin
 	return item
 }
 
-// messagePreview is what a sent message said, as far as the console knows.
+// messagePreview is what a sent message said, as far as the console
+// knows. The outbox never holds a live preference link, only its
+// placeholder, filled at send time.
 func messagePreview(m consent.Message) string {
+	return strings.ReplaceAll(rawPreview(m), consent.LinkPlaceholder, "[personal preference link]")
+}
+
+func rawPreview(m consent.Message) string {
 	switch {
 	case m.Template != nil && m.Template.Preview != "":
 		return m.Template.Preview
@@ -339,7 +354,7 @@ func (s *Server) handleContactOptOut(w http.ResponseWriter, r *http.Request) {
 			m.Button = "Opt out of everything"
 		}
 		m.Consequence = "The opt-out is recorded in the contact's timeline as your act (source admin, " +
-			consent.AdminAct{Email: currentAdmin(r).Email}.Actor() + ") and in the audit log. Only the person can opt in again."
+			consent.AdminAct{Email: currentAdmin(r).Email}.Actor() + ") and in the audit log. Opting in again takes a new consent from the person."
 		render(w, r, http.StatusOK, views.AdminContactConfirmPage(m))
 		return
 	}
