@@ -38,15 +38,15 @@ var contactListParams = []string{"q", "category", "state", "status", "source", "
 
 const adminDate = "2006-01-02"
 
-// adminTime shows a time in the console: UTC, to the minute.
-func adminTime(t time.Time) string {
+// contactTime shows a time on the contact pages: UTC, to the minute.
+func contactTime(t time.Time) string {
 	if t.IsZero() {
 		return ""
 	}
 	return t.UTC().Format("2006-01-02 15:04 UTC")
 }
 
-// listTime is adminTime without the zone, for the list's columns, whose
+// listTime is contactTime without the zone, for the list's columns, whose
 // headers say UTC.
 func listTime(t time.Time) string {
 	if t.IsZero() {
@@ -222,8 +222,8 @@ func (s *Server) handleContactShow(w http.ResponseWriter, r *http.Request) {
 		waID = strings.TrimPrefix(maskPhone("+"+waID), "+")
 	}
 	m := views.AdminContactModel{Layout: s.adminLayout(r, phone, "contacts"), ID: d.Contact.ID, Phone: phone, WaID: waID,
-		Status: string(d.Contact.Status), Language: d.Contact.Language, Created: adminTime(d.Contact.CreatedAt),
-		Window: adminTime(d.Contact.WindowOpenUntil), EntryPoint: d.Contact.EntryPoint,
+		Status: string(d.Contact.Status), Language: d.Contact.Language, Created: contactTime(d.Contact.CreatedAt),
+		Window: contactTime(d.Contact.WindowOpenUntil), EntryPoint: d.Contact.EntryPoint,
 		CanChange: u.Role == consent.RoleAdmin, BackURL: "/admin/contacts"}
 	switch r.URL.Query().Get("done") {
 	case "opted_out":
@@ -234,7 +234,7 @@ func (s *Server) handleContactShow(w http.ResponseWriter, r *http.Request) {
 	for _, c := range d.Categories {
 		item := views.AdminConsentItem{Slug: c.Slug, Name: c.Name}
 		if st, ok := d.Consents[c.Slug]; ok {
-			item.State, item.Since, item.Source = string(st.State), adminTime(st.Since), string(st.Source)
+			item.State, item.Since, item.Source = string(st.State), contactTime(st.Since), string(st.Source)
 			item.CanOptOut = st.State == consent.OptedIn || st.State == consent.Pending
 			m.AnyActive = m.AnyActive || item.CanOptOut
 		}
@@ -244,13 +244,13 @@ func (s *Server) handleContactShow(w http.ResponseWriter, r *http.Request) {
 		m.Events = append(m.Events, eventItem(d.Events[i], d.Wordings))
 	}
 	for _, in := range d.Inbound {
-		m.Inbound = append(m.Inbound, views.AdminInboundItem{At: adminTime(in.ReceivedAt), Type: in.Type, Text: in.Text,
+		m.Inbound = append(m.Inbound, views.AdminInboundItem{At: contactTime(in.ReceivedAt), Type: in.Type, Text: in.Text,
 			ButtonID: in.ButtonID, ProviderID: in.ProviderID})
 	}
 	for _, o := range d.Outbox {
-		item := views.AdminOutboxItem{At: adminTime(o.CreatedAt), Purpose: o.Purpose, Kind: string(o.Message.Kind),
+		item := views.AdminOutboxItem{At: contactTime(o.CreatedAt), Purpose: o.Purpose, Kind: string(o.Message.Kind),
 			Preview: messagePreview(o.Message), Status: string(o.Status), Attempts: o.Attempts, ProviderID: o.ProviderID,
-			Updated: adminTime(o.UpdatedAt)}
+			Updated: contactTime(o.UpdatedAt)}
 		if o.ErrorCode != 0 || o.ErrorTitle != "" {
 			item.Error = strings.TrimSpace(fmt.Sprintf("%s %s", codeOrEmpty(o.ErrorCode), o.ErrorTitle))
 		}
@@ -270,7 +270,7 @@ func codeOrEmpty(code int) string {
 func eventItem(e consent.Event, wordings map[string]consent.Wording) views.AdminEventItem {
 	ev := e.Evidence
 	item := views.AdminEventItem{ID: e.ID, Type: string(e.Type), Category: e.Category, State: string(e.State),
-		Source: string(ev.Source), OccurredAt: adminTime(e.OccurredAt), RecordedAt: e.RecordedAt.UTC().Format(time.RFC3339Nano),
+		Source: string(ev.Source), OccurredAt: contactTime(e.OccurredAt), RecordedAt: e.RecordedAt.UTC().Format(time.RFC3339Nano),
 		Lang: e.Lang, WordingHash: e.WordingHash}
 	for _, kv := range [][2]string{{"Actor", ev.Actor}, {"IP (truncated)", ev.IP}, {"User agent", ev.UserAgent},
 		{"Page", ev.PageURL}, {"Embedded on", ev.EmbedOrigin}, {"Entry point", ev.EntryPoint}, {"Form version", ev.FormVersion},
