@@ -114,10 +114,16 @@ func TestAdminContactShow(t *testing.T) {
 	}
 	for _, want := range []string{"+4915112345678", `data-testid="state-offers"`, `data-testid="timeline-event"`,
 		`data-testid="event-wording"`, contactWording, "203.0.113.0/24", "Mozilla/5.0 test", "https://shop.example/optin",
-		`data-testid="outbox-table"`, "welcome", `data-testid="opt-out-offers"`, `data-testid="erase"`} {
+		`data-testid="outbox-table"`, "welcome", `href="/admin/wordings/`, `data-testid="opt-out-offers"`, `data-testid="erase"`} {
 		if !strings.Contains(body, want) {
 			t.Errorf("contact page lacks %q", want)
 		}
+	}
+	// The wording link opens that exact version.
+	if m := regexp.MustCompile(`href="(/admin/wordings/[0-9a-f]{64})"`).FindStringSubmatch(body); m == nil {
+		t.Error("no link to the wording version")
+	} else if resp, page := admin.get(m[1]); resp.StatusCode != http.StatusOK || !strings.Contains(page, contactWording) {
+		t.Errorf("GET %s: %d, want the wording", m[1], resp.StatusCode)
 	}
 	viewer := e.signIn(consent.RoleViewer)
 	_, body = viewer.get(contactPath(anna))
