@@ -183,6 +183,18 @@ func benchDeep(b *testing.B, sort consent.ContactSort, filtered bool) {
 	}
 }
 
+// BenchmarkFirstPage is the list's first page, newest first, unfiltered:
+// what BenchmarkDeepPage compares with.
+func BenchmarkFirstPage(b *testing.B) {
+	d := openBench(b)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if p := d.search(b, consent.ContactQuery{}); len(p.Rows) != consent.DefaultContactLimit {
+			b.Fatal("short first page")
+		}
+	}
+}
+
 // BenchmarkDeepPage fetches page 10,001 (after 500,000 rows), newest first,
 // from its cursor.
 func BenchmarkDeepPage(b *testing.B) { benchDeep(b, consent.SortCreated, false) }
