@@ -238,5 +238,6 @@ type Store interface {
 	SettingsStore
 	AdminStore
 	AdminUserStore
+	ContactAdminStore
 	CatalogStore
 }

@@ -72,6 +72,11 @@ func (s *Server) adminRoutes(m *http.ServeMux) {
 	m.Handle("GET /admin/api-keys", s.viewer(s.handleAPIKeyList))
 	m.Handle("POST /admin/api-keys", s.adminOnly(s.handleAPIKeyCreate))
 	m.Handle("POST /admin/api-keys/{id}/revoke", s.adminOnly(s.handleAPIKeyRevoke)) // a confirmation page until confirm=yes
+	// Contacts: search, the contact page, and an admin's opt-out and erasure.
+	m.Handle("GET /admin/contacts", s.viewer(s.handleContactList))
+	m.Handle("GET /admin/contacts/{id}", s.viewer(s.handleContactShow))
+	m.Handle("POST /admin/contacts/{id}/opt-out", s.adminOnly(s.handleContactOptOut)) // a confirmation page until confirm=yes
+	m.Handle("POST /admin/contacts/{id}/erase", s.adminOnly(s.handleContactErase))    // a confirmation page until confirm=yes
 
 	// The catalog: categories, the consent wording, entry points and their kit.
 	m.Handle("GET /admin/categories", s.viewer(s.handleCategoryList))
