@@ -44,8 +44,13 @@ func (s *Server) routes() http.Handler {
 	api := http.NewServeMux()
 	api.HandleFunc("GET /api/v1/contacts/{phone}", s.handleAPIContactShow)
 	api.HandleFunc("GET /api/v1/check", s.handleAPICheck)
+	api.Handle("DELETE /api/v1/contacts/{phone}", s.writeScope(s.handleAPIContactErase))
+	api.Handle("POST /api/v1/consents", s.writeScope(s.handleAPIConsentCreate))
+	api.HandleFunc("GET /api/v1/events", s.handleAPIEvents)
+	api.HandleFunc("GET /api/v1/categories", s.handleAPICategories)
 	api.HandleFunc("/api/", s.handleAPINotFound)
 	mux.Handle("/api/", s.requireAPIKey(api))
+	mux.HandleFunc("GET /api/v1/openapi.json", s.handleAPIOpenAPI) // public: documentation only
 
 	return s.logRequests(securityHeaders(mux))
 }

@@ -1,0 +1,529 @@
+package consent
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// CSV export and import of consents (the admin console).
+//
+// The contacts export has one row per contact and category, with the
+// columns the import reads first (number, category, state, date, source),
+// so that an export can be imported again, into this or another optin;
+// contacts with no consent have one row with the consent columns empty.
+//
+// The import takes existing opt-ins (and opt-outs) recorded elsewhere. A
+// dry run reports every row's problem and changes nothing; the real run
+// applies the valid rows in batches, in a background job whose progress is
+// kept in the database. Rows already true change nothing, so importing a
+// file twice records nothing the second time. Imported events have source
+// "import", the admin as actor, and keep the row's source and evidence text
+// as evidence ("original_source", "description"). An erased number is
+// refused unless the row carries new evidence: a non-empty evidence text
+// and a date after the erasure (NewEvidence, the API's rule).
+
+// ImportColumns are the columns an import reads, by header name, in any
+// order; other columns are ignored. "phone" may stand for "number".
+var ImportColumns = []string{"number", "category", "state", "date", "source", "evidence"}
+
+// Limits of an import.
+const (
+	MaxImportBytes       = 20 << 20
+	MaxImportRows        = 200_000
+	MaxImportSourceRunes = 100
+	MaxImportTextRunes   = 1000
+	ImportBatchSize      = 500
+	// MaxImportProblems is how many problems a job keeps to show.
+	MaxImportProblems = 1000
+)
+
+// ErrImportFormat: the file is not a CSV with the import's header.
+var ErrImportFormat = errors.New("not an import file")
+
+// ExportRow is one row of the contacts export: a contact and one of its
+// consents (Category "" when it has none).
+type ExportRow struct {
+	Contact Contact
+	Consent Consent
+}
+
+// ExportFilter narrows an export. Empty fields don't filter.
+type ExportFilter struct {
+	Category string
+	State    State
+	From, To time.Time // events: occurred_at in [From, To)
+	Type     EventType // events only
+}
+
+// RowProblem is why an import row can't be applied.
+type RowProblem struct {
+	Row     int    `json:"row"` // line of the file, the header being row 1
+	Field   string `json:"field"`
+	Message string `json:"message"`
+}
+
+// ImportStatus is the state of an import job.
+type ImportStatus string
+
+// Import job states.
+const (
+	ImportChecked ImportStatus = "checked" // dry run done, awaiting confirmation
+	ImportRunning ImportStatus = "running"
+	ImportDone    ImportStatus = "done"
+	ImportFailed  ImportStatus = "failed"
+)
+
+// ImportJob is one import: its dry run, then its run.
+type ImportJob struct {
+	ID        int64
+	Actor     string
+	Filename  string
+	Status    ImportStatus
+	Total     int // data rows in the file
+	Processed int
+	Applied   int // rows that recorded an event (the dry run: would record)
+	Unchanged int // rows already true
+	Refused   int
+	Problems  []RowProblem
+	Error     string
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// ImportItem is one row of a batch: a write, or the problem that stops it.
+type ImportItem struct {
+	Row     int
+	Write   ConsentWrite
+	Problem *RowProblem
+}
+
+// CSVStore streams exports and keeps import jobs.
+type CSVStore interface {
+	// ExportContacts calls fn for each contact and consent, in contact and
+	// category order, reading one row at a time.
+	ExportContacts(ctx context.Context, f ExportFilter, fn func(ExportRow) error) error
+	// ExportEvents calls fn for each event in id order, one row at a time.
+	ExportEvents(ctx context.Context, f ExportFilter, fn func(LedgerEvent) error) error
+	// CheckConsents tells what recording each write would do, writing nothing.
+	CheckConsents(ctx context.Context, ws []ConsentWrite) ([]RecordOutcome, error)
+	// CreateImportJob stores a checked job with its file.
+	CreateImportJob(ctx context.Context, j ImportJob, data []byte) (int64, error)
+	ImportJob(ctx context.Context, id int64) (ImportJob, error)
+	// ImportData returns a job's file (empty once the job ended).
+	ImportData(ctx context.Context, id int64) ([]byte, error)
+	// StartImportJob moves a checked job to running; ErrConflict otherwise.
+	StartImportJob(ctx context.Context, id int64, now time.Time) error
+	// ImportBatch applies a batch of a running job and counts it, in one
+	// transaction.
+	ImportBatch(ctx context.Context, id int64, items []ImportItem, now time.Time) error
+	// FinishImportJob ends a job as done or failed and drops its file.
+	FinishImportJob(ctx context.Context, id int64, status ImportStatus, msg string, now time.Time) error
+	// RunningImportJobs lists the jobs left running (by a stopped process).
+	RunningImportJobs(ctx context.Context) ([]int64, error)
+}
+
+// ExportContacts streams the contacts export to fn.
+func (s *Service) ExportContacts(ctx context.Context, f ExportFilter, fn func(ExportRow) error) error {
+	return s.store.ExportContacts(ctx, f, fn)
+}
+
+// ExportEvents streams the events export to fn.
+func (s *Service) ExportEvents(ctx context.Context, f ExportFilter, fn func(LedgerEvent) error) error {
+	return s.store.ExportEvents(ctx, f, fn)
+}
+
+// SafeCell neutralises a cell that a spreadsheet would run as a formula:
+// one starting with = + - @ or a tab, carriage return or other control
+// character gets a leading apostrophe. The import removes it again.
+func SafeCell(v string) string {
+	if v == "" {
+		return v
+	}
+	switch c := v[0]; {
+	case c == '=' || c == '+' || c == '-' || c == '@' || c < 0x20 || c == 0x7f:
+		return "'" + v
+	}
+	return v
+}
+
+// unsafeCell undoes SafeCell.
+func unsafeCell(v string) string {
+	if len(v) > 1 && v[0] == '\'' && SafeCell(v[1:]) != v[1:] {
+		return v[1:]
+	}
+	return v
+}
+
+// importRow is a data row of an import file.
+type importRow struct {
+	line                                         int
+	number, category, state, date, source, notes string
+}
+
+// readImport reads an import file: a header naming the columns, then rows.
+// A file that isn't such a CSV is ErrImportFormat with the reason.
+func readImport(data []byte, fn func(importRow) error) error {
+	if len(data) > MaxImportBytes {
+		return fmt.Errorf("%w: larger than %d MB", ErrImportFormat, MaxImportBytes>>20)
+	}
+	if !utf8.Valid(data) {
+		return fmt.Errorf("%w: not UTF-8 text", ErrImportFormat)
+	}
+	data = bytes.TrimPrefix(data, []byte("\uFEFF"))
+	r := csv.NewReader(bytes.NewReader(data))
+	r.FieldsPerRecord = -1
+	header, err := r.Read()
+	if err != nil {
+		return fmt.Errorf("%w: no header row", ErrImportFormat)
+	}
+	if len(header) == 1 && strings.Count(header[0], ";") > 0 {
+		r = csv.NewReader(bytes.NewReader(data))
+		r.Comma, r.FieldsPerRecord = ';', -1
+		header, _ = r.Read()
+	}
+	col := map[string]int{}
+	for i, h := range header {
+		h = strings.ToLower(strings.TrimSpace(h))
+		if h == "phone" {
+			h = "number"
+		}
+		if _, dup := col[h]; !dup {
+			col[h] = i
+		}
+	}
+	var missing []string
+	for _, c := range ImportColumns[:4] { // source and evidence may be left out
+		if _, ok := col[c]; !ok {
+			missing = append(missing, c)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("%w: the header lacks %s (columns: %s)", ErrImportFormat,
+			strings.Join(missing, ", "), strings.Join(ImportColumns, ","))
+	}
+	cell := func(rec []string, name string) string {
+		i, ok := col[name]
+		if !ok || i >= len(rec) {
+			return ""
+		}
+		return unsafeCell(strings.TrimSpace(rec[i]))
+	}
+	for n := 0; ; n++ {
+		rec, err := r.Read()
+		if err == io.EOF {
+			return nil
+		}
+		line, _ := r.FieldPos(0)
+		if err != nil {
+			return fmt.Errorf("%w: line %d is not valid CSV", ErrImportFormat, line)
+		}
+		if n >= MaxImportRows {
+			return fmt.Errorf("%w: more than %d rows", ErrImportFormat, MaxImportRows)
+		}
+		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
+			continue // a blank line
+		}
+		err = fn(importRow{line: line, number: cell(rec, "number"), category: cell(rec, "category"),
+			state: cell(rec, "state"), date: cell(rec, "date"), source: cell(rec, "source"), notes: cell(rec, "evidence")})
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// importDate reads the date column: RFC 3339, or a day or "day time" in UTC.
+func importDate(v string) (time.Time, bool) {
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02 15:04:05", "2006-01-02T15:04:05", "2006-01-02"} {
+		if t, err := time.Parse(layout, v); err == nil {
+			return t.UTC(), true
+		}
+	}
+	return time.Time{}, false
+}
+
+// importWrite validates one row as a record of actor at now.
+func (s *Service) importWrite(ctx context.Context, row importRow, actor string, now time.Time) (ConsentWrite, *RowProblem, error) {
+	problem := func(field, msg string) (ConsentWrite, *RowProblem, error) {
+		return ConsentWrite{}, &RowProblem{Row: row.line, Field: field, Message: msg}, nil
+	}
+	if utf8.RuneCountInString(row.source) > MaxImportSourceRunes {
+		return problem("source", fmt.Sprintf("longer than %d characters", MaxImportSourceRunes))
+	}
+	if utf8.RuneCountInString(row.notes) > MaxImportTextRunes {
+		return problem("evidence", fmt.Sprintf("longer than %d characters", MaxImportTextRunes))
+	}
+	if row.date == "" {
+		return problem("date", "missing: the date the consent was given or withdrawn (YYYY-MM-DD or RFC 3339)")
+	}
+	at, ok := importDate(row.date)
+	if !ok {
+		return problem("date", fmt.Sprintf("%q is not a date (YYYY-MM-DD or RFC 3339)", row.date))
+	}
+	ev := map[string]string{}
+	if row.source != "" {
+		ev["original_source"] = row.source
+	}
+	if row.notes != "" {
+		ev[EvidenceDescription] = row.notes
+		ev[EvidenceCollectedAt] = at.Format(time.RFC3339)
+	}
+	w, err := s.validateRecord(ctx, ConsentRecord{Phone: row.number, Category: row.category,
+		State: State(strings.ToLower(row.state)), Source: SourceImport, OccurredAt: at, Evidence: ev, Actor: actor}, now)
+	var verr *ValidationError
+	if errors.As(err, &verr) {
+		for _, f := range []string{"phone", "category", "state", "occurred_at", "evidence", "source"} {
+			if key, ok := verr.Fields[f]; ok {
+				return problem(importField(f), s.importMessage(key, row))
+			}
+		}
+	}
+	return w, nil, err
+}
+
+func importField(f string) string {
+	switch f {
+	case "phone":
+		return "number"
+	case "occurred_at":
+		return "date"
+	}
+	return f
+}
+
+// importMessage explains a validation key for an admin, in English.
+func (s *Service) importMessage(key string, row importRow) string {
+	switch key {
+	case "category.required":
+		return "missing"
+	case "category.unknown":
+		return fmt.Sprintf("%q is not a category slug", row.category)
+	case "state.invalid":
+		return fmt.Sprintf("%q is not a state: use opted_in or opted_out", row.state)
+	case "occurred_at.future":
+		return "in the future"
+	case "evidence.too_large":
+		return "too long"
+	}
+	if strings.HasPrefix(key, "phone.") && s.t != nil {
+		return s.t("en", key)
+	}
+	return key
+}
+
+func refusal(row int, err error) *RowProblem {
+	switch {
+	case errors.Is(err, ErrErased):
+		return &RowProblem{Row: row, Field: "number", Message: "this number was erased; it can be imported again only " +
+			"with new evidence of the person's consent: an evidence text and a date after the erasure"}
+	case errors.Is(err, ErrStale):
+		return &RowProblem{Row: row, Field: "date", Message: "the category changed later than this date; the row can't become the current state"}
+	}
+	return nil
+}
+
+// CheckImport is the dry run of an import: it reads the file, checks every
+// row against the database and the rows before it, and reports the
+// problems. It changes nothing. The returned job is what CreateImportJob
+// stores when the admin goes on.
+func (s *Service) CheckImport(ctx context.Context, data []byte, actor string) (ImportJob, error) {
+	now := s.clock.Now()
+	j := ImportJob{Actor: actor, Status: ImportChecked}
+	type seen struct {
+		state State
+		at    time.Time
+	}
+	last := map[string]seen{}    // phone|category → the last row that would apply or is true
+	readded := map[string]bool{} // numbers an earlier row brings back with new evidence
+	var batch []ConsentWrite
+	var rows []int
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		outs, err := s.store.CheckConsents(ctx, batch)
+		if err != nil {
+			return err
+		}
+		for i, o := range outs {
+			w, k := batch[i], batch[i].Phone+"|"+batch[i].Category
+			prev, inFile := last[k]
+			switch {
+			case inFile && prev.state == w.State:
+				j.Unchanged++
+				continue
+			case inFile && prev.at.After(w.OccurredAt):
+				o.Err = ErrStale
+			case inFile:
+				o.Err, o.Changed = nil, true
+			case errors.Is(o.Err, ErrErased) && readded[w.Phone]:
+				o.Err, o.Changed = nil, true
+			}
+			if p := refusal(rows[i], o.Err); p != nil {
+				j.addProblem(*p)
+				continue
+			}
+			if o.Changed {
+				j.Applied++
+			} else {
+				j.Unchanged++
+			}
+			last[k] = seen{w.State, w.OccurredAt}
+			if !w.CollectedAt.IsZero() {
+				readded[w.Phone] = true
+			}
+		}
+		batch, rows = batch[:0], rows[:0]
+		return nil
+	}
+	err := readImport(data, func(row importRow) error {
+		j.Total++
+		w, p, err := s.importWrite(ctx, row, actor, now)
+		if err != nil {
+			return err
+		}
+		if p != nil {
+			j.addProblem(*p)
+			return nil
+		}
+		batch, rows = append(batch, w), append(rows, row.line)
+		if len(batch) >= ImportBatchSize {
+			return flush()
+		}
+		return nil
+	})
+	if err != nil {
+		return ImportJob{}, err
+	}
+	if err := flush(); err != nil {
+		return ImportJob{}, err
+	}
+	return j, nil
+}
+
+func (j *ImportJob) addProblem(p RowProblem) {
+	j.Refused++
+	if len(j.Problems) < MaxImportProblems {
+		j.Problems = append(j.Problems, p)
+	}
+}
+
+// PrepareImport runs the dry run of a file and keeps the file and the
+// report as a checked job, to be started by StartImport.
+func (s *Service) PrepareImport(ctx context.Context, filename string, data []byte, actor string) (ImportJob, error) {
+	j, err := s.CheckImport(ctx, data, actor)
+	if err != nil {
+		return ImportJob{}, err
+	}
+	j.Filename = filename
+	j.CreatedAt = s.clock.Now()
+	j.ID, err = s.store.CreateImportJob(ctx, j, data)
+	return j, err
+}
+
+// ImportJob returns an import job.
+func (s *Service) ImportJob(ctx context.Context, id int64) (ImportJob, error) {
+	return s.store.ImportJob(ctx, id)
+}
+
+// StartImport starts the real run of a checked job in the background. It
+// returns once the job is marked running; ErrConflict when it was not
+// waiting to start (started already, or done). done, when set, is called
+// when the job ends.
+func (s *Service) StartImport(ctx context.Context, id int64, done func()) error {
+	if err := s.store.StartImportJob(ctx, id, s.clock.Now()); err != nil {
+		return err
+	}
+	go func() {
+		s.RunImport(context.WithoutCancel(ctx), id)
+		if done != nil {
+			done()
+		}
+	}()
+	return nil
+}
+
+// ResumeImports goes on with the jobs a stopped process left running, from
+// the first row it had not applied. It returns when they are done.
+func (s *Service) ResumeImports(ctx context.Context) error {
+	ids, err := s.store.RunningImportJobs(ctx)
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		s.RunImport(ctx, id)
+	}
+	return nil
+}
+
+// RunImport applies a running job's rows in batches, each batch and its
+// counts in one transaction, skipping the rows counted already (so that a
+// job resumed after a stop goes on where it was). Rows are checked again:
+// the database may have changed since the dry run.
+func (s *Service) RunImport(ctx context.Context, id int64) {
+	err := s.runImport(ctx, id)
+	status, msg := ImportDone, ""
+	if err != nil {
+		status, msg = ImportFailed, "The import stopped: "+importErrorText(err)
+	}
+	// A failure to record the end leaves the job running; ResumeImports
+	// takes it up at the next start.
+	_ = s.store.FinishImportJob(context.WithoutCancel(ctx), id, status, msg, s.clock.Now())
+}
+
+func importErrorText(err error) string {
+	if errors.Is(err, ErrImportFormat) {
+		return err.Error()
+	}
+	return "a database error; the rows counted as processed were applied, and starting optin again resumes the import."
+}
+
+func (s *Service) runImport(ctx context.Context, id int64) error {
+	j, err := s.store.ImportJob(ctx, id)
+	if err != nil {
+		return err
+	}
+	data, err := s.store.ImportData(ctx, id)
+	if err != nil {
+		return err
+	}
+	n := 0
+	var items []ImportItem
+	flush := func() error {
+		if len(items) == 0 {
+			return nil
+		}
+		err := s.store.ImportBatch(ctx, id, items, s.clock.Now())
+		items = items[:0]
+		return err
+	}
+	err = readImport(data, func(row importRow) error {
+		n++
+		if n <= j.Processed {
+			return nil
+		}
+		w, p, err := s.importWrite(ctx, row, j.Actor, s.clock.Now())
+		if err != nil {
+			return err
+		}
+		items = append(items, ImportItem{Row: row.line, Write: w, Problem: p})
+		if len(items) >= ImportBatchSize {
+			return flush()
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return flush()
+}
+
+// ImportRefusal is the problem an import reports for a row the store
+// refused (erased number, stale date), or nil.
+func ImportRefusal(row int, err error) *RowProblem { return refusal(row, err) }
