@@ -237,4 +237,5 @@ type Store interface {
 	ReceiptStore
 	RecordStore
 	CSVStore
+	AdminStore
 }
