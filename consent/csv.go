@@ -44,8 +44,15 @@ const (
 	MaxImportProblems = 1000
 )
 
-// ErrImportFormat: the file is not a CSV with the import's header.
-var ErrImportFormat = errors.New("not an import file")
+// ImportFormatError: the file is not a CSV with the import's header, or
+// is too large. Reason is written for the admin who uploaded it.
+type ImportFormatError struct{ Reason string }
+
+func (e *ImportFormatError) Error() string { return "not an import file: " + e.Reason }
+
+func formatError(format string, args ...any) error {
+	return &ImportFormatError{Reason: fmt.Sprintf(format, args...)}
+}
 
 // ExportRow is one row of the contacts export: a contact and one of its
 // consents (Category "" when it has none).
@@ -168,20 +175,20 @@ type importRow struct {
 }
 
 // readImport reads an import file: a header naming the columns, then rows.
-// A file that isn't such a CSV is ErrImportFormat with the reason.
+// A file that isn't such a CSV is an *ImportFormatError with the reason.
 func readImport(data []byte, fn func(importRow) error) error {
 	if len(data) > MaxImportBytes {
-		return fmt.Errorf("%w: larger than %d MB", ErrImportFormat, MaxImportBytes>>20)
+		return formatError("larger than %d MB", MaxImportBytes>>20)
 	}
 	if !utf8.Valid(data) {
-		return fmt.Errorf("%w: not UTF-8 text", ErrImportFormat)
+		return formatError("not UTF-8 text")
 	}
 	data = bytes.TrimPrefix(data, []byte("\uFEFF"))
 	r := csv.NewReader(bytes.NewReader(data))
 	r.FieldsPerRecord = -1
 	header, err := r.Read()
 	if err != nil {
-		return fmt.Errorf("%w: no header row", ErrImportFormat)
+		return formatError("no header row")
 	}
 	if len(header) == 1 && strings.Count(header[0], ";") > 0 {
 		r = csv.NewReader(bytes.NewReader(data))
@@ -205,7 +212,7 @@ func readImport(data []byte, fn func(importRow) error) error {
 		}
 	}
 	if len(missing) > 0 {
-		return fmt.Errorf("%w: the header lacks %s (columns: %s)", ErrImportFormat,
+		return formatError("the header lacks %s (columns: %s)",
 			strings.Join(missing, ", "), strings.Join(ImportColumns, ","))
 	}
 	cell := func(rec []string, name string) string {
@@ -220,12 +227,16 @@ func readImport(data []byte, fn func(importRow) error) error {
 		if err == io.EOF {
 			return nil
 		}
-		line, _ := r.FieldPos(0)
 		if err != nil {
-			return fmt.Errorf("%w: line %d is not valid CSV", ErrImportFormat, line)
+			var perr *csv.ParseError
+			if errors.As(err, &perr) {
+				return formatError("line %d is not valid CSV", perr.StartLine)
+			}
+			return formatError("it is not valid CSV")
 		}
+		line, _ := r.FieldPos(0)
 		if n >= MaxImportRows {
-			return fmt.Errorf("%w: more than %d rows", ErrImportFormat, MaxImportRows)
+			return formatError("more than %d rows", MaxImportRows)
 		}
 		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
 			continue // a blank line
@@ -369,11 +380,11 @@ func (s *Service) CheckImport(ctx context.Context, data []byte, actor string) (I
 				j.addProblem(*p)
 				continue
 			}
-			if o.Changed {
-				j.Applied++
-			} else {
-				j.Unchanged++
+			if !o.Changed && !inFile {
+				j.Unchanged++ // true in the database, whose date stays the one to compare with
+				continue
 			}
+			j.Applied++
 			last[k] = seen{w.State, w.OccurredAt}
 			if !w.CollectedAt.IsZero() {
 				readded[w.Phone] = true
@@ -478,8 +489,9 @@ func (s *Service) RunImport(ctx context.Context, id int64) {
 }
 
 func importErrorText(err error) string {
-	if errors.Is(err, ErrImportFormat) {
-		return err.Error()
+	var ferr *ImportFormatError
+	if errors.As(err, &ferr) {
+		return ferr.Reason
 	}
 	return "a database error; the rows counted as processed were applied, and starting optin again resumes the import."
 }

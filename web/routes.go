@@ -65,4 +65,11 @@ func (s *Server) adminRoutes(m *http.ServeMux) {
 	m.Handle("POST /admin/logout", s.viewer(s.handleAdminLogout))
 	m.Handle("GET /admin/{$}", s.viewer(s.handleAdminHome))
 	m.Handle("GET /admin", http.RedirectHandler("/admin/", http.StatusMovedPermanently))
+	m.Handle("GET /admin/export/contacts.csv", s.adminOnly(s.handleAdminExportContacts))
+	m.Handle("GET /admin/export/events.csv", s.adminOnly(s.handleAdminExportEvents))
+	m.Handle("GET /admin/import", s.adminOnly(s.handleAdminImportForm))
+	m.Handle("POST /admin/import", s.adminOnly(s.handleAdminImportUpload)) // the dry run
+	m.Handle("GET /admin/import/{id}", s.adminOnly(s.handleAdminImportShow))
+	m.Handle("POST /admin/import/{id}/run", s.adminOnly(s.handleAdminImportRun))
+	m.Handle("GET /admin/import/{id}/progress", s.adminOnly(s.handleAdminImportProgress))
 }
