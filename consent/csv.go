@@ -461,7 +461,8 @@ func (s *Service) StartImport(ctx context.Context, id int64, done func()) error 
 }
 
 // ResumeImports goes on with the jobs a stopped process left running, from
-// the first row it had not applied. It returns when they are done.
+// the first row it had not applied. It returns when they are done, or when
+// ctx ends (the jobs then stay running, for the next start).
 func (s *Service) ResumeImports(ctx context.Context) error {
 	ids, err := s.store.RunningImportJobs(ctx)
 	if err != nil {
@@ -479,6 +480,9 @@ func (s *Service) ResumeImports(ctx context.Context) error {
 // the database may have changed since the dry run.
 func (s *Service) RunImport(ctx context.Context, id int64) {
 	err := s.runImport(ctx, id)
+	if ctx.Err() != nil {
+		return // stopped by a shutdown: the job stays running, ResumeImports goes on with it
+	}
 	status, msg := ImportDone, ""
 	if err != nil {
 		status, msg = ImportFailed, "The import stopped: "+importErrorText(err)
