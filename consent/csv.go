@@ -322,8 +322,16 @@ func (s *Service) importMessage(key string, row importRow) string {
 	case "evidence.too_large":
 		return "too long"
 	}
-	if strings.HasPrefix(key, "phone.") && s.t != nil {
-		return s.t("en", key)
+	switch key {
+	case phoneEmpty:
+		return "missing"
+	case phoneLetters:
+		return fmt.Sprintf("%q has letters in it", row.number)
+	case phoneTooShort, phoneTooLong, phoneInvalid:
+		return fmt.Sprintf("%q is not a valid phone number", row.number)
+	case phoneInvalidRegion:
+		return fmt.Sprintf("%q has no country code: write numbers in E.164, with + and the country code (numbers without one are read as %s numbers)",
+			row.number, s.cfg.DefaultRegion)
 	}
 	return key
 }
