@@ -17,7 +17,7 @@ func (s *DB) RecordConsent(ctx context.Context, w consent.ConsentWrite) (consent
 	var out consent.RecordOutcome
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		var err error
-		out, err = s.recordOne(ctx, tx, w, false)
+		out, err = s.recordOne(ctx, tx, w, apply)
 		return err
 	})
 	if err != nil {
@@ -26,10 +26,21 @@ func (s *DB) RecordConsent(ctx context.Context, w consent.ConsentWrite) (consent
 	return out, out.Err
 }
 
-// recordOne applies w in tx, or with dry only checks it. Everything that
-// can refuse w is read before anything is written, so a refusal (in
-// RecordOutcome.Err) leaves tx as it was; an error is for the database.
-func (s *DB) recordOne(ctx context.Context, tx *sql.Tx, w consent.ConsentWrite, dry bool) (consent.RecordOutcome, error) {
+// recordMode says what recordOne does.
+type recordMode int
+
+const (
+	apply       recordMode = iota // write, and read back the event for the reply
+	applyQuiet                    // write; no reply (imports)
+	check                         // only tell what apply would do
+)
+
+// recordOne applies w in tx, or in check mode only tells what it would do.
+// Everything that can refuse w is read before anything is written, so a
+// refusal (in RecordOutcome.Err) leaves tx as it was; an error is for the
+// database.
+func (s *DB) recordOne(ctx context.Context, tx *sql.Tx, w consent.ConsentWrite, mode recordMode) (consent.RecordOutcome, error) {
+	dry := mode == check
 	var out consent.RecordOutcome
 	if k := w.Idempotency; k != nil {
 		var hash string
@@ -82,7 +93,7 @@ func (s *DB) recordOne(ctx context.Context, tx *sql.Tx, w consent.ConsentWrite, 
 		return out, err // the service checked the category: a vanished one is an error
 	}
 	if consent.State(state.String) == w.State {
-		if dry {
+		if mode != apply {
 			return out, nil
 		}
 		out.Event, err = s.ledgerEvent(ctx, tx, currentEvent.Int64)
@@ -127,6 +138,9 @@ func (s *DB) recordOne(ctx context.Context, tx *sql.Tx, w consent.ConsentWrite, 
 	}
 	if err := s.setConsent(ctx, tx, contactID, catID, w.State, w.Evidence.Source, evID, w.OccurredAt); err != nil {
 		return out, err
+	}
+	if mode == applyQuiet {
+		return out, nil
 	}
 	if out.Event, err = s.ledgerEvent(ctx, tx, evID); err != nil {
 		return out, err

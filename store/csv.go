@@ -99,7 +99,7 @@ func (s *DB) CheckConsents(ctx context.Context, ws []consent.ConsentWrite) ([]co
 	err := s.readTx(ctx, func(tx *sql.Tx) error {
 		for i, w := range ws {
 			w.Idempotency = nil
-			o, err := s.recordOne(ctx, tx, w, true)
+			o, err := s.recordOne(ctx, tx, w, check)
 			if err != nil {
 				return err
 			}

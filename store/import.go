@@ -117,7 +117,7 @@ func (s *DB) ImportBatch(ctx context.Context, id int64, items []consent.ImportIt
 				refuse(*it.Problem)
 				continue
 			}
-			o, err := s.recordOne(ctx, tx, it.Write, false)
+			o, err := s.recordOne(ctx, tx, it.Write, applyQuiet)
 			if err != nil {
 				return err
 			}
