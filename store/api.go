@@ -30,9 +30,9 @@ func (s *DB) RecordConsent(ctx context.Context, w consent.ConsentWrite) (consent
 type recordMode int
 
 const (
-	apply       recordMode = iota // write, and read back the event for the reply
-	applyQuiet                    // write; no reply (imports)
-	check                         // only tell what apply would do
+	apply      recordMode = iota // write, and read back the event for the reply
+	applyQuiet                   // write; no reply (imports)
+	check                        // only tell what apply would do
 )
 
 // recordOne applies w in tx, or in check mode only tells what it would do.
