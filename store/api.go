@@ -112,8 +112,13 @@ func (s *DB) recordOne(ctx context.Context, tx *sql.Tx, w consent.ConsentWrite, 
 	}
 
 	if contactID == 0 {
-		res, err := s.exec(ctx, tx, `INSERT INTO contacts (phone, wa_id, language, status, created_at, updated_at)
-			VALUES (?, ?, ?, 'active', ?, ?)`, w.Phone, strings.TrimPrefix(w.Phone, "+"), w.Lang, ts(w.At), ts(w.At))
+		// The id is given, not left to SQLite: contacts.id has no
+		// AUTOINCREMENT, so SQLite would hand an erased contact's id (when it
+		// was the highest) to the next one, and the erased person's events
+		// would seem to be the new contact's.
+		res, err := s.exec(ctx, tx, `INSERT INTO contacts (id, phone, wa_id, language, status, created_at, updated_at)
+			VALUES (max(coalesce((SELECT max(id) FROM contacts), 0), coalesce((SELECT max(contact_id) FROM events), 0)) + 1,
+			        ?, ?, ?, 'active', ?, ?)`, w.Phone, strings.TrimPrefix(w.Phone, "+"), w.Lang, ts(w.At), ts(w.At))
 		if err != nil {
 			return out, err
 		}
@@ -164,7 +169,10 @@ const ledgerEventQuery = `
 	SELECT e.id, e.contact_id, e.type, e.category, e.state, e.source, e.occurred_at, e.recorded_at,
 	       coalesce(e.wording_hash, ''), e.lang, e.ip, e.user_agent, e.page_url, e.embed_origin, e.entry_point,
 	       e.form_version, e.message_id, e.message_text, e.actor, e.detail, coalesce(c.phone, ''), c.id IS NULL
-	FROM events e LEFT JOIN contacts c ON c.id = e.contact_id`
+	FROM events e LEFT JOIN contacts c ON c.id = e.contact_id AND c.created_at <= e.recorded_at`
+
+// The join's created_at condition keeps the events of an erased contact
+// from being shown with a later contact that got the same id.
 
 func scanLedgerEvent(row interface{ Scan(...any) error }) (consent.LedgerEvent, error) {
 	var e consent.LedgerEvent

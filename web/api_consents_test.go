@@ -497,3 +497,46 @@ func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
 		t.Errorf("GET /api/v1/openapi.json: %d %s, want the embedded document without a key", code, h.Get("Content-Type"))
 	}
 }
+
+// TestAPIEventsOfErasedContactStayBlank erases the contact with the highest
+// id and adds new ones, through the API and the form: the erased person's
+// events never show the new numbers.
+func TestAPIEventsOfErasedContactStayBlank(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	key := e.writeKey("crm")
+	e.api("POST", "/api/v1/consents", key, `{"phone":"+4915112345671","category":"offers","state":"opted_in"}`)
+	e.api("POST", "/api/v1/consents", key, `{"phone":"+4915112345672","category":"offers","state":"opted_in"}`)
+	erased, _ := e.svc.Contact(ctx, "+4915112345672")
+	e.api("DELETE", "/api/v1/contacts/%2B4915112345672", key, "")
+	e.clock.t = e.clock.t.Add(time.Minute)
+	byForm, _ := e.subscribe("+4915112345674", "en", "offers") // its id is SQLite's choice
+	e.api("DELETE", "/api/v1/contacts/%2B4915112345674", key, "")
+	e.clock.t = e.clock.t.Add(time.Minute)
+	code, out, _ := e.api("POST", "/api/v1/consents", key, `{"phone":"+4915112345673","category":"offers","state":"opted_in"}`)
+	if code != 201 {
+		t.Fatalf("new contact: %d %s", code, out)
+	}
+	byAPI, _ := e.svc.Contact(ctx, "+4915112345673")
+	if byAPI.Contact.ID == erased.Contact.ID || byAPI.Contact.ID == byForm.ID {
+		t.Errorf("the API gave the new contact an erased contact's id %d", byAPI.Contact.ID)
+	}
+	e.clock.t = e.clock.t.Add(time.Minute)
+	e.subscribe("+4915112345675", "en", "offers")
+	_, out, _ = e.api("GET", "/api/v1/events", e.apiKey, "")
+	var p struct{ Events []apiEvent }
+	json.Unmarshal([]byte(out), &p)
+	live := map[string]bool{"+4915112345671": true, "+4915112345673": true, "+4915112345675": true}
+	for _, ev := range p.Events {
+		if ev.Phone != "" && (!live[ev.Phone] || ev.Erased) {
+			t.Errorf("event %d = %+v: an erased contact's event shows a number", ev.ID, ev)
+		}
+		if ev.Phone == "" && !ev.Erased {
+			t.Errorf("event %d = %+v: no number, not erased", ev.ID, ev)
+		}
+	}
+	if len(p.Events) != 7 {
+		t.Errorf("events = %d, want 7", len(p.Events))
+	}
+	t.Logf("ids: erased %d, by form %d, by API %d", erased.Contact.ID, byForm.ID, byAPI.Contact.ID)
+}
