@@ -320,3 +320,26 @@ func TestAdminImportRefusesBadFiles(t *testing.T) {
 		t.Errorf("unknown job: %d, want 404", resp.StatusCode)
 	}
 }
+
+// TestAdminExportStreams exports more than any buffer holds: the file goes
+// out in chunks as rows are read, with no length known in advance.
+func TestAdminExportStreams(t *testing.T) {
+	e := newEnv(t)
+	e.runImport(importCSV(0, 1000))
+	c := e.signIn(consent.RoleAdmin)
+	for _, path := range []string{"/admin/export/contacts.csv", "/admin/export/events.csv"} {
+		resp, err := c.http.Get(e.ts.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var cw countWriter
+		io.Copy(&cw, resp.Body)
+		resp.Body.Close()
+		if resp.ContentLength != -1 || len(resp.TransferEncoding) == 0 || resp.TransferEncoding[0] != "chunked" {
+			t.Errorf("%s: Content-Length %d, Transfer-Encoding %v; want a chunked stream", path, resp.ContentLength, resp.TransferEncoding)
+		}
+		if cw.lines != 2001 {
+			t.Errorf("%s: %d lines, want 2001", path, cw.lines)
+		}
+	}
+}
