@@ -59,6 +59,24 @@ func (s *Server) exportFilter(r *http.Request) (consent.ExportFilter, error) {
 	return f, verr.OrNil()
 }
 
+// filterDetail is the audit log's record of the filters an export used.
+func filterDetail(f consent.ExportFilter) map[string]string {
+	d := map[string]string{}
+	if f.Category != "" {
+		d["category"] = f.Category
+	}
+	if f.State != "" {
+		d["state"] = string(f.State)
+	}
+	if !f.From.IsZero() {
+		d["from"] = f.From.Format(time.DateOnly)
+	}
+	if !f.To.IsZero() {
+		d["until"] = f.To.Add(-24 * time.Hour).Format(time.DateOnly)
+	}
+	return d
+}
+
 // startCSV sets the headers of a CSV download and returns its writer.
 func startCSV(w http.ResponseWriter, name string, now time.Time) *csv.Writer {
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
@@ -89,7 +107,7 @@ func (s *Server) handleAdminExportContacts(w http.ResponseWriter, r *http.Reques
 		s.failAdmin(w, r, err)
 		return
 	}
-	if err := s.audit(r, "export_contacts", "", f); err != nil {
+	if err := s.audit(r, "export_contacts", "", filterDetail(f)); err != nil {
 		s.failAdmin(w, r, err)
 		return
 	}
@@ -115,7 +133,7 @@ func (s *Server) handleAdminExportEvents(w http.ResponseWriter, r *http.Request)
 		s.failAdmin(w, r, err)
 		return
 	}
-	if err := s.audit(r, "export_events", "", f); err != nil {
+	if err := s.audit(r, "export_events", "", filterDetail(f)); err != nil {
 		s.failAdmin(w, r, err)
 		return
 	}
@@ -154,7 +172,8 @@ func (s *Server) endCSV(r *http.Request, cw *csv.Writer, err error) {
 }
 
 func (s *Server) csvModel(r *http.Request) (views.AdminCSVModel, error) {
-	m := views.AdminCSVModel{Layout: s.adminLayout(r, "CSV export and import", "contacts"), MaxMB: consent.MaxImportBytes >> 20}
+	m := views.AdminCSVModel{Layout: s.adminLayout(r, "CSV export and import", "contacts"), MaxMB: consent.MaxImportBytes >> 20,
+		MaxRows: consent.MaxImportRows}
 	cats, err := s.svc.Categories(r.Context(), "en")
 	for _, c := range cats {
 		m.Categories = append(m.Categories, c.Slug)
