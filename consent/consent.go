@@ -238,4 +238,5 @@ type Store interface {
 	RecordStore
 	CSVStore
 	AdminStore
+	CatalogStore
 }
