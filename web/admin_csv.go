@@ -19,6 +19,21 @@ import (
 // csvFlushEvery is how many rows an export buffers before writing them out.
 const csvFlushEvery = 1000
 
+// csvDeadline replaces the server's read and write timeouts (made for
+// pages) for exports and uploads: a large export or a 20 MB upload over a
+// slow link takes minutes, not seconds.
+const csvDeadline = 10 * time.Minute
+
+// extendDeadlines gives a CSV request csvDeadline to finish.
+func extendDeadlines(w http.ResponseWriter, read bool) {
+	rc := http.NewResponseController(w)
+	end := time.Now().Add(csvDeadline)
+	_ = rc.SetWriteDeadline(end) // unsupported only by test recorders
+	if read {
+		_ = rc.SetReadDeadline(end)
+	}
+}
+
 // exportFilter reads the optional filters of an export; bad values are a
 // *ValidationError.
 func (s *Server) exportFilter(r *http.Request) (consent.ExportFilter, error) {
@@ -111,6 +126,7 @@ func (s *Server) handleAdminExportContacts(w http.ResponseWriter, r *http.Reques
 		s.failAdmin(w, r, err)
 		return
 	}
+	extendDeadlines(w, false)
 	cw := startCSV(w, "contacts", s.cfg.Clock.Now())
 	cw.Write([]string{"number", "category", "state", "date", "source", "wa_id", "status", "language", "created_at"})
 	n := 0
@@ -137,6 +153,7 @@ func (s *Server) handleAdminExportEvents(w http.ResponseWriter, r *http.Request)
 		s.failAdmin(w, r, err)
 		return
 	}
+	extendDeadlines(w, false)
 	cw := startCSV(w, "events", s.cfg.Clock.Now())
 	cw.Write([]string{"id", "occurred_at", "recorded_at", "number", "type", "category", "state", "source", "actor",
 		"entry_point", "wording_hash", "lang", "ip", "user_agent", "page_url", "message_id", "message_text", "evidence", "erased"})
@@ -203,6 +220,7 @@ func (s *Server) handleAdminImportUpload(w http.ResponseWriter, r *http.Request)
 		m.Error = msg
 		render(w, r, code, views.AdminCSVPage(m))
 	}
+	extendDeadlines(w, true)
 	tooLarge := "The file is larger than " + strconv.Itoa(m.MaxMB) + " MB. Split it into smaller files and import them one after the other."
 	r.Body = http.MaxBytesReader(w, r.Body, consent.MaxImportBytes+64<<10)
 	file, hdr, err := r.FormFile("file")
