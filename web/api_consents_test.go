@@ -540,3 +540,43 @@ func TestAPIEventsOfErasedContactStayBlank(t *testing.T) {
 	}
 	t.Logf("ids: erased %d, by form %d, by API %d", erased.Contact.ID, byForm.ID, byAPI.Contact.ID)
 }
+
+// TestOpenAPISchemasMatchTheJSON checks that the documented objects have
+// exactly the fields the handlers write.
+func TestOpenAPISchemasMatchTheJSON(t *testing.T) {
+	raw, err := os.ReadFile("openapi.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Components struct {
+			Schemas map[string]struct {
+				Properties map[string]json.RawMessage `json:"properties"`
+			} `json:"schemas"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	for name, v := range map[string]any{
+		"Event":          toAPIEvent(consent.LedgerEvent{}),
+		"Contact":        apiContact{},
+		"ConsentRequest": consentRequest{},
+	} {
+		b, _ := json.Marshal(v)
+		var fields map[string]json.RawMessage
+		json.Unmarshal(b, &fields)
+		var got, want []string
+		for k := range fields {
+			got = append(got, k)
+		}
+		for k := range doc.Components.Schemas[name].Properties {
+			want = append(want, k)
+		}
+		sort.Strings(got)
+		sort.Strings(want)
+		if strings.Join(got, ",") != strings.Join(want, ",") {
+			t.Errorf("%s: the JSON has %v, the document %v", name, got, want)
+		}
+	}
+}
