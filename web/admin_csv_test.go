@@ -343,3 +343,46 @@ func TestAdminExportStreams(t *testing.T) {
 		}
 	}
 }
+
+// TestImportResumesAfterAStop resumes an import that a stopped process
+// left running after its first batch: the rows counted are not read again,
+// the others are applied once.
+func TestImportResumesAfterAStop(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	data := importCSV(0, 700) // 1,400 rows: three batches
+	j, err := e.svc.PrepareImport(ctx, "big.csv", data, "admin:a@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.db.StartImportJob(ctx, j.ID, e.clock.t); err != nil {
+		t.Fatal(err)
+	}
+	// What the stopped process did: the first batch (250 numbers, two rows
+	// each), applied and counted in one transaction.
+	e.runImport(importCSV(0, consent.ImportBatchSize/2))
+	if _, err := e.db.SQL().Exec(`UPDATE import_jobs SET processed = ?, applied = ? WHERE id = ?`,
+		consent.ImportBatchSize, consent.ImportBatchSize, j.ID); err != nil {
+		t.Fatal(err)
+	}
+	// A shutdown meanwhile leaves it running, for the next start.
+	stopped, cancel := context.WithCancel(ctx)
+	cancel()
+	e.svc.RunImport(stopped, j.ID)
+	if mid, _ := e.svc.ImportJob(ctx, j.ID); mid.Status != consent.ImportRunning || mid.Processed != consent.ImportBatchSize {
+		t.Fatalf("after a stop: %+v, want still running at %d", mid, consent.ImportBatchSize)
+	}
+	if err := e.svc.ResumeImports(ctx); err != nil {
+		t.Fatal(err)
+	}
+	end, _ := e.svc.ImportJob(ctx, j.ID)
+	if end.Status != consent.ImportDone || end.Processed != 1400 || end.Applied != 1400 || end.Unchanged != 0 || end.Refused != 0 {
+		t.Errorf("after resuming: %+v, want 1,400 applied and none read twice", end)
+	}
+	if got := e.rows()["events"]; got != 1400 {
+		t.Errorf("events = %d, want 1400", got)
+	}
+	if ids, _ := e.db.RunningImportJobs(ctx); len(ids) != 0 {
+		t.Errorf("still running: %v", ids)
+	}
+}
