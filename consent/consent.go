@@ -236,6 +236,8 @@ type Store interface {
 	PreferenceStore
 	ReceiptStore
 	SettingsStore
+	RecordStore
+	CSVStore
 	AdminStore
 	AdminUserStore
 	ContactAdminStore

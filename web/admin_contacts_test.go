@@ -140,7 +140,7 @@ func TestAdminContactShow(t *testing.T) {
 	}
 }
 
-func (e *env) auditActions() []string {
+func (e *env) contactAuditLines() []string {
 	e.t.Helper()
 	rows, err := e.db.SQL().Query(`SELECT action || ' ' || target || ' ' || actor FROM admin_audit WHERE action LIKE 'contact.%' ORDER BY id`)
 	if err != nil {
@@ -229,7 +229,7 @@ func TestAdminContactOptOut(t *testing.T) {
 	}
 	target := fmt.Sprintf("contact:%d", anna.ID)
 	want := []string{"contact.opt_out " + target + " " + admin.user.Email, "contact.opt_out_all " + target + " " + admin.user.Email}
-	if got := e.auditActions(); fmt.Sprint(got) != fmt.Sprint(want) {
+	if got := e.contactAuditLines(); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("audit = %q, want %q", got, want)
 	}
 }
@@ -277,7 +277,7 @@ func TestAdminContactErase(t *testing.T) {
 	if len(stones) != 1 || stones[0].Reason != "admin" || stones[0].Actor != "admin:"+admin.user.Email {
 		t.Errorf("tombstones = %+v", stones)
 	}
-	if got := e.auditActions(); len(got) != 1 || got[0] != fmt.Sprintf("contact.erase contact:%d %s", anna.ID, admin.user.Email) {
+	if got := e.contactAuditLines(); len(got) != 1 || got[0] != fmt.Sprintf("contact.erase contact:%d %s", anna.ID, admin.user.Email) {
 		t.Errorf("audit = %q", got)
 	}
 	// Nothing of the number is left in the file, audit log included.

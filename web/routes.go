@@ -45,8 +45,13 @@ func (s *Server) routes() http.Handler {
 	api := http.NewServeMux()
 	api.HandleFunc("GET /api/v1/contacts/{phone}", s.handleAPIContactShow)
 	api.HandleFunc("GET /api/v1/check", s.handleAPICheck)
+	api.Handle("DELETE /api/v1/contacts/{phone}", s.writeScope(s.handleAPIContactErase))
+	api.Handle("POST /api/v1/consents", s.writeScope(s.handleAPIConsentCreate))
+	api.HandleFunc("GET /api/v1/events", s.handleAPIEvents)
+	api.HandleFunc("GET /api/v1/categories", s.handleAPICategories)
 	api.HandleFunc("/api/", s.handleAPINotFound)
 	mux.Handle("/api/", s.requireAPIKey(api))
+	mux.HandleFunc("GET /api/v1/openapi.json", s.handleAPIOpenAPI) // public: documentation only
 
 	return s.logRequests(securityHeaders(mux))
 }
@@ -93,4 +98,13 @@ func (s *Server) adminRoutes(m *http.ServeMux) {
 	m.Handle("POST /admin/entry-points", s.adminOnly(s.handleEntryCreate))
 	m.Handle("GET /admin/entry-points/{code}", s.viewer(s.handleEntryShow))
 	m.Handle("POST /admin/entry-points/{code}", s.adminOnly(s.handleEntryUpdate))
+
+	// CSV export and import (admins only: the files hold whole numbers).
+	m.Handle("GET /admin/export/contacts.csv", s.adminOnly(s.handleAdminExportContacts))
+	m.Handle("GET /admin/export/events.csv", s.adminOnly(s.handleAdminExportEvents))
+	m.Handle("GET /admin/import", s.adminOnly(s.handleAdminImportForm))
+	m.Handle("POST /admin/import", s.adminOnly(s.handleAdminImportUpload)) // the dry run
+	m.Handle("GET /admin/import/{id}", s.adminOnly(s.handleAdminImportShow))
+	m.Handle("POST /admin/import/{id}/run", s.adminOnly(s.handleAdminImportRun))
+	m.Handle("GET /admin/import/{id}/progress", s.adminOnly(s.handleAdminImportProgress))
 }

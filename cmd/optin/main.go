@@ -269,6 +269,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	workers.Go(func() { expireTerms(workCtx, svc, log) })
 	workers.Go(func() { purgeTexts(workCtx, db, cfg.MessageRetention, log) })
+	workers.Go(func() {
+		if err := svc.ResumeImports(workCtx); err != nil {
+			log.Error("resume csv imports", "err", err)
+		}
+	})
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
