@@ -295,3 +295,43 @@ func TestPersonData(t *testing.T) {
 		t.Errorf("received = %q", d.Received)
 	}
 }
+
+// TestErasedContactIDIsNeverReused erases the newest contact and checks that
+// the next one, through the form or by writing in, gets a new id: the erased
+// person's blanked events keep their contact_id and must never become the
+// newcomer's history.
+func TestErasedContactIDIsNeverReused(t *testing.T) {
+	for _, how := range []string{"form", "whatsapp"} {
+		t.Run(how, func(t *testing.T) {
+			e := newMO(t)
+			ctx := context.Background()
+			old := formOptIn(t, e, "+"+anna, "offers")
+			if err := e.svc.EraseByPerson(ctx, old.ID); err != nil {
+				t.Fatal(err)
+			}
+			var next consent.Contact
+			switch how {
+			case "form":
+				next = formOptIn(t, e, "+4915187654321", "order_updates")
+			case "whatsapp":
+				e.write("4915187654321", "hello")
+				var err error
+				if next, err = e.db.ContactByPhone(ctx, "+4915187654321"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if next.ID == old.ID {
+				t.Fatalf("the new contact got the erased contact's id %d", old.ID)
+			}
+			evs, err := e.db.Events(ctx, next.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, ev := range evs {
+				if ev.Type == consent.EventOptIn && ev.Category == "offers" {
+					t.Errorf("the new contact's history holds the erased person's opt-in to offers")
+				}
+			}
+		})
+	}
+}

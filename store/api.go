@@ -112,13 +112,8 @@ func (s *DB) recordOne(ctx context.Context, tx *sql.Tx, w consent.ConsentWrite, 
 	}
 
 	if contactID == 0 {
-		// The id is given, not left to SQLite: contacts.id has no
-		// AUTOINCREMENT, so SQLite would hand an erased contact's id (when it
-		// was the highest) to the next one, and the erased person's events
-		// would seem to be the new contact's.
 		res, err := s.exec(ctx, tx, `INSERT INTO contacts (id, phone, wa_id, language, status, created_at, updated_at)
-			VALUES (max(coalesce((SELECT max(id) FROM contacts), 0), coalesce((SELECT max(contact_id) FROM events), 0)) + 1,
-			        ?, ?, ?, 'active', ?, ?)`, w.Phone, strings.TrimPrefix(w.Phone, "+"), w.Lang, ts(w.At), ts(w.At))
+			VALUES (`+newContactID+`, ?, ?, ?, 'active', ?, ?)`, w.Phone, strings.TrimPrefix(w.Phone, "+"), w.Lang, ts(w.At), ts(w.At))
 		if err != nil {
 			return out, err
 		}

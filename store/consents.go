@@ -99,6 +99,12 @@ func (s *DB) Consents(ctx context.Context, contactID int64) ([]consent.Consent, 
 	return out, mapErr("consents", rows.Err())
 }
 
+// newContactID is the id of a new contact. It is given, not left to SQLite:
+// contacts.id has no AUTOINCREMENT, so SQLite would hand an erased contact's
+// id (when it was the highest) to the next one, and the erased person's
+// events, which keep their contact_id, would seem to be the new contact's.
+const newContactID = `max(coalesce((SELECT max(id) FROM contacts), 0), coalesce((SELECT max(contact_id) FROM events), 0)) + 1`
+
 // ApplyOptIn records an opt-in in one transaction: the contact, the wording,
 // one event and consent state per changed category, and the welcome message.
 func (s *DB) ApplyOptIn(ctx context.Context, ch consent.OptInChange) (consent.OptInOutcome, error) {
@@ -106,8 +112,8 @@ func (s *DB) ApplyOptIn(ctx context.Context, ch consent.OptInChange) (consent.Op
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		now := ts(ch.At)
 		_, err := s.exec(ctx, tx, `
-			INSERT INTO contacts (phone, wa_id, language, status, created_at, updated_at)
-			VALUES (?, ?, ?, 'active', ?, ?)
+			INSERT INTO contacts (id, phone, wa_id, language, status, created_at, updated_at)
+			VALUES (`+newContactID+`, ?, ?, ?, 'active', ?, ?)
 			ON CONFLICT (phone) DO UPDATE SET
 			    language = excluded.language,
 			    status = CASE status WHEN 'pending_terms' THEN 'active' ELSE status END,
