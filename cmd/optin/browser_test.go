@@ -382,7 +382,8 @@ func TestBrowserPreferenceCenter(t *testing.T) {
 	err = chromedp.Do(ctx,
 		chromedp.Click(chromedp.CSS(`[data-testid="pref-offers"]`)),
 		chromedp.Click(chromedp.CSS(`[data-testid="prefs-save"]`)),
-		chromedp.WaitVisible(chromedp.CSS(`[data-testid="prefs"]`)),
+		// The page after the save, not the one still on screen while it posts.
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="prefs-done"]`)),
 	)
 	if err != nil {
 		t.Fatal(err)
