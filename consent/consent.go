@@ -235,4 +235,6 @@ type Store interface {
 	MOStore
 	PreferenceStore
 	ReceiptStore
+	StatsStore
+	LedgerStore
 }
