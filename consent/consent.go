@@ -235,6 +235,7 @@ type Store interface {
 	MOStore
 	PreferenceStore
 	ReceiptStore
+	AdminStore
 	StatsStore
 	LedgerStore
 }

@@ -48,3 +48,15 @@ func (l *limiter) allow(key string, now time.Time) bool {
 	b.n++
 	return b.n <= l.max
 }
+
+// exceeded reports whether key has already used up its limit in the current
+// window, without counting a use.
+func (l *limiter) exceeded(key string, now time.Time) bool {
+	if l.max <= 0 || key == "" {
+		return false
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b := l.counts[key]
+	return b != nil && now.Sub(b.start) < l.window && b.n >= l.max
+}

@@ -26,6 +26,7 @@ func (s *Server) routes() http.Handler {
 	pages.HandleFunc("GET /{$}", s.handleHome)
 	assets, _ := fs.Sub(static.FS, ".")
 	pages.Handle("GET /static/", http.StripPrefix("/static/", cacheStatic(http.FileServerFS(assets))))
+	s.adminRoutes(pages)
 	if s.cfg.Sandbox != nil {
 		s.cfg.Sandbox.Register(pages)
 	}
@@ -48,4 +49,15 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("/api/", s.requireAPIKey(api))
 
 	return s.logRequests(securityHeaders(mux))
+}
+
+// adminRoutes is the admin console. Every page but sign-in is wrapped in
+// viewer (any signed-in user) or adminOnly (the admin role); all of it sits
+// behind the cross-origin protection of routes.
+func (s *Server) adminRoutes(m *http.ServeMux) {
+	m.HandleFunc("GET /admin/login", s.handleAdminLoginForm)
+	m.HandleFunc("POST /admin/login", s.handleAdminLoginSubmit)
+	m.Handle("POST /admin/logout", s.viewer(s.handleAdminLogout))
+	m.Handle("GET /admin/{$}", s.viewer(s.handleAdminHome))
+	m.Handle("GET /admin", http.RedirectHandler("/admin/", http.StatusMovedPermanently))
 }

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gorilla/sessions"
+
 	"github.com/optin/optin/consent"
 )
 
@@ -31,6 +33,9 @@ type Config struct {
 	FormLimit int
 	// LinkKey signs the thank-you page's parameters.
 	LinkKey []byte
+	// SessionKey (64 bytes: 32 to sign, 32 to encrypt) protects admin
+	// session cookies; a random key is made when it is shorter.
+	SessionKey []byte
 	// ParseWebhook checks that a webhook body is a payload optin understands.
 	ParseWebhook func([]byte) (consent.Inbound, error)
 	// Health reports whether the database answers.
@@ -50,6 +55,10 @@ type Server struct {
 	limits    *limiter
 	countries *countryLists
 	secure    bool
+
+	sessions     *sessions.CookieStore
+	signInByUser *limiter // failed sign-ins per account
+	signInByIP   *limiter // failed sign-ins per client IP
 }
 
 // New returns a Server for svc.
@@ -64,7 +73,11 @@ func New(cfg Config, svc *consent.Service, log *slog.Logger) *Server {
 		limits:    newLimiter(cfg.FormLimit, time.Hour),
 		countries: newCountryLists(),
 		secure:    strings.HasPrefix(cfg.BaseURL, "https://"),
+
+		signInByUser: newLimiter(signInPerAccount, signInWindow),
+		signInByIP:   newLimiter(signInPerIP, signInWindow),
 	}
+	s.sessions = newSessionStore(cfg.SessionKey, s.secure)
 	s.handler = s.routes()
 	return s
 }

@@ -53,6 +53,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return nil
 	case "apikey":
 		return apikey(ctx, args, getenv, stdout, stderr)
+	case "admin":
+		return admin(ctx, args, getenv, stdin, stdout, stderr)
 	case "webhook":
 		return webhook(ctx, args, getenv, stdout, stderr)
 	case "entry":
@@ -70,6 +72,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 func usage(w io.Writer) {
 	fmt.Fprint(w, `usage:
   optin [serve] [flags]          run the server (optin serve -h lists the settings)
+  optin admin add EMAIL [--role admin|viewer]
+                                 add a console user; password on stdin (empty: generated, printed once)
   optin apikey create NAME [--scope read|write]
                                  create an API key and print it once
   optin entry add|list [flags]   create an entry point (wa.me link, short link, QR) or list them
@@ -117,6 +121,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	} else if n > 0 {
 		log.Info("outbox resumes messages cut off by the last stop", "count", n)
+	}
+	sessionKey, err := db.Secret(ctx, "admin_session_key", 64)
+	if err != nil {
+		return err
 	}
 	linkKey, err := db.Secret(ctx, "link_key", 32)
 	if err != nil {
@@ -222,6 +230,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		FrameOrigins:  cfg.FrameOrigins,
 		FormLimit:     cfg.FormLimit,
 		LinkKey:       linkKey,
+		SessionKey:    sessionKey,
 		ParseWebhook:  whatsapp.ParseWebhook,
 		Health:        db.Ping,
 		Version:       version(),
