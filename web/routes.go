@@ -39,6 +39,7 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("/", cop.Handler(pages))
 
 	mux.HandleFunc("GET /healthz", s.handleHealth)
+	mux.HandleFunc("GET /metrics", s.handleMetrics)
 	mux.HandleFunc("POST /webhook", s.handleWebhookReceive)
 	mux.HandleFunc("GET /webhook", s.handleWebhookVerify)
 
@@ -46,7 +47,7 @@ func (s *Server) routes() http.Handler {
 	api.HandleFunc("GET /api/v1/contacts/{phone}", s.handleAPIContactShow)
 	api.HandleFunc("GET /api/v1/check", s.handleAPICheck)
 	api.HandleFunc("/api/", s.handleAPINotFound)
-	mux.Handle("/api/", s.requireAPIKey(api))
+	mux.Handle("/api/", s.requireAPIKey(notePattern(api)))
 
 	return s.logRequests(securityHeaders(mux))
 }

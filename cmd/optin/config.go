@@ -42,6 +42,7 @@ type config struct {
 	FormLimit         int
 	HelpContact       string
 	MessageRetention  time.Duration
+	MetricsToken      string
 	// baseURLDefaulted is set when OPTIN_BASE_URL was not given, so that
 	// serve can follow the real listener (port 0 picks one).
 	baseURLDefaulted bool
@@ -76,6 +77,7 @@ var settings = []setting{
 	{"OPTIN_FRAME_ORIGINS", "frame-origins", "", "origins allowed to embed the form, comma-separated"},
 	{"OPTIN_FORM_LIMIT", "form-limit", "10", "form submissions per IP and per number per hour; 0 turns the limit off"},
 	{"OPTIN_MESSAGE_RETENTION", "message-retention", "720h", "how long the text of messages is kept; ids and statuses stay"},
+	{"OPTIN_METRICS_TOKEN", "metrics-token", "", "bearer token /metrics wants; empty leaves /metrics open (it holds no personal data)"},
 	{"OPTIN_HELP_CONTACT", "help-contact", "", "the human escalation path HELP answers with: phone, e-mail or web page (default: the form's URL)"},
 }
 
@@ -121,6 +123,7 @@ func loadConfig(args []string, getenv func(string) string, fs *flag.FlagSet) (co
 		ForwardURL:        get("forward-url"),
 		ForwardSecret:     get("forward-secret"),
 		HelpContact:       get("help-contact"),
+		MetricsToken:      get("metrics-token"),
 	}
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		bad("OPTIN_ADDR %q is not host:port", c.Addr)
