@@ -23,6 +23,9 @@ type StatsStore interface {
 	// ids below f.Before when it is set. Personal evidence (IP, user agent,
 	// page, message id and text, detail) is left out.
 	EventLog(ctx context.Context, f EventFilter) ([]Event, error)
+	// AuditLog returns up to f.Limit entries of the admin audit log matching
+	// f, newest first, with ids below f.Before when it is set.
+	AuditLog(ctx context.Context, f AuditFilter) ([]AuditEntry, error)
 }
 
 // LedgerStore verifies the events' hash chain and remembers the checks.
@@ -324,4 +327,56 @@ func codeLike(s string) bool {
 		}
 	}
 	return true
+}
+
+// AuditFilter selects entries of the admin audit log. Zero fields match
+// anything; Actor and Action match exactly.
+type AuditFilter struct {
+	Actor  string
+	Action string
+	Before int64
+	Limit  int
+}
+
+// AuditPage is one page of the admin audit log.
+type AuditPage struct {
+	Entries []AuditEntry
+	// Next is the Before of the following page; 0 on the last page.
+	Next int64
+}
+
+// AuditLog returns one page of the admin audit log, newest first.
+func (s *Service) AuditLog(ctx context.Context, f AuditFilter) (AuditPage, error) {
+	verr := &ValidationError{}
+	f.Actor = strings.ToLower(strings.TrimSpace(f.Actor))
+	f.Action = strings.TrimSpace(f.Action)
+	if len(f.Actor) > 254 {
+		verr.Add("actor", "filter.actor")
+	}
+	if len(f.Action) > 64 {
+		verr.Add("action", "filter.action")
+	}
+	if f.Before < 0 {
+		verr.Add("before", "filter.before")
+	}
+	if err := verr.OrNil(); err != nil {
+		return AuditPage{}, err
+	}
+	if f.Limit <= 0 {
+		f.Limit = EventPageDefault
+	}
+	f.Limit = min(f.Limit, EventPageMax)
+	want := f.Limit
+	f.Limit++
+	entries, err := s.store.AuditLog(ctx, f)
+	if err != nil {
+		return AuditPage{}, err
+	}
+	var p AuditPage
+	if len(entries) > want {
+		entries = entries[:want]
+		p.Next = entries[want-1].ID
+	}
+	p.Entries = entries
+	return p, nil
 }

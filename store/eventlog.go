@@ -67,3 +67,40 @@ func (s *DB) EventLog(ctx context.Context, f consent.EventFilter) ([]consent.Eve
 	})
 	return out, mapErr("event log", err)
 }
+
+// AuditLog returns up to f.Limit entries of the admin audit log matching f,
+// newest first, below f.Before when set; the actor and action filters walk
+// their indexes (admin_audit_actor, admin_audit_action).
+func (s *DB) AuditLog(ctx context.Context, f consent.AuditFilter) ([]consent.AuditEntry, error) {
+	var where []string
+	var args []any
+	if f.Before > 0 {
+		where, args = append(where, "id < ?"), append(args, f.Before)
+	}
+	if f.Actor != "" {
+		where, args = append(where, "actor = ?"), append(args, f.Actor)
+	}
+	if f.Action != "" {
+		where, args = append(where, "action = ?"), append(args, f.Action)
+	}
+	q := `SELECT id, at, actor, actor_id, action, target, detail, ip FROM admin_audit`
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += " ORDER BY id DESC LIMIT ?"
+	args = append(args, f.Limit)
+	var out []consent.AuditEntry
+	err := s.readTx(ctx, func(tx *sql.Tx) error {
+		return scanRows(ctx, tx, q, args, func(r *sql.Rows) error {
+			var e consent.AuditEntry
+			var at string
+			if err := r.Scan(&e.ID, &at, &e.Actor, &e.ActorID, &e.Action, &e.Target, &e.Detail, &e.IP); err != nil {
+				return err
+			}
+			e.At = parseTS(at)
+			out = append(out, e)
+			return nil
+		})
+	})
+	return out, mapErr("audit log", err)
+}

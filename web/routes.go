@@ -59,6 +59,10 @@ func (s *Server) adminRoutes(m *http.ServeMux) {
 	m.HandleFunc("GET /admin/login", s.handleAdminLoginForm)
 	m.HandleFunc("POST /admin/login", s.handleAdminLoginSubmit)
 	m.Handle("POST /admin/logout", s.viewer(s.handleAdminLogout))
-	m.Handle("GET /admin/{$}", s.viewer(s.handleAdminHome))
+	m.Handle("GET /admin/{$}", s.viewer(s.handleDashboard))
+	m.Handle("POST /admin/alerts/{id}/resolve", s.adminOnly(s.handleAlertResolve))
+	m.Handle("POST /admin/ledger/verify", s.adminOnly(s.handleLedgerVerify))
+	m.Handle("GET /admin/events", s.viewer(s.handleEventList))
+	m.Handle("GET /admin/audit", s.viewer(s.handleAuditList))
 	m.Handle("GET /admin", http.RedirectHandler("/admin/", http.StatusMovedPermanently))
 }

@@ -63,6 +63,7 @@ type Server struct {
 	signInByIP   *limiter // failed sign-ins per client IP
 
 	metrics *metrics // request and webhook counts since start
+	ledger  ledgerRunner
 }
 
 // New returns a Server for svc.
