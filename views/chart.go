@@ -40,8 +40,9 @@ type chartBar struct {
 
 // chartTick is a horizontal grid line with its value, or a label under the axis.
 type chartTick struct {
-	X, Y  string
-	Label string
+	X, Y   string
+	Label  string
+	Anchor string // text-anchor of a label under the axis
 }
 
 type chartGeometry struct {
@@ -55,29 +56,26 @@ type chartGeometry struct {
 
 func num(f float64) string { return strconv.FormatFloat(f, 'f', 1, 64) }
 
-// niceMax rounds the largest value up to 1, 2 or 5 times a power of ten, at
-// least 4, so that the axis reads well.
-func niceMax(v int64) int64 {
-	if v <= 4 {
-		return 4
-	}
-	p := int64(1)
-	for p*10 <= v {
-		p *= 10
-	}
-	for _, m := range []int64{1, 2, 5, 10} {
-		if m*p >= v {
-			return m * p
+// chartSteps is how many grid steps the y axis has.
+const chartSteps = 4
+
+// niceStep is the y axis' grid step: 1, 2 or 5 times a power of ten, so
+// that chartSteps steps reach the largest value and every label is whole.
+func niceStep(v int64) int64 {
+	for p := int64(1); ; p *= 10 {
+		for _, m := range []int64{1, 2, 5} {
+			if m*p*chartSteps >= v {
+				return m * p
+			}
 		}
 	}
-	return 10 * p
 }
 
 func plural(n int64, one, many string) string {
 	if n == 1 {
 		return "1 " + one
 	}
-	return strconv.FormatInt(n, 10) + " " + many
+	return fmtInt(n) + " " + many
 }
 
 // geometry lays the bars out: per day an opt-in bar and an opt-out bar side
@@ -92,9 +90,10 @@ func (m ChartModel) geometry() chartGeometry {
 	for _, d := range m.Days {
 		top = max(top, d.OptIns, d.OptOuts)
 	}
-	top = niceMax(top)
-	for i := 0; i <= 4; i++ {
-		v := top * int64(i) / 4
+	step := niceStep(top)
+	top = step * chartSteps
+	for i := int64(0); i <= chartSteps; i++ {
+		v := step * i
 		y := base - plotH*float64(v)/float64(top)
 		g.YTicks = append(g.YTicks, chartTick{X: num(chartLeft - 6), Y: num(y), Label: strconv.FormatInt(v, 10)})
 	}
@@ -119,7 +118,13 @@ func (m ChartModel) geometry() chartGeometry {
 			g.Bars = append(g.Bars, b)
 		}
 		if (len(m.Days)-1-i)%5 == 0 {
-			g.XLabels = append(g.XLabels, chartTick{X: num(float64(chartLeft) + slot*(float64(i)+0.5)), Y: num(base + 18), Label: d.Label})
+			// Centred under its day, but the last ends at the edge so that
+			// it is not cut off.
+			t := chartTick{X: num(float64(chartLeft) + slot*(float64(i)+0.5)), Y: num(base + 18), Label: d.Label, Anchor: "middle"}
+			if i == len(m.Days)-1 {
+				t.X, t.Anchor = num(chartW-chartRight), "end"
+			}
+			g.XLabels = append(g.XLabels, t)
 		}
 	}
 	return g

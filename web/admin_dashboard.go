@@ -105,7 +105,11 @@ func dashboardModel(d consent.Dashboard, cats []consent.Category) views.Dashboar
 	m.Outbox = views.DashboardOutbox{Queued: o.Queued(), Retrying: o.Retrying, Dead: o.Dead(), Failed: o.ByStatus[consent.StatusFailed],
 		Sent: o.ByStatus[consent.StatusSent] + o.ByStatus[consent.StatusDelivered] + o.ByStatus[consent.StatusRead]}
 	for _, f := range o.Failures {
-		m.Outbox.Failures = append(m.Outbox.Failures, views.DashboardCount{Key: failureStatus(f.Key), Label: f.Key, N: f.N})
+		status, class, _ := strings.Cut(f.Key, "/")
+		if class == "" {
+			class = "reported by the provider"
+		}
+		m.Outbox.Failures = append(m.Outbox.Failures, views.DashboardCount{Key: status, Label: status + ": " + class, N: f.N})
 	}
 	m.InboxPending, m.InboxFailed = d.InboxPending, d.InboxFailed
 	for _, a := range d.Alerts {
@@ -117,12 +121,6 @@ func dashboardModel(d consent.Dashboard, cats []consent.Category) views.Dashboar
 	}
 	m.Ledger = ledgerCard(d.LastCheck)
 	return m
-}
-
-// failureStatus is the status part of a "status/class" failure key.
-func failureStatus(key string) string {
-	status, _, _ := strings.Cut(key, "/")
-	return status
 }
 
 func ledgerCard(c consent.LedgerCheck) views.LedgerCardModel {
