@@ -119,6 +119,9 @@ func dashboardModel(d consent.Dashboard, cats []consent.Category) views.Dashboar
 		}
 		m.Alerts = append(m.Alerts, views.DashboardAlert{ID: a.ID, Kind: a.Kind, Label: label, Code: a.Code, Title: a.Title, At: adminTime(a.At)})
 	}
+	for _, c := range d.Stats.Alerts {
+		m.AlertsTotal += c.N
+	}
 	m.Ledger = ledgerCard(d.LastCheck)
 	return m
 }

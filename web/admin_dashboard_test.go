@@ -109,6 +109,9 @@ func TestDashboard(t *testing.T) {
 			if n := strings.Count(body, `data-testid="alert-`); n != 4 {
 				t.Errorf("%d alerts shown, want 4", n)
 			}
+			if !strings.Contains(body, "Needs attention (4)") {
+				t.Errorf("the alerts heading lacks the count")
+			}
 			if !strings.Contains(body, "Business eligibility payment issue") || !strings.Contains(body, "Template problem") {
 				t.Errorf("alerts lack their titles or labels")
 			}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
 	"github.com/optin/optin/consent"
@@ -136,6 +137,10 @@ func TestBrowserDashboard(t *testing.T) {
 
 	// At phone width: nothing wider than the screen but the tables, which scroll.
 	phone := newBrowser(t, 390, 844)
+	// Headless windows have a minimum width; the viewport is the phone's.
+	if err := chromedp.Do(phone, chromedp.EmulateViewport(390, 844)); err != nil {
+		t.Fatal(err)
+	}
 	signInBrowser(t, phone, base, "admin@example.com", "correct horse battery staple")
 	err = chromedp.Do(phone, chromedp.WaitVisible(chromedp.CSS(`[data-testid="chart"]`)))
 	if err != nil {
@@ -146,4 +151,18 @@ func TestBrowserDashboard(t *testing.T) {
 		t.Errorf("the dashboard is wider than a 390 px screen (%v)", err)
 	}
 	screenshot(t, phone, "admin-dashboard-phone")
+
+	// Dark mode: the chart's colours and text follow the theme.
+	if _, err := chromedp.Call(ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+		Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "dark"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/admin/"), chromedp.WaitVisible(chromedp.CSS(`[data-testid="chart"]`))); err != nil {
+		t.Fatal(err)
+	}
+	fill, err := chromedp.Run(ctx, chromedp.Evaluate[string](`getComputedStyle(document.querySelector('.chart__in')).fill`))
+	if err != nil || fill != "rgb(74, 222, 148)" {
+		t.Errorf("opt-in bars in dark mode are %q (%v), want the dark accent", fill, err)
+	}
+	screenshot(t, ctx, "admin-dashboard-dark")
 }
