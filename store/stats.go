@@ -184,8 +184,8 @@ func outboxHealth(ctx context.Context, tx *sql.Tx) (consent.OutboxHealth, error)
 func (s *DB) EventTotals(ctx context.Context) ([]consent.EventTotal, error) {
 	var out []consent.EventTotal
 	err := s.readTx(ctx, func(tx *sql.Tx) error {
-		return scanRows(ctx, tx, `SELECT type, category, source, sum(n) FROM stat_events
-			GROUP BY type, category, source ORDER BY type, category, source`, nil, func(r *sql.Rows) error {
+		return scanRows(ctx, tx, `SELECT type, category, source, n FROM stat_event_totals
+			ORDER BY type, category, source`, nil, func(r *sql.Rows) error {
 			var t consent.EventTotal
 			var typ, src string
 			if err := r.Scan(&typ, &t.Category, &src, &t.N); err != nil {

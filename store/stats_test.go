@@ -56,6 +56,8 @@ func checkStatsMatch(t *testing.T, db *DB) {
 		{"outbox", `SELECT status, n FROM stat_outbox`, `SELECT status, count(*) FROM outbox GROUP BY status`},
 		{"events", `SELECT day, type, category, source, n FROM stat_events`,
 			`SELECT substr(occurred_at, 1, 10), type, category, source, count(*) FROM events GROUP BY 1, 2, 3, 4`},
+		{"event totals", `SELECT type, category, source, n FROM stat_event_totals`,
+			`SELECT type, category, source, count(*) FROM events GROUP BY 1, 2, 3`},
 	} {
 		got, want := groupCounts(t, db, tc.stat), groupCounts(t, db, tc.real)
 		if len(want) == 0 {
@@ -143,7 +145,7 @@ func TestStatsBackfill(t *testing.T) {
 		`DROP TRIGGER stat_consents_insert`, `DROP TRIGGER stat_consents_delete`, `DROP TRIGGER stat_consents_update`,
 		`DROP TRIGGER stat_outbox_insert`, `DROP TRIGGER stat_outbox_delete`, `DROP TRIGGER stat_outbox_update`,
 		`DROP TRIGGER stat_events_insert`,
-		`DROP TABLE stat_contacts`, `DROP TABLE stat_consents`, `DROP TABLE stat_outbox`, `DROP TABLE stat_events`,
+		`DROP TABLE stat_contacts`, `DROP TABLE stat_consents`, `DROP TABLE stat_outbox`, `DROP TABLE stat_events`, `DROP TABLE stat_event_totals`,
 		`DROP INDEX outbox_failures`, `DROP INDEX events_type`, `DROP INDEX events_source`, `DROP INDEX events_entry_point`,
 		`DROP INDEX inbox_failed`, `DROP INDEX events_occurred`, `DELETE FROM schema_migrations WHERE version = 10`,
 	} {

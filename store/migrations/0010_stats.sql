@@ -100,11 +100,25 @@ INSERT INTO stat_events (day, type, category, source, n)
     SELECT substr(occurred_at, 1, 10), type, category, source, count(*) FROM events
     GROUP BY substr(occurred_at, 1, 10), type, category, source;
 
+-- The same without the day, for /metrics' totals: a few dozen rows however
+-- many days there were.
+CREATE TABLE stat_event_totals (
+    type     TEXT NOT NULL,
+    category TEXT NOT NULL,
+    source   TEXT NOT NULL,
+    n        INTEGER NOT NULL,
+    PRIMARY KEY (type, category, source)
+) STRICT, WITHOUT ROWID;
+INSERT INTO stat_event_totals (type, category, source, n)
+    SELECT type, category, source, sum(n) FROM stat_events GROUP BY type, category, source;
+
 CREATE TRIGGER stat_events_insert AFTER INSERT ON events
 BEGIN
     INSERT INTO stat_events (day, type, category, source, n)
     VALUES (substr(new.occurred_at, 1, 10), new.type, new.category, new.source, 1)
     ON CONFLICT (day, type, category, source) DO UPDATE SET n = n + 1;
+    INSERT INTO stat_event_totals (type, category, source, n) VALUES (new.type, new.category, new.source, 1)
+    ON CONFLICT (type, category, source) DO UPDATE SET n = n + 1;
 END;
 
 -- The global event log pages by id, newest first, filtered: these keep a
