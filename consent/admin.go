@@ -70,6 +70,8 @@ type AdminStore interface {
 	// SetAdminPassword replaces the hash and ends every session of the user.
 	SetAdminPassword(ctx context.Context, id int64, passwordHash string, at time.Time) (AdminUser, error)
 	AddAudit(ctx context.Context, e AuditEntry) error
+	// CountActiveAdmins counts users who may sign in.
+	CountActiveAdmins(ctx context.Context) (int, error)
 }
 
 // ErrBadCredentials is returned by SignIn for an unknown e-mail, a wrong
@@ -136,6 +138,12 @@ func (s *Service) AdminSession(ctx context.Context, id, version int64) (AdminUse
 		return AdminUser{}, ErrNotFound
 	}
 	return u, nil
+}
+
+// HasAdmins reports whether anybody can sign in to the console yet.
+func (s *Service) HasAdmins(ctx context.Context) (bool, error) {
+	n, err := s.store.CountActiveAdmins(ctx)
+	return n > 0, err
 }
 
 // SignOut ends every session of the user.

@@ -236,6 +236,7 @@ type Store interface {
 	PreferenceStore
 	ReceiptStore
 	AdminStore
+	CatalogStore
 	StatsStore
 	LedgerStore
 }

@@ -39,6 +39,9 @@ type EntryStore interface {
 	// EntryConversations or EntryAccepted) of code; ErrNotFound for an
 	// unknown code.
 	CountEntry(ctx context.Context, code, what string) error
+	// UpdateEntryPoint changes the name and categories of the entry point
+	// with e.Code; ErrNotFound for an unknown code.
+	UpdateEntryPoint(ctx context.Context, e EntryPoint, at time.Time) error
 }
 
 // The counters of an entry point's funnel, for EntryStore.CountEntry.
@@ -93,6 +96,34 @@ func (s *Service) CreateEntryPoint(ctx context.Context, code, name string, categ
 	if !ValidEntryCode(code) {
 		verr.Add("code", "entry.code")
 	}
+	e, err := s.validEntry(ctx, code, name, categories, verr)
+	if err != nil {
+		return EntryPoint{}, err
+	}
+	return s.store.CreateEntryPoint(ctx, e, s.clock.Now())
+}
+
+// UpdateEntryPoint changes the name and the categories of the entry point
+// with code. The code itself never changes: it is printed on posters and
+// recorded in events. ErrNotFound for an unknown code.
+func (s *Service) UpdateEntryPoint(ctx context.Context, code, name string, categories []string) (EntryPoint, error) {
+	code = normalizeEntryCode(code)
+	if !ValidEntryCode(code) {
+		return EntryPoint{}, ErrNotFound
+	}
+	e, err := s.validEntry(ctx, code, name, categories, &ValidationError{})
+	if err != nil {
+		return EntryPoint{}, err
+	}
+	if err := s.store.UpdateEntryPoint(ctx, e, s.clock.Now()); err != nil {
+		return EntryPoint{}, err
+	}
+	return s.store.EntryPointByCode(ctx, code)
+}
+
+// validEntry checks an entry point's name and categories, adding to verr,
+// and returns the entry point with the categories in catalog order.
+func (s *Service) validEntry(ctx context.Context, code, name string, categories []string, verr *ValidationError) (EntryPoint, error) {
 	name = strings.TrimSpace(name)
 	if name == "" || utf8.RuneCountInString(name) > 100 {
 		verr.Add("name", "entry.name")
@@ -120,7 +151,7 @@ func (s *Service) CreateEntryPoint(ctx context.Context, code, name string, categ
 	if err := verr.OrNil(); err != nil {
 		return EntryPoint{}, err
 	}
-	return s.store.CreateEntryPoint(ctx, EntryPoint{Code: code, Name: name, Categories: slugs}, s.clock.Now())
+	return EntryPoint{Code: code, Name: name, Categories: slugs}, nil
 }
 
 // EntryPoint returns the entry point with code (case-insensitive), or

@@ -90,3 +90,10 @@ func (s *DB) AddAudit(ctx context.Context, e consent.AuditEntry) error {
 		VALUES (?, ?, ?, ?, ?, ?, ?)`, ts(e.At), e.Actor, e.ActorID, e.Action, e.Target, e.Detail, e.IP)
 	return mapErr("add audit", err)
 }
+
+// CountActiveAdmins counts users who may sign in.
+func (s *DB) CountActiveAdmins(ctx context.Context) (int, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM admin_users WHERE disabled_at = ''`).Scan(&n)
+	return n, mapErr("count admins", err)
+}

@@ -53,6 +53,22 @@ func (s *DB) CreateEntryPoint(ctx context.Context, e consent.EntryPoint, at time
 	return e, nil
 }
 
+// UpdateEntryPoint changes the name and categories of the entry point
+// e.Code; consent.ErrNotFound for an unknown code.
+func (s *DB) UpdateEntryPoint(ctx context.Context, e consent.EntryPoint, at time.Time) error {
+	res, err := s.db.ExecContext(ctx, `UPDATE entry_points SET name = ?, categories = ?, updated_at = ? WHERE code = ?`,
+		e.Name, strings.Join(e.Categories, ","), ts(at), e.Code)
+	if err != nil {
+		return mapErr("update entry point", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return mapErr("update entry point", err)
+	} else if n == 0 {
+		return consent.ErrNotFound
+	}
+	return nil
+}
+
 // countQueries holds one fixed statement per counter, so that no column
 // name is ever built from an argument.
 var countQueries = map[string]string{

@@ -42,6 +42,9 @@ type AdminLoginModel struct {
 	Email        string
 	Next         string // where to go after signing in, inside /admin
 	Error        string
+	// NoUsers is set while nobody can sign in: the page then says how to
+	// create the first admin.
+	NoUsers bool
 }
 
 // AdminErrorModel is the console's error page. Layout is empty when nobody

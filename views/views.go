@@ -65,8 +65,12 @@ type OptInModel struct {
 	Countries  []CountryOption
 	Categories []CategoryOption
 	Wording    string // the consent wording, exactly as stored as evidence
-	TermsURL   string
-	Errors     map[string]string
+	// WordingHash identifies the version of Wording shown; the form posts
+	// it back so that an admin's edit in between does not change what the
+	// opt-in records as shown.
+	WordingHash string
+	TermsURL    string
+	Errors      map[string]string
 }
 
 // ThankYouModel is the page shown after a successful opt-in.

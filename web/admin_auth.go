@@ -154,8 +154,13 @@ func (s *Server) handleAdminLoginForm(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, safeNext(r.URL.Query().Get("next")), http.StatusSeeOther)
 		return
 	}
+	has, err := s.svc.HasAdmins(r.Context())
+	if err != nil {
+		s.failAdmin(w, r, err)
+		return
+	}
 	render(w, r, http.StatusOK, views.AdminLoginPage(views.AdminLoginModel{
-		BusinessName: s.cfg.BusinessName, Next: safeNext(r.URL.Query().Get("next")),
+		BusinessName: s.cfg.BusinessName, Next: safeNext(r.URL.Query().Get("next")), NoUsers: !has,
 	}))
 }
 

@@ -317,3 +317,14 @@ func TestAdminAuditsSignIn(t *testing.T) {
 		t.Errorf("audit = %v, want %v", got, want)
 	}
 }
+
+func TestAdminLoginSaysHowToCreateTheFirstAdmin(t *testing.T) {
+	e := newEnv(t)
+	if _, body := e.get("/admin/login"); !strings.Contains(body, `data-testid="no-admins"`) || !strings.Contains(body, "optin admin add") {
+		t.Errorf("with no users, the sign-in page does not say how to create one")
+	}
+	e.svc.AddAdmin(context.Background(), "a@example.com", testPassword, consent.RoleAdmin)
+	if _, body := e.get("/admin/login"); strings.Contains(body, `data-testid="no-admins"`) {
+		t.Errorf("with a user, the sign-in page still says nobody can sign in")
+	}
+}

@@ -47,12 +47,12 @@ var alertLabels = map[string]string{
 	"dead_letter": "Message given up after its retries",
 }
 
-// adminTime is how the console shows a time.
-func adminTime(t time.Time) string {
+// consoleTime is how the console shows a time (adminTime), "" for none.
+func consoleTime(t time.Time) string {
 	if t.IsZero() {
 		return ""
 	}
-	return t.UTC().Format("2006-01-02 15:04 UTC")
+	return t.UTC().Format(adminTime)
 }
 
 // dashboardModel maps the domain's numbers to the page's.
@@ -117,7 +117,7 @@ func dashboardModel(d consent.Dashboard, cats []consent.Category) views.Dashboar
 		if label == "" {
 			label = a.Kind
 		}
-		m.Alerts = append(m.Alerts, views.DashboardAlert{ID: a.ID, Kind: a.Kind, Label: label, Code: a.Code, Title: a.Title, At: adminTime(a.At)})
+		m.Alerts = append(m.Alerts, views.DashboardAlert{ID: a.ID, Kind: a.Kind, Label: label, Code: a.Code, Title: a.Title, At: consoleTime(a.At)})
 	}
 	for _, c := range d.Stats.Alerts {
 		m.AlertsTotal += c.N
@@ -130,7 +130,7 @@ func ledgerCard(c consent.LedgerCheck) views.LedgerCardModel {
 	if c.At.IsZero() {
 		return views.LedgerCardModel{}
 	}
-	return views.LedgerCardModel{Ran: true, At: adminTime(c.At), OK: c.OK(), Verified: c.Verified, FirstBad: c.FirstBad,
+	return views.LedgerCardModel{Ran: true, At: consoleTime(c.At), OK: c.OK(), Verified: c.Verified, FirstBad: c.FirstBad,
 		Reason: c.Reason, HeadID: c.HeadID, HeadHash: c.HeadHash}
 }
 

@@ -47,13 +47,18 @@ func (s *Server) optInModel(r *http.Request, lang string, embed bool) (views.Opt
 	if err != nil {
 		return views.OptInModel{}, err
 	}
+	wording, err := s.svc.FormWording(r.Context(), lang)
+	if err != nil {
+		return views.OptInModel{}, err
+	}
 	m := views.OptInModel{
-		Layout:   s.layout(r, lang, i18n.T(lang, "optin.title", s.cfg.BusinessName), embed),
-		Action:   "/optin",
-		Country:  s.cfg.DefaultRegion,
-		Src:      r.URL.Query().Get("src"),
-		Wording:  s.wording(lang),
-		TermsURL: "/terms?lang=" + lang,
+		Layout:      s.layout(r, lang, i18n.T(lang, "optin.title", s.cfg.BusinessName), embed),
+		Action:      "/optin",
+		Country:     s.cfg.DefaultRegion,
+		Src:         r.URL.Query().Get("src"),
+		Wording:     wording.Text,
+		WordingHash: wording.Hash,
+		TermsURL:    "/terms?lang=" + lang,
 	}
 	if embed {
 		m.Action = "/optin?embed=1"
@@ -63,12 +68,6 @@ func (s *Server) optInModel(r *http.Request, lang string, embed bool) (views.Opt
 		m.Categories = append(m.Categories, views.CategoryOption{Slug: c.Slug, Name: c.Name, Description: c.Description})
 	}
 	return m, nil
-}
-
-// wording is the consent text shown above the submit button, recorded as
-// evidence with each opt-in.
-func (s *Server) wording(lang string) string {
-	return i18n.T(lang, "optin.wording", s.cfg.BusinessName)
 }
 
 // handleOptInSubmit records an opt-in from the form.
@@ -102,6 +101,13 @@ func (s *Server) handleOptInSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	// The consent text above the submit button is recorded as evidence:
+	// the version the form showed (admins edit it in /admin/wording).
+	wording, err := s.svc.ShownFormWording(r.Context(), lang, f.Get("wording"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	source := consent.SourceWebForm
 	origin := ""
 	if embed {
@@ -113,7 +119,7 @@ func (s *Server) handleOptInSubmit(w http.ResponseWriter, r *http.Request) {
 		Region:     region,
 		Categories: f["category"],
 		Lang:       lang,
-		Wording:    s.wording(lang),
+		Wording:    wording.Text,
 		Evidence: consent.Evidence{
 			Source:      source,
 			IP:          ip,

@@ -150,21 +150,34 @@ func TestPreferencesShow(t *testing.T) {
 	}
 }
 
+// TestPreferencesGetChangesNothing follows every link optin puts in a
+// message — the preference page, its confirmation pages, the receipts, the
+// thank-you page — 10,000 times, as a link scanner would, and finds the
+// database byte for byte the same.
 func TestPreferencesGetChangesNothing(t *testing.T) {
-	e := newEnv(t)
+	e := newEnv(t, withBaseURL)
+	receipts, id := e.optInForReceipt()
 	_, token := e.subscribe(anna, "en", "offers", "order_updates")
+	resp := e.post("/optin", url.Values{"phone": {ben}, "category": {"offers"}, "lang": {"en"}}, "Origin", e.ts.URL)
+	thanks := resp.Header.Get("Location")
+	if thanks == "" {
+		t.Fatal("no thank-you link")
+	}
 	before := e.dump()
 	paths := []string{"/p/" + token, "/p/" + token + "?done=saved", "/p/" + token + "?lang=de",
 		"/p/" + token + "?done=rotated&lang=pt", "/p/" + strings.Repeat("A", 43), "/p/" + token + "/erase",
-		"/p/" + token + "/download"}
-	for i := range 100 {
-		resp, _ := e.get(paths[i%len(paths)], "User-Agent", "LinkScanner/1.0")
+		"/p/" + token + "/download", "/p/" + token + "/stop", "/p/" + token + "/rotate",
+		receipts + id + ".json", receipts + id, receipts + "nope.json", thanks, "/terms?lang=es"}
+	const n = 10000
+	for i := range n {
+		path := paths[i%len(paths)]
+		resp, _ := e.get(path, "User-Agent", "LinkScanner/1.0")
 		if resp.StatusCode >= 500 {
-			t.Fatalf("GET %s: %d", paths[i%len(paths)], resp.StatusCode)
+			t.Fatalf("GET %s: %d", path, resp.StatusCode)
 		}
 	}
 	if after := e.dump(); after != before {
-		t.Errorf("100 GETs changed the database:\nbefore:\n%s\nafter:\n%s", before, after)
+		t.Errorf("%d GETs changed the database:\nbefore:\n%s\nafter:\n%s", n, before, after)
 	}
 }
 

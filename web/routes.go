@@ -65,4 +65,20 @@ func (s *Server) adminRoutes(m *http.ServeMux) {
 	m.Handle("GET /admin/events", s.viewer(s.handleEventList))
 	m.Handle("GET /admin/audit", s.viewer(s.handleAuditList))
 	m.Handle("GET /admin", http.RedirectHandler("/admin/", http.StatusMovedPermanently))
+
+	// The catalog: categories, the consent wording, entry points and their kit.
+	m.Handle("GET /admin/categories", s.viewer(s.handleCategoryList))
+	m.Handle("GET /admin/categories/new", s.adminOnly(s.handleCategoryNew))
+	m.Handle("POST /admin/categories", s.adminOnly(s.handleCategoryCreate))
+	m.Handle("GET /admin/categories/{id}", s.viewer(s.handleCategoryEdit))
+	m.Handle("POST /admin/categories/{id}", s.adminOnly(s.handleCategoryUpdate))
+	m.Handle("POST /admin/categories/{id}/delete", s.adminOnly(s.handleCategoryDelete)) // a confirmation page until confirm=yes
+	m.Handle("GET /admin/wording", s.viewer(s.handleWordingShow))
+	m.Handle("POST /admin/wording", s.adminOnly(s.handleWordingUpdate))
+	m.Handle("GET /admin/wordings/{hash}", s.viewer(s.handleWordingVersionShow))
+	m.Handle("GET /admin/entry-points", s.viewer(s.handleEntryList))
+	m.Handle("GET /admin/entry-points/new", s.adminOnly(s.handleEntryNew))
+	m.Handle("POST /admin/entry-points", s.adminOnly(s.handleEntryCreate))
+	m.Handle("GET /admin/entry-points/{code}", s.viewer(s.handleEntryShow))
+	m.Handle("POST /admin/entry-points/{code}", s.adminOnly(s.handleEntryUpdate))
 }

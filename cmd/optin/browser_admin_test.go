@@ -77,7 +77,7 @@ func TestBrowserAdminSignIn(t *testing.T) {
 
 	// A wrong password first: the same message as an unknown account.
 	err := chromedp.Do(ctx,
-		chromedp.Navigate(base+"/admin/contacts"),
+		chromedp.Navigate(base+"/admin/"),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="login-form"]`)),
 		chromedp.SendKeys(chromedp.ID("email"), "admin@example.com"),
 		chromedp.SendKeys(chromedp.ID("password"), "wrong password"),
