@@ -26,6 +26,8 @@ type StatsStore interface {
 	// AuditLog returns up to f.Limit entries of the admin audit log matching
 	// f, newest first, with ids below f.Before when it is set.
 	AuditLog(ctx context.Context, f AuditFilter) ([]AuditEntry, error)
+	// AuditActions lists the distinct actions in the audit log, sorted.
+	AuditActions(ctx context.Context) ([]string, error)
 }
 
 // LedgerStore verifies the events' hash chain and remembers the checks.
@@ -343,6 +345,11 @@ type AuditPage struct {
 	Entries []AuditEntry
 	// Next is the Before of the following page; 0 on the last page.
 	Next int64
+}
+
+// AuditActions lists the actions the audit log holds, for its filter.
+func (s *Service) AuditActions(ctx context.Context) ([]string, error) {
+	return s.store.AuditActions(ctx)
 }
 
 // AuditLog returns one page of the admin audit log, newest first.

@@ -104,3 +104,26 @@ func (s *DB) AuditLog(ctx context.Context, f consent.AuditFilter) ([]consent.Aud
 	})
 	return out, mapErr("audit log", err)
 }
+
+// AuditActions lists the actions the audit log holds, in order. It skips
+// through the action index one distinct value at a time, so it costs a few
+// lookups per action, not a scan of the log.
+func (s *DB) AuditActions(ctx context.Context) ([]string, error) {
+	var out []string
+	err := s.readTx(ctx, func(tx *sql.Tx) error {
+		return scanRows(ctx, tx, `
+			WITH RECURSIVE a(action) AS (
+			    SELECT min(action) FROM admin_audit
+			    UNION ALL
+			    SELECT (SELECT min(action) FROM admin_audit WHERE action > a.action) FROM a WHERE a.action IS NOT NULL)
+			SELECT action FROM a WHERE action IS NOT NULL`, nil, func(r *sql.Rows) error {
+			var a string
+			if err := r.Scan(&a); err != nil {
+				return err
+			}
+			out = append(out, a)
+			return nil
+		})
+	})
+	return out, mapErr("audit actions", err)
+}

@@ -215,6 +215,13 @@ func TestAuditList(t *testing.T) {
 	if len(seen) != 60 {
 		t.Errorf("paged through %d entries, want 60", len(seen))
 	}
+	// The action filter offers the actions recorded.
+	_, body = viewer.get("/admin/audit")
+	for _, a := range []string{"category_update", "contact_opt_out", "sign_in"} {
+		if !strings.Contains(body, `<option value="`+a+`">`) {
+			t.Errorf("action filter lacks %s", a)
+		}
+	}
 	if resp, _ := viewer.get("/admin/audit?before=0x10"); resp.StatusCode != http.StatusUnprocessableEntity {
 		t.Errorf("bad cursor: status %d, want 422", resp.StatusCode)
 	}
