@@ -199,12 +199,15 @@ func (s *DB) EventTotals(ctx context.Context) ([]consent.EventTotal, error) {
 	return out, mapErr("event totals", err)
 }
 
-// OpenAlerts returns up to limit unresolved alerts, newest first.
+// OpenAlerts returns up to limit unresolved alerts, newest first. Without
+// INDEXED BY, SQLite walks the whole table backwards by id, resolved alerts
+// (one per dead letter, piling up) included, rather than sort the few open
+// ones it finds in the partial index.
 func (s *DB) OpenAlerts(ctx context.Context, limit int) ([]consent.OpenAlert, error) {
 	var out []consent.OpenAlert
 	err := s.readTx(ctx, func(tx *sql.Tx) error {
-		return scanRows(ctx, tx, `SELECT id, kind, code, title, created_at FROM alerts WHERE resolved_at = ''
-			ORDER BY id DESC LIMIT ?`, []any{limit}, func(r *sql.Rows) error {
+		return scanRows(ctx, tx, `SELECT id, kind, code, title, created_at FROM alerts INDEXED BY alerts_open
+			WHERE resolved_at = '' ORDER BY id DESC LIMIT ?`, []any{limit}, func(r *sql.Rows) error {
 			var a consent.OpenAlert
 			var at string
 			if err := r.Scan(&a.ID, &a.Kind, &a.Code, &a.Title, &at); err != nil {

@@ -147,7 +147,7 @@ func TestStatsBackfill(t *testing.T) {
 		`DROP TRIGGER stat_events_insert`,
 		`DROP TABLE stat_contacts`, `DROP TABLE stat_consents`, `DROP TABLE stat_outbox`, `DROP TABLE stat_events`, `DROP TABLE stat_event_totals`,
 		`DROP INDEX outbox_failures`, `DROP INDEX events_type`, `DROP INDEX events_source`, `DROP INDEX events_entry_point`,
-		`DROP INDEX inbox_failed`, `DROP INDEX events_occurred`, `DELETE FROM schema_migrations WHERE version = 10`,
+		`DROP INDEX inbox_failed`, `DROP INDEX alerts_open`, `DROP INDEX events_occurred`, `DELETE FROM schema_migrations WHERE version = 10`,
 	} {
 		if _, err := db.db.Exec(q); err != nil {
 			t.Fatalf("%s: %v", q, err)
