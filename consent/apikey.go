@@ -18,12 +18,20 @@ type APIKey struct {
 	Name   string
 	Prefix string // the first characters, to recognise a key in lists
 	Scope  string // "read" or "write"
+
+	CreatedAt  time.Time
+	LastUsedAt time.Time // zero when never used; written at most once a minute
+	RevokedAt  time.Time // zero while the key works
 }
 
 // KeyStore keeps API keys.
 type KeyStore interface {
 	CreateAPIKey(ctx context.Context, k APIKey, hash string, at time.Time) (APIKey, error)
 	APIKeyByHash(ctx context.Context, hash string, at time.Time) (APIKey, error)
+	// ListAPIKeys returns every key, revoked ones too, newest first.
+	ListAPIKeys(ctx context.Context) ([]APIKey, error)
+	// RevokeAPIKey revokes a key for good; a revoked key stays revoked.
+	RevokeAPIKey(ctx context.Context, id int64, at time.Time) (APIKey, error)
 }
 
 // apiKeyPrefix marks optin keys so secret scanners and people recognise them.
@@ -60,4 +68,15 @@ func (s *Service) Authenticate(ctx context.Context, key string) (APIKey, error) 
 func hashKey(key string) string {
 	sum := sha256.Sum256([]byte(key))
 	return hex.EncodeToString(sum[:])
+}
+
+// APIKeys lists every API key, revoked ones too, newest first. The keys
+// themselves are not kept: only their prefixes can be shown.
+func (s *Service) APIKeys(ctx context.Context) ([]APIKey, error) {
+	return s.store.ListAPIKeys(ctx)
+}
+
+// RevokeAPIKey revokes key id; the API refuses it from the next request on.
+func (s *Service) RevokeAPIKey(ctx context.Context, id int64) (APIKey, error) {
+	return s.store.RevokeAPIKey(ctx, id, s.clock.Now())
 }

@@ -235,7 +235,12 @@ type Store interface {
 	MOStore
 	PreferenceStore
 	ReceiptStore
+	SettingsStore
+	RecordStore
+	CSVStore
 	AdminStore
+	AdminUserStore
+	ContactAdminStore
 	CatalogStore
 	StatsStore
 	LedgerStore

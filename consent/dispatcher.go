@@ -38,6 +38,11 @@ type Dispatcher struct {
 	// OnMarketingStopped is called when the provider refuses a message
 	// because the person stopped marketing in WhatsApp (131050).
 	OnMarketingStopped func(ctx context.Context, contactID int64, code int) error
+	// Limits, when set, is read before every batch: the send rate and the
+	// daily cap on business-initiated messages as an admin set them, which
+	// replace Rate and take effect at once. Without it Rate applies and
+	// nothing is capped.
+	Limits func() SendLimits
 
 	wake     chan struct{}
 	once     sync.Once
@@ -45,6 +50,9 @@ type Dispatcher struct {
 	rate     float64   // current rate, lowered on throttling
 	next     time.Time // earliest time of the next send
 	pausedTo time.Time
+	dailyCap int       // 0: no cap
+	capDay   time.Time // the UTC day capSent counts; zero until counted
+	capSent  int       // templates sent on capDay
 }
 
 func (d *Dispatcher) init() {
@@ -108,6 +116,7 @@ func (d *Dispatcher) SendDue(ctx context.Context) (int, error) {
 	if paused {
 		return 0, nil
 	}
+	d.applyLimits()
 	batch, err := d.Store.ClaimDue(ctx, now, d.Lease, 50)
 	if err != nil {
 		return 0, err
@@ -117,6 +126,11 @@ func (d *Dispatcher) SendDue(ctx context.Context) (int, error) {
 			// Leave the rest leased; the lease expires and they are claimed
 			// again after the restart.
 			return i, nil
+		}
+		if held, err := d.holdOverCap(ctx, m); err != nil {
+			return i + 1, err
+		} else if held {
+			continue
 		}
 		if err := d.pace(ctx); err != nil {
 			return i, nil
@@ -180,6 +194,9 @@ func (d *Dispatcher) send(ctx context.Context, m OutboxMessage) error {
 	now := d.Clock.Now()
 	if err == nil {
 		d.adjustRate(false)
+		if m.Message.Kind == KindTemplate {
+			d.countTemplate(now)
+		}
 		return d.Store.MarkSent(ctx, m.ID, res, now)
 	}
 	var pe *ProviderError
@@ -260,4 +277,70 @@ func (d *Dispatcher) adjustRate(throttled bool) {
 		return
 	}
 	d.rate = min(d.rate*1.1, d.Rate)
+}
+
+// applyLimits takes the send rate and daily cap from Limits. A lower rate
+// applies at once; after a higher one the current rate climbs to it as
+// after throttling.
+func (d *Dispatcher) applyLimits() {
+	if d.Limits == nil {
+		return
+	}
+	l := d.Limits()
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if l.Rate > 0 && l.Rate != d.Rate {
+		d.Rate = l.Rate
+		d.rate = min(max(d.rate, 1), d.Rate)
+	}
+	d.dailyCap = max(l.DailyCap, 0)
+}
+
+// CapDeferred is the error class of a message held back by the daily cap.
+const CapDeferred = "daily_cap"
+
+// holdOverCap puts a business-initiated message (a template) back in the
+// queue until the next UTC midnight when the day's cap is reached, without
+// counting an attempt. Replies, which only go out inside the 24-hour
+// customer service window that the person opened, are never held.
+func (d *Dispatcher) holdOverCap(ctx context.Context, m OutboxMessage) (bool, error) {
+	if m.Message.Kind != KindTemplate {
+		return false, nil
+	}
+	d.mu.Lock()
+	limit := d.dailyCap
+	d.mu.Unlock()
+	if limit == 0 {
+		return false, nil
+	}
+	now := d.Clock.Now().UTC()
+	day := now.Truncate(24 * time.Hour)
+	d.mu.Lock()
+	counted := d.capDay.Equal(day)
+	d.mu.Unlock()
+	if !counted {
+		n, err := d.Store.TemplatesSentSince(ctx, day)
+		if err != nil {
+			return false, err
+		}
+		d.mu.Lock()
+		d.capDay, d.capSent = day, n
+		d.mu.Unlock()
+	}
+	d.mu.Lock()
+	over := d.capSent >= limit
+	d.mu.Unlock()
+	if !over {
+		return false, nil
+	}
+	return true, d.Store.DeferMessage(ctx, m.ID, day.Add(24*time.Hour), "daily cap of business-initiated messages reached", now)
+}
+
+// countTemplate counts a template the provider accepted towards the day's cap.
+func (d *Dispatcher) countTemplate(now time.Time) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.capDay.Equal(now.UTC().Truncate(24 * time.Hour)) {
+		d.capSent++
+	}
 }

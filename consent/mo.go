@@ -168,7 +168,7 @@ func (s *Service) route(ctx context.Context, c Contact, m InboundMessage, kw Key
 		if err != nil {
 			return err
 		}
-		return s.store.Enqueue(ctx, c.ID, "help", s.text(lang, "mo.help", s.cfg.BusinessName, s.helpContact(), link), now)
+		return s.store.Enqueue(ctx, c.ID, "help", s.helpMessage(lang, link), now)
 	case c.Status == PendingTerms:
 		return nil // kept; the prompt is waiting for an answer
 	case kw.Kind == KeywordStop:
@@ -345,7 +345,7 @@ func (s *Service) forwardOrFallback(ctx context.Context, c Contact, m InboundMes
 	}
 	for _, cs := range consents {
 		if cs.State == OptedIn {
-			_, err := s.store.EnqueueFallback(ctx, c.ID, s.text(lang, "mo.fallback", s.cfg.BusinessName, s.helpContact()), now)
+			_, err := s.store.EnqueueFallback(ctx, c.ID, s.fallbackMessage(lang), now)
 			return err
 		}
 	}
@@ -497,8 +497,8 @@ func (s *Service) lang(l string) string {
 	if l != "" {
 		return l
 	}
-	if s.cfg.WelcomeLanguage != "" {
-		return s.cfg.WelcomeLanguage
+	if wl := s.settings().WelcomeLanguage; wl != "" {
+		return wl
 	}
 	return "en"
 }
@@ -515,8 +515,8 @@ func (s *Service) termsURL(lang string) string {
 }
 
 func (s *Service) helpContact() string {
-	if s.cfg.HelpContact != "" {
-		return s.cfg.HelpContact
+	if hc := s.settings().HelpContact; hc != "" {
+		return hc
 	}
 	return strings.TrimRight(s.cfg.BaseURL, "/") + "/optin"
 }

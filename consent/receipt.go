@@ -28,7 +28,7 @@ const (
 // two categories. Its JSON is the receipt as the specification writes it.
 type Receipt struct {
 	Version          string `json:"version"`
-	Jurisdiction     string `json:"jurisdiction"`     // "" : optin's configuration does not name one
+	Jurisdiction     string `json:"jurisdiction"`     // "" : the settings name none
 	ConsentTimestamp int64  `json:"consentTimestamp"` // epoch seconds
 	CollectionMethod string `json:"collectionMethod"`
 	// ConsentReceiptID is ReceiptID of the hash of the act's first event:
@@ -50,7 +50,7 @@ type Receipt struct {
 }
 
 // PIIController is the business that controls the phone number. Fields
-// optin's configuration does not know are "".
+// the settings leave empty are "".
 type PIIController struct {
 	PIIController    string         `json:"piiController"`
 	OnBehalf         bool           `json:"onBehalf"`
@@ -196,8 +196,10 @@ func (s *Service) receipt(ctx context.Context, c Contact, events []HashedEvent, 
 	for _, cat := range cats {
 		byslug[cat.Slug] = cat
 	}
+	st := s.settings()
 	r := Receipt{
 		Version:          ReceiptVersion,
+		Jurisdiction:     st.Jurisdiction,
 		ConsentTimestamp: first.OccurredAt.Unix(),
 		CollectionMethod: CollectionMethod(first.Evidence.Source, first.Evidence.EntryPoint),
 		ConsentReceiptID: ReceiptID(first.Hash),
@@ -205,6 +207,9 @@ func (s *Service) receipt(ctx context.Context, c Contact, events []HashedEvent, 
 		PIIPrincipalID:   c.Phone,
 		PIIControllers: []PIIController{{
 			PIIController:    s.cfg.BusinessName,
+			Contact:          st.ControllerContact,
+			Address:          ReceiptAddress{StreetAddress: st.ControllerAddress, AddressCountry: st.ControllerCountry},
+			Email:            st.ControllerEmail,
 			Phone:            s.cfg.BusinessNumber,
 			PIIControllerURL: s.cfg.BaseURL,
 		}},

@@ -9,6 +9,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -45,6 +46,18 @@ type Config struct {
 	Forwarding bool
 	// TombstoneKey salts the hash of an erased number.
 	TombstoneKey []byte
+
+	// SendRate, DailyCap and the receipt's controller fields are the
+	// first values of the Settings of the same names (settings.go).
+	SendRate          float64
+	DailyCap          int
+	Jurisdiction      string
+	ControllerContact string
+	ControllerAddress string
+	ControllerCountry string
+	ControllerEmail   string
+	// NamespaceRequired refuses an empty template namespace (provider v1).
+	NamespaceRequired bool
 }
 
 // Service holds optin's use cases.
@@ -58,6 +71,12 @@ type Service struct {
 	forwardWake func() // wakes the forwarder; may be nil
 
 	categories sync.Map // lang → []Category
+
+	// The settings an admin can change while optin runs: the environment's
+	// values, and the snapshot in force (settings.go).
+	defaults Settings
+	current  atomic.Pointer[Settings]
+	saveMu   sync.Mutex
 }
 
 // NewService returns a Service over store. t renders the texts sent to people.
@@ -68,15 +87,20 @@ func NewService(store Store, clock Clock, t Translator, cfg Config) *Service {
 	if cfg.Mode == "" {
 		cfg.Mode = Single
 	}
-	return &Service{store: store, clock: clock, t: t, cfg: cfg}
+	if cfg.SendRate <= 0 {
+		cfg.SendRate = 20
+	}
+	s := &Service{store: store, clock: clock, t: t, cfg: cfg, defaults: initialSettings(cfg)}
+	s.current.Store(&s.defaults)
+	return s
 }
 
 // OnEnqueue registers f to be called after a transaction put a message in
 // the outbox, so that the dispatcher need not wait for its next poll.
 func (s *Service) OnEnqueue(f func()) { s.notify = f }
 
-// Mode reports the configured opt-in mode.
-func (s *Service) Mode() Mode { return s.cfg.Mode }
+// Mode reports the opt-in mode in force.
+func (s *Service) Mode() Mode { return s.settings().Mode }
 
 // Categories lists the categories with their texts in lang. They change
 // rarely and are read on every form and check, so they are cached until
@@ -143,7 +167,7 @@ func (s *Service) OptIn(ctx context.Context, r OptInRequest) (OptInOutcome, erro
 
 	now := s.clock.Now()
 	target := OptedIn
-	if s.cfg.Mode == Double {
+	if s.settings().Mode == Double {
 		target = Pending
 	}
 	ev := r.Evidence
@@ -197,16 +221,17 @@ func pickCategories(all []Category, requested []string, verr *ValidationError) (
 // button 0 carries the confirmation payload.
 func (s *Service) welcome(lang string, categoryNames []string) *Message {
 	list := strings.Join(categoryNames, ", ")
+	st := s.settings()
 	tpl := &Template{
-		Name:       s.cfg.WelcomeTemplate,
-		Language:   s.cfg.WelcomeLanguage,
-		Namespace:  s.cfg.TemplateNamespace,
+		Name:       st.WelcomeTemplate,
+		Language:   st.WelcomeLanguage,
+		Namespace:  st.TemplateNamespace,
 		BodyParams: []string{s.cfg.BusinessName, list},
 	}
 	// The last button opens the person's preference center: a URL button
 	// whose approved URL ends in /p/{{1}}; the dispatcher fills the token.
 	manage := TemplateButton{SubType: "url", Text: LinkPlaceholder, Title: s.t(lang, "welcome.button.manage")}
-	if s.cfg.Mode == Double {
+	if st.Mode == Double {
 		tpl.Preview = s.t(lang, "welcome.body.double", list, s.cfg.BusinessName) + "\n\n" + s.t(lang, "welcome.manage", LinkPlaceholder)
 		tpl.Buttons = []TemplateButton{
 			{Index: 0, SubType: "quick_reply", Payload: PayloadConfirm, Title: s.t(lang, "welcome.button.confirm")},

@@ -13,20 +13,6 @@ import (
 // triggers keep current (migrations/0010_stats.sql): a few rows each, so
 // that a page or a scrape costs the same on a million contacts as on ten.
 
-// readTx runs f in a read-only (deferred) transaction: one snapshot of the
-// WAL database that neither waits for nor blocks writers.
-func (s *DB) readTx(ctx context.Context, f func(*sql.Tx) error) error {
-	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	if err := f(tx); err != nil {
-		return err
-	}
-	return tx.Commit()
-}
-
 // scanRows calls f for each row of the query.
 func scanRows(ctx context.Context, tx *sql.Tx, query string, args []any, f func(*sql.Rows) error) error {
 	rows, err := tx.QueryContext(ctx, query, args...)

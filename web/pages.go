@@ -82,6 +82,9 @@ func (s *Server) handleTerms(w http.ResponseWriter, r *http.Request) {
 		Layout: s.layout(r, lang, i18n.T(lang, "terms.title"), false),
 		Text:   i18n.T(lang, "terms.body", s.cfg.BusinessName),
 	}
+	if text, ok := s.svc.TermsText(lang); ok { // an admin's terms (settings)
+		m.Text = text
+	}
 	render(w, r, http.StatusOK, views.TermsPage(m))
 }
 

@@ -46,8 +46,13 @@ func (s *Server) routes() http.Handler {
 	api := http.NewServeMux()
 	api.HandleFunc("GET /api/v1/contacts/{phone}", s.handleAPIContactShow)
 	api.HandleFunc("GET /api/v1/check", s.handleAPICheck)
+	api.Handle("DELETE /api/v1/contacts/{phone}", s.writeScope(s.handleAPIContactErase))
+	api.Handle("POST /api/v1/consents", s.writeScope(s.handleAPIConsentCreate))
+	api.HandleFunc("GET /api/v1/events", s.handleAPIEvents)
+	api.HandleFunc("GET /api/v1/categories", s.handleAPICategories)
 	api.HandleFunc("/api/", s.handleAPINotFound)
 	mux.Handle("/api/", s.requireAPIKey(notePattern(api)))
+	mux.HandleFunc("GET /api/v1/openapi.json", s.handleAPIOpenAPI) // public: documentation only
 
 	return s.logRequests(securityHeaders(mux))
 }
@@ -66,6 +71,23 @@ func (s *Server) adminRoutes(m *http.ServeMux) {
 	m.Handle("GET /admin/audit", s.viewer(s.handleAuditList))
 	m.Handle("GET /admin", http.RedirectHandler("/admin/", http.StatusMovedPermanently))
 
+	m.Handle("GET /admin/settings", s.viewer(s.handleSettingsShow))
+	m.Handle("POST /admin/settings", s.adminOnly(s.handleSettingsSave))
+	m.Handle("GET /admin/users", s.viewer(s.handleUserList))
+	m.Handle("POST /admin/users", s.adminOnly(s.handleUserCreate))
+	m.Handle("POST /admin/users/{id}/role", s.adminOnly(s.handleUserRole))
+	m.Handle("POST /admin/users/{id}/revoke", s.adminOnly(s.handleUserRevoke)) // a confirmation page until confirm=yes
+	m.Handle("GET /admin/account", s.viewer(s.handleAccountShow))
+	m.Handle("POST /admin/account", s.viewer(s.handleAccountPassword)) // every user changes their own password
+	m.Handle("GET /admin/api-keys", s.viewer(s.handleAPIKeyList))
+	m.Handle("POST /admin/api-keys", s.adminOnly(s.handleAPIKeyCreate))
+	m.Handle("POST /admin/api-keys/{id}/revoke", s.adminOnly(s.handleAPIKeyRevoke)) // a confirmation page until confirm=yes
+	// Contacts: search, the contact page, and an admin's opt-out and erasure.
+	m.Handle("GET /admin/contacts", s.viewer(s.handleContactList))
+	m.Handle("GET /admin/contacts/{id}", s.viewer(s.handleContactShow))
+	m.Handle("POST /admin/contacts/{id}/opt-out", s.adminOnly(s.handleContactOptOut)) // a confirmation page until confirm=yes
+	m.Handle("POST /admin/contacts/{id}/erase", s.adminOnly(s.handleContactErase))    // a confirmation page until confirm=yes
+
 	// The catalog: categories, the consent wording, entry points and their kit.
 	m.Handle("GET /admin/categories", s.viewer(s.handleCategoryList))
 	m.Handle("GET /admin/categories/new", s.adminOnly(s.handleCategoryNew))
@@ -81,4 +103,13 @@ func (s *Server) adminRoutes(m *http.ServeMux) {
 	m.Handle("POST /admin/entry-points", s.adminOnly(s.handleEntryCreate))
 	m.Handle("GET /admin/entry-points/{code}", s.viewer(s.handleEntryShow))
 	m.Handle("POST /admin/entry-points/{code}", s.adminOnly(s.handleEntryUpdate))
+
+	// CSV export and import (admins only: the files hold whole numbers).
+	m.Handle("GET /admin/export/contacts.csv", s.adminOnly(s.handleAdminExportContacts))
+	m.Handle("GET /admin/export/events.csv", s.adminOnly(s.handleAdminExportEvents))
+	m.Handle("GET /admin/import", s.adminOnly(s.handleAdminImportForm))
+	m.Handle("POST /admin/import", s.adminOnly(s.handleAdminImportUpload)) // the dry run
+	m.Handle("GET /admin/import/{id}", s.adminOnly(s.handleAdminImportShow))
+	m.Handle("POST /admin/import/{id}/run", s.adminOnly(s.handleAdminImportRun))
+	m.Handle("GET /admin/import/{id}/progress", s.adminOnly(s.handleAdminImportProgress))
 }

@@ -4,6 +4,7 @@
 //
 //	optin-load webhook [--url URL] [--secret S] [--n 20000] [--c 32] [--duration 60s]
 //	optin-load check --key KEY [--url URL] [--phone P] [--category C] [--n …] [--c …] [--duration …]
+//	optin-load seed --db FILE [--contacts 1000000] [--events 5000000]
 package main
 
 import (
@@ -50,6 +51,9 @@ func usage(w io.Writer) {
         POST unique Cloud API status webhooks with X-Optin-Secret
   optin-load check --key KEY [--phone +4915100000001] [--category offers] [--url …] [--n …] [--c …] [--duration …]
         GET /api/v1/check with a Bearer key
+  optin-load seed --db FILE [--contacts 1000000] [--events 5000000] [--batch 20000] [--seed 1]
+        fill a new database file with made-up contacts, consents and a valid
+        hash chain of events, for measuring at size (no server needed)
 
 Each command first runs the same load against an echo server in this process
 (127.0.0.1, random port), then against optin, then the echo again, and prints
@@ -81,6 +85,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return webhookCmd(ctx, args[1:], getenv, stdout, stderr)
 	case "check":
 		return checkCmd(ctx, args[1:], getenv, stdout, stderr)
+	case "seed":
+		return seedCmd(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		usage(stdout)
 		return nil

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"net/mail"
 	"net/url"
 	"strconv"
 	"strings"
@@ -43,6 +44,12 @@ type config struct {
 	HelpContact       string
 	MessageRetention  time.Duration
 	MetricsToken      string
+	DailyCap          int
+	Jurisdiction      string
+	ControllerContact string
+	ControllerAddress string
+	ControllerCountry string
+	ControllerEmail   string
 	// baseURLDefaulted is set when OPTIN_BASE_URL was not given, so that
 	// serve can follow the real listener (port 0 picks one).
 	baseURLDefaulted bool
@@ -79,6 +86,12 @@ var settings = []setting{
 	{"OPTIN_MESSAGE_RETENTION", "message-retention", "720h", "how long the text of messages is kept; ids and statuses stay"},
 	{"OPTIN_METRICS_TOKEN", "metrics-token", "", "bearer token /metrics wants; empty leaves /metrics open (it holds no personal data)"},
 	{"OPTIN_HELP_CONTACT", "help-contact", "", "the human escalation path HELP answers with: phone, e-mail or web page (default: the form's URL)"},
+	{"OPTIN_DAILY_CAP", "daily-cap", "0", "most business-initiated messages (templates) sent per UTC day, for a new number's warm-up; 0 is no cap"},
+	{"OPTIN_JURISDICTION", "jurisdiction", "", "the jurisdiction named in consent receipts, such as EU or DE"},
+	{"OPTIN_CONTROLLER_CONTACT", "controller-contact", "", "the controller's contact person or office, for consent receipts"},
+	{"OPTIN_CONTROLLER_ADDRESS", "controller-address", "", "the controller's postal address, for consent receipts"},
+	{"OPTIN_CONTROLLER_COUNTRY", "controller-country", "", "the controller's country (ISO code such as DE), for consent receipts"},
+	{"OPTIN_CONTROLLER_EMAIL", "controller-email", "", "the controller's e-mail address, for consent receipts"},
 }
 
 // loadConfig reads the environment, then the flags in args, and checks the
@@ -124,6 +137,11 @@ func loadConfig(args []string, getenv func(string) string, fs *flag.FlagSet) (co
 		ForwardSecret:     get("forward-secret"),
 		HelpContact:       get("help-contact"),
 		MetricsToken:      get("metrics-token"),
+		Jurisdiction:      get("jurisdiction"),
+		ControllerContact: get("controller-contact"),
+		ControllerAddress: get("controller-address"),
+		ControllerCountry: strings.ToUpper(get("controller-country")),
+		ControllerEmail:   get("controller-email"),
 	}
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		bad("OPTIN_ADDR %q is not host:port", c.Addr)
@@ -239,6 +257,19 @@ func loadConfig(args []string, getenv func(string) string, fs *flag.FlagSet) (co
 		bad("OPTIN_FORM_LIMIT %q is not a whole number ≥ 0", get("form-limit"))
 	} else {
 		c.FormLimit = n
+	}
+	if n, err := strconv.Atoi(get("daily-cap")); err != nil || n < 0 || n > consent.MaxDailyCap {
+		bad("OPTIN_DAILY_CAP %q is not a whole number ≥ 0", get("daily-cap"))
+	} else {
+		c.DailyCap = n
+	}
+	if c.ControllerCountry != "" && (len(c.ControllerCountry) != 2 || !consent.KnownRegion(c.ControllerCountry)) {
+		bad("OPTIN_CONTROLLER_COUNTRY %q is not a country code such as DE", c.ControllerCountry)
+	}
+	if c.ControllerEmail != "" {
+		if a, err := mail.ParseAddress(c.ControllerEmail); err != nil || a.Address != c.ControllerEmail {
+			bad("OPTIN_CONTROLLER_EMAIL %q is not an e-mail address", c.ControllerEmail)
+		}
 	}
 	if len(problems) > 0 {
 		return c, errors.New("invalid configuration:\n  - " + strings.Join(problems, "\n  - "))

@@ -165,7 +165,19 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		HelpContact:       cfg.HelpContact,
 		Forwarding:        cfg.ForwardURL != "",
 		TombstoneKey:      tombstoneKey,
+		SendRate:          cfg.SendRate,
+		DailyCap:          cfg.DailyCap,
+		Jurisdiction:      cfg.Jurisdiction,
+		ControllerContact: cfg.ControllerContact,
+		ControllerAddress: cfg.ControllerAddress,
+		ControllerCountry: cfg.ControllerCountry,
+		ControllerEmail:   cfg.ControllerEmail,
+		NamespaceRequired: cfg.Provider == "v1",
 	})
+	// Settings an admin saved override the environment's values.
+	if err := svc.LoadSettings(ctx); err != nil {
+		return err
+	}
 
 	var sender consent.Sender
 	var phone *sandbox.Phone
@@ -211,6 +223,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		Log: log.With("component", "outbox"), Rate: cfg.SendRate}
 	dispatcher.OnMarketingStopped = svc.MarketingStopped
 	dispatcher.Personalize = svc.FillPreferenceLink
+	dispatcher.Limits = svc.SendLimits
 	svc.OnEnqueue(dispatcher.Wake)
 	inbox := consent.NewInboxWorker(svc, db, whatsapp.ParseWebhook, log.With("component", "inbox"))
 	var forwarder *consent.ForwardWorker
@@ -257,6 +270,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	workers.Go(func() { expireTerms(workCtx, svc, log) })
 	workers.Go(func() { purgeTexts(workCtx, db, cfg.MessageRetention, log) })
+	workers.Go(func() {
+		if err := svc.ResumeImports(workCtx); err != nil {
+			log.Error("resume csv imports", "err", err)
+		}
+	})
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()

@@ -1,0 +1,218 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"strings"
+
+	"github.com/optin/optin/consent"
+)
+
+// RecordConsent applies one consent reported by another system, in one
+// transaction: the contact when new, the wording, the event and the derived
+// consent state, and the idempotency key when one was given.
+func (s *DB) RecordConsent(ctx context.Context, w consent.ConsentWrite) (consent.RecordOutcome, error) {
+	var out consent.RecordOutcome
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		out, err = s.recordOne(ctx, tx, w, apply)
+		return err
+	})
+	if err != nil {
+		return consent.RecordOutcome{}, mapErr("record consent", err)
+	}
+	return out, out.Err
+}
+
+// recordMode says what recordOne does.
+type recordMode int
+
+const (
+	apply      recordMode = iota // write, and read back the event for the reply
+	applyQuiet                   // write; no reply (imports)
+	check                        // only tell what apply would do
+)
+
+// recordOne applies w in tx, or in check mode only tells what it would do.
+// Everything that can refuse w is read before anything is written, so a
+// refusal (in RecordOutcome.Err) leaves tx as it was; an error is for the
+// database.
+func (s *DB) recordOne(ctx context.Context, tx *sql.Tx, w consent.ConsentWrite, mode recordMode) (consent.RecordOutcome, error) {
+	dry := mode == check
+	var out consent.RecordOutcome
+	if k := w.Idempotency; k != nil {
+		var hash string
+		var status int
+		var eventID int64
+		err := s.queryRow(ctx, tx, `SELECT request_hash, status, event_id FROM api_idempotency
+			WHERE api_key_id = ? AND key = ?`, k.KeyID, k.Key).Scan(&hash, &status, &eventID)
+		switch {
+		case err == nil && hash != k.RequestHash:
+			return out, consent.ErrIdempotencyMismatch
+		case err == nil:
+			ev, err := s.ledgerEvent(ctx, tx, eventID)
+			if err != nil {
+				return out, err
+			}
+			return consent.RecordOutcome{Event: ev, Changed: status == 201, Replayed: true}, nil
+		case !errors.Is(err, sql.ErrNoRows):
+			return out, err
+		}
+	}
+
+	var contactID int64
+	err := s.queryRow(ctx, tx, `SELECT id FROM contacts WHERE phone = ?`, w.Phone).Scan(&contactID)
+	if errors.Is(err, sql.ErrNoRows) {
+		err = s.queryRow(ctx, tx, `SELECT id FROM contacts WHERE wa_id = ? LIMIT 1`, strings.TrimPrefix(w.Phone, "+")).Scan(&contactID)
+	}
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return out, err
+	}
+	if contactID == 0 {
+		var erasedAt string
+		if err := s.queryRow(ctx, tx, `SELECT coalesce(max(erased_at), '') FROM tombstones WHERE phone_hash = ?`,
+			w.PhoneHash).Scan(&erasedAt); err != nil {
+			return out, err
+		}
+		if erasedAt != "" && !consent.NewEvidence(w, parseTS(erasedAt)) {
+			out.Err = consent.ErrErased
+			return out, nil
+		}
+	}
+
+	var catID int64
+	var state, since sql.NullString
+	var currentEvent sql.NullInt64
+	err = s.queryRow(ctx, tx, `
+		SELECT c.id, s.state, s.since, s.event_id FROM categories c
+		LEFT JOIN consents s ON s.category_id = c.id AND s.contact_id = ?
+		WHERE c.slug = ?`, contactID, w.Category).Scan(&catID, &state, &since, &currentEvent)
+	if err != nil {
+		return out, err // the service checked the category: a vanished one is an error
+	}
+	if consent.State(state.String) == w.State {
+		if mode != apply {
+			return out, nil
+		}
+		out.Event, err = s.ledgerEvent(ctx, tx, currentEvent.Int64)
+		if err != nil {
+			return out, err
+		}
+		return out, s.rememberRequest(ctx, tx, w, 200, currentEvent.Int64, contactID)
+	}
+	if since.Valid && parseTS(since.String).After(w.OccurredAt) {
+		out.Err = consent.ErrStale
+		return out, nil
+	}
+	out.Changed = true
+	if dry {
+		return out, nil
+	}
+
+	if contactID == 0 {
+		// The id is given, not left to SQLite: contacts.id has no
+		// AUTOINCREMENT, so SQLite would hand an erased contact's id (when it
+		// was the highest) to the next one, and the erased person's events
+		// would seem to be the new contact's.
+		res, err := s.exec(ctx, tx, `INSERT INTO contacts (id, phone, wa_id, language, status, created_at, updated_at)
+			VALUES (max(coalesce((SELECT max(id) FROM contacts), 0), coalesce((SELECT max(contact_id) FROM events), 0)) + 1,
+			        ?, ?, ?, 'active', ?, ?)`, w.Phone, strings.TrimPrefix(w.Phone, "+"), w.Lang, ts(w.At), ts(w.At))
+		if err != nil {
+			return out, err
+		}
+		if contactID, err = res.LastInsertId(); err != nil {
+			return out, err
+		}
+	}
+	ev := consent.Event{ContactID: contactID, Type: consent.EventOptIn, Category: w.Category, State: w.State,
+		OccurredAt: w.OccurredAt, Lang: w.Lang, Evidence: w.Evidence}
+	if w.State == consent.OptedOut {
+		ev.Type = consent.EventOptOut
+	}
+	if w.Wording != nil {
+		if err := s.ensureWording(ctx, tx, *w.Wording, w.At); err != nil {
+			return out, err
+		}
+		ev.WordingHash = w.Wording.Hash
+	}
+	evID, err := s.insertEvent(ctx, tx, ev, w.At)
+	if err != nil {
+		return out, err
+	}
+	if err := s.setConsent(ctx, tx, contactID, catID, w.State, w.Evidence.Source, evID, w.OccurredAt); err != nil {
+		return out, err
+	}
+	if mode == applyQuiet {
+		return out, nil
+	}
+	if out.Event, err = s.ledgerEvent(ctx, tx, evID); err != nil {
+		return out, err
+	}
+	return out, s.rememberRequest(ctx, tx, w, 201, evID, contactID)
+}
+
+// rememberRequest stores the idempotency key of w, when it has one, with
+// the outcome.
+func (s *DB) rememberRequest(ctx context.Context, tx *sql.Tx, w consent.ConsentWrite, status int, eventID, contactID int64) error {
+	k := w.Idempotency
+	if k == nil {
+		return nil
+	}
+	_, err := s.exec(ctx, tx, `INSERT INTO api_idempotency (api_key_id, key, request_hash, status, event_id, contact_id, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`, k.KeyID, k.Key, k.RequestHash, status, eventID, contactID, ts(w.At))
+	return err
+}
+
+const ledgerEventQuery = `
+	SELECT e.id, e.contact_id, e.type, e.category, e.state, e.source, e.occurred_at, e.recorded_at,
+	       coalesce(e.wording_hash, ''), e.lang, e.ip, e.user_agent, e.page_url, e.embed_origin, e.entry_point,
+	       e.form_version, e.message_id, e.message_text, e.actor, e.detail, coalesce(c.phone, ''), c.id IS NULL
+	FROM events e LEFT JOIN contacts c ON c.id = e.contact_id AND c.created_at <= e.recorded_at`
+
+// The join's created_at condition keeps the events of an erased contact
+// from being shown with a later contact that got the same id.
+
+func scanLedgerEvent(row interface{ Scan(...any) error }) (consent.LedgerEvent, error) {
+	var e consent.LedgerEvent
+	var typ, state, source, occurred, recorded, detail string
+	ev := &e.Evidence
+	err := row.Scan(&e.ID, &e.ContactID, &typ, &e.Category, &state, &source, &occurred, &recorded,
+		&e.WordingHash, &e.Lang, &ev.IP, &ev.UserAgent, &ev.PageURL, &ev.EmbedOrigin, &ev.EntryPoint,
+		&ev.FormVersion, &ev.MessageID, &ev.MessageText, &ev.Actor, &detail, &e.Phone, &e.Erased)
+	if err != nil {
+		return e, err
+	}
+	if detail != "{}" && detail != "" {
+		json.Unmarshal([]byte(detail), &ev.Detail)
+	}
+	e.Type, e.State, ev.Source = consent.EventType(typ), consent.State(state), consent.Source(source)
+	e.OccurredAt, e.RecordedAt = parseTS(occurred), parseTS(recorded)
+	return e, nil
+}
+
+func (s *DB) ledgerEvent(ctx context.Context, tx *sql.Tx, id int64) (consent.LedgerEvent, error) {
+	return scanLedgerEvent(s.queryRow(ctx, tx, ledgerEventQuery+` WHERE e.id = ?`, id))
+}
+
+// LedgerEvents returns up to limit events with ids above after, in id
+// order, which is the order they were committed in (ids are given inside
+// the writing transaction, one writer at a time). Events of erased contacts
+// come with no number and their personal columns empty.
+func (s *DB) LedgerEvents(ctx context.Context, after int64, limit int) ([]consent.LedgerEvent, error) {
+	rows, err := s.db.QueryContext(ctx, ledgerEventQuery+` WHERE e.id > ? ORDER BY e.id LIMIT ?`, after, limit)
+	if err != nil {
+		return nil, mapErr("ledger events", err)
+	}
+	defer rows.Close()
+	var out []consent.LedgerEvent
+	for rows.Next() {
+		e, err := scanLedgerEvent(rows)
+		if err != nil {
+			return nil, mapErr("ledger events", err)
+		}
+		out = append(out, e)
+	}
+	return out, mapErr("ledger events", rows.Err())
+}
