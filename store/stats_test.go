@@ -260,3 +260,17 @@ func TestResolveAlert(t *testing.T) {
 		t.Errorf("after resolving: %+v, want dead_letter and template", open)
 	}
 }
+
+// TestStatsAfterSeed checks the counts after the bulk writer (Seed's
+// multi-row INSERTs) too.
+func TestStatsAfterSeed(t *testing.T) {
+	db := openTest(t)
+	ctx := context.Background()
+	if _, err := db.Seed(ctx, SeedOptions{Contacts: 400, Events: 2000, Batch: 150, Seed: 3}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ApplyOptIn(ctx, optIn("+4917700000001", consent.OptedIn, t0, "offers")); err != nil {
+		t.Fatal(err)
+	}
+	checkStatsMatch(t, db)
+}
