@@ -120,6 +120,18 @@ func TestBrowserDashboard(t *testing.T) {
 	}
 	screenshot(t, ctx, "admin-events")
 
+	// Each event leads to its contact's page.
+	err = chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS(`[data-testid="events"] tbody tr:first-child [data-testid="event-contact"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="contact-phone"]`)),
+	)
+	if err != nil {
+		t.Fatalf("event → contact page: %v", err)
+	}
+	if got, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`[data-testid="contact-phone"]`))); !strings.HasPrefix(strings.TrimSpace(got), "+49151234") {
+		t.Errorf("contact page of the newest web_form event shows %q", got)
+	}
+
 	// The audit log has the sign-in, the verification and the resolution.
 	err = chromedp.Do(ctx,
 		chromedp.Navigate(base+"/admin/audit"),
