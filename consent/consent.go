@@ -242,4 +242,6 @@ type Store interface {
 	AdminUserStore
 	ContactAdminStore
 	CatalogStore
+	StatsStore
+	LedgerStore
 }

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"net/http"
 	"time"
 )
@@ -54,17 +55,24 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w}
+		note := &routeNote{}
+		r = r.WithContext(context.WithValue(r.Context(), routeKey{}, note))
 		next.ServeHTTP(rec, r)
 		if rec.status == 0 {
 			rec.status = http.StatusOK
 		}
-		pattern := r.Pattern
+		pattern := note.pattern // from a mux behind a request copy (notePattern)
+		if pattern == "" {
+			pattern = r.Pattern
+		}
 		if pattern == "" {
 			pattern = r.Method + " (unmatched)"
 		}
+		elapsed := time.Since(start)
+		s.metrics.observe(pattern, rec.status, elapsed)
 		level := slogLevel(rec.status)
 		s.log.Log(r.Context(), level, "request", "route", pattern, "status", rec.status,
-			"duration_ms", float64(time.Since(start).Microseconds())/1000)
+			"duration_ms", float64(elapsed.Microseconds())/1000)
 	})
 }
 

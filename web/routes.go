@@ -39,6 +39,7 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("/", cop.Handler(pages))
 
 	mux.HandleFunc("GET /healthz", s.handleHealth)
+	mux.HandleFunc("GET /metrics", s.handleMetrics)
 	mux.HandleFunc("POST /webhook", s.handleWebhookReceive)
 	mux.HandleFunc("GET /webhook", s.handleWebhookVerify)
 
@@ -50,7 +51,7 @@ func (s *Server) routes() http.Handler {
 	api.HandleFunc("GET /api/v1/events", s.handleAPIEvents)
 	api.HandleFunc("GET /api/v1/categories", s.handleAPICategories)
 	api.HandleFunc("/api/", s.handleAPINotFound)
-	mux.Handle("/api/", s.requireAPIKey(api))
+	mux.Handle("/api/", s.requireAPIKey(notePattern(api)))
 	mux.HandleFunc("GET /api/v1/openapi.json", s.handleAPIOpenAPI) // public: documentation only
 
 	return s.logRequests(securityHeaders(mux))
@@ -63,7 +64,11 @@ func (s *Server) adminRoutes(m *http.ServeMux) {
 	m.HandleFunc("GET /admin/login", s.handleAdminLoginForm)
 	m.HandleFunc("POST /admin/login", s.handleAdminLoginSubmit)
 	m.Handle("POST /admin/logout", s.viewer(s.handleAdminLogout))
-	m.Handle("GET /admin/{$}", s.viewer(s.handleAdminHome))
+	m.Handle("GET /admin/{$}", s.viewer(s.handleDashboard))
+	m.Handle("POST /admin/alerts/{id}/resolve", s.adminOnly(s.handleAlertResolve))
+	m.Handle("POST /admin/ledger/verify", s.adminOnly(s.handleLedgerVerify))
+	m.Handle("GET /admin/events", s.viewer(s.handleEventList))
+	m.Handle("GET /admin/audit", s.viewer(s.handleAuditList))
 	m.Handle("GET /admin", http.RedirectHandler("/admin/", http.StatusMovedPermanently))
 
 	m.Handle("GET /admin/settings", s.viewer(s.handleSettingsShow))

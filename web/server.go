@@ -36,6 +36,8 @@ type Config struct {
 	// SessionKey (64 bytes: 32 to sign, 32 to encrypt) protects admin
 	// session cookies; a random key is made when it is shorter.
 	SessionKey []byte
+	// MetricsToken, when set, is the bearer token /metrics wants.
+	MetricsToken string
 	// ParseWebhook checks that a webhook body is a payload optin understands.
 	ParseWebhook func([]byte) (consent.Inbound, error)
 	// Health reports whether the database answers.
@@ -59,6 +61,9 @@ type Server struct {
 	sessions     *sessions.CookieStore
 	signInByUser *limiter // failed sign-ins per account
 	signInByIP   *limiter // failed sign-ins per client IP
+
+	metrics *metrics // request and webhook counts since start
+	ledger  ledgerRunner
 }
 
 // New returns a Server for svc.
@@ -76,6 +81,7 @@ func New(cfg Config, svc *consent.Service, log *slog.Logger) *Server {
 
 		signInByUser: newLimiter(signInPerAccount, signInWindow),
 		signInByIP:   newLimiter(signInPerIP, signInWindow),
+		metrics:      newMetrics(),
 	}
 	s.sessions = newSessionStore(cfg.SessionKey, s.secure)
 	s.handler = s.routes()

@@ -43,6 +43,7 @@ type config struct {
 	FormLimit         int
 	HelpContact       string
 	MessageRetention  time.Duration
+	MetricsToken      string
 	DailyCap          int
 	Jurisdiction      string
 	ControllerContact string
@@ -83,6 +84,7 @@ var settings = []setting{
 	{"OPTIN_FRAME_ORIGINS", "frame-origins", "", "origins allowed to embed the form, comma-separated"},
 	{"OPTIN_FORM_LIMIT", "form-limit", "10", "form submissions per IP and per number per hour; 0 turns the limit off"},
 	{"OPTIN_MESSAGE_RETENTION", "message-retention", "720h", "how long the text of messages is kept; ids and statuses stay"},
+	{"OPTIN_METRICS_TOKEN", "metrics-token", "", "bearer token /metrics wants; empty leaves /metrics open (it holds no personal data)"},
 	{"OPTIN_HELP_CONTACT", "help-contact", "", "the human escalation path HELP answers with: phone, e-mail or web page (default: the form's URL)"},
 	{"OPTIN_DAILY_CAP", "daily-cap", "0", "most business-initiated messages (templates) sent per UTC day, for a new number's warm-up; 0 is no cap"},
 	{"OPTIN_JURISDICTION", "jurisdiction", "", "the jurisdiction named in consent receipts, such as EU or DE"},
@@ -134,6 +136,7 @@ func loadConfig(args []string, getenv func(string) string, fs *flag.FlagSet) (co
 		ForwardURL:        get("forward-url"),
 		ForwardSecret:     get("forward-secret"),
 		HelpContact:       get("help-contact"),
+		MetricsToken:      get("metrics-token"),
 		Jurisdiction:      get("jurisdiction"),
 		ControllerContact: get("controller-contact"),
 		ControllerAddress: get("controller-address"),

@@ -244,6 +244,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		FormLimit:     cfg.FormLimit,
 		LinkKey:       linkKey,
 		SessionKey:    sessionKey,
+		MetricsToken:  cfg.MetricsToken,
 		ParseWebhook:  whatsapp.ParseWebhook,
 		Health:        db.Ping,
 		Version:       version(),
