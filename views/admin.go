@@ -55,8 +55,3 @@ type AdminErrorModel struct {
 	Title   string
 	Message string
 }
-
-// AdminHomeModel is the console's start page.
-type AdminHomeModel struct {
-	Layout AdminLayoutModel
-}

@@ -83,8 +83,3 @@ func (s *Server) renderAdminError(w http.ResponseWriter, r *http.Request, code i
 	}
 	render(w, r, code, views.AdminErrorPage(m))
 }
-
-// handleAdminHome is the console's start page until the dashboard lands.
-func (s *Server) handleAdminHome(w http.ResponseWriter, r *http.Request) {
-	render(w, r, http.StatusOK, views.AdminHomePage(views.AdminHomeModel{Layout: s.adminLayout(r, "Dashboard", "dashboard")}))
-}
