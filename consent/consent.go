@@ -83,6 +83,9 @@ type Contact struct {
 	// whether its signature was genuine.
 	EntryPoint string
 	EntryValid bool
+	// EntryVia is how a genuine code reached the person: SourceLink or
+	// SourceQR; "" when the code was not genuine.
+	EntryVia Source
 	// TermsExpiresAt is when an unanswered terms prompt lapses.
 	TermsExpiresAt time.Time
 }

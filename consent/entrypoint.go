@@ -169,9 +169,10 @@ func (s *Service) EntryPoints(ctx context.Context) ([]EntryPoint, error) {
 	return s.store.EntryPoints(ctx)
 }
 
-// Scan counts a scan of the entry point's short link or QR code and returns
-// the wa.me link to send the person on to; ErrNotFound for an unknown code.
-func (s *Service) Scan(ctx context.Context, code string) (string, error) {
+// Scan counts a scan of the entry point's short link or QR code (via is
+// SourceLink or SourceQR) and returns the wa.me link to send the person on
+// to; ErrNotFound for an unknown code.
+func (s *Service) Scan(ctx context.Context, code string, via Source) (string, error) {
 	code = normalizeEntryCode(code)
 	if !ValidEntryCode(code) {
 		return "", ErrNotFound
@@ -179,20 +180,37 @@ func (s *Service) Scan(ctx context.Context, code string) (string, error) {
 	if err := s.store.CountEntry(ctx, code, EntryScans); err != nil {
 		return "", err
 	}
-	return s.WaMeLink(code), nil
+	return s.WaMeLinkVia(code, via), nil
 }
 
 // StartText is the message prefilled by an entry point's wa.me link:
 // "START CODE-SIG", where SIG is derived from the code with Config.EntryKey
 // so that an edited or made-up code is detected when the message arrives.
-func (s *Service) StartText(code string) string {
+func (s *Service) StartText(code string) string { return s.StartTextVia(code, SourceLink) }
+
+// StartTextVia is the start text of the link that a QR code (via SourceQR)
+// or the short link (any other via) leads to. The two differ only in their
+// signature, so that the opt-in can record how the person came without the
+// person seeing, or being able to change, a marker.
+func (s *Service) StartTextVia(code string, via Source) string {
 	code = normalizeEntryCode(code)
-	return entryStartWord + " " + code + "-" + s.entrySig(code)
+	return entryStartWord + " " + code + "-" + s.entrySig(code, entryVia(via))
 }
 
-// entrySig is the first entrySigLen characters of HMAC-SHA256(EntryKey, code).
-func (s *Service) entrySig(code string) string {
+func entryVia(via Source) Source {
+	if via == SourceQR {
+		return SourceQR
+	}
+	return SourceLink
+}
+
+// entrySig is the first entrySigLen characters of HMAC-SHA256(EntryKey,
+// code), or of HMAC-SHA256(EntryKey, "qr:" + code) for the QR code's text.
+func (s *Service) entrySig(code string, via Source) string {
 	mac := hmac.New(sha256.New, s.cfg.EntryKey)
+	if via == SourceQR {
+		mac.Write([]byte("qr:"))
+	}
 	mac.Write([]byte(code))
 	// 3 bytes are 24 bits, enough for the 20 that entrySigLen characters carry.
 	return entrySigEncoding.EncodeToString(mac.Sum(nil)[:3])[:entrySigLen]
@@ -203,26 +221,36 @@ func (s *Service) entrySig(code string) string {
 // and keyboards change them), and returns the code and whether its signature
 // is genuine. Words after the signature are ignored. A code without a
 // signature, or with a wrong one, is not valid; text that cannot be a code
-// at all gives "".
-func (s *Service) ParseStartCode(rest string) (code string, valid bool) {
+// at all gives "". via is how a genuine code came: SourceLink or SourceQR
+// (told apart by the signature); "" when the code is not genuine.
+func (s *Service) ParseStartCode(rest string) (code string, via Source) {
 	fields := strings.FieldsFunc(strings.ToUpper(rest), func(r rune) bool { return r == '-' || unicode.IsSpace(r) })
 	if len(fields) == 0 || !ValidEntryCode(fields[0]) {
-		return "", false
+		return "", ""
 	}
 	code = fields[0]
 	if len(fields) < 2 {
-		return code, false
+		return code, ""
 	}
-	return code, hmac.Equal([]byte(fields[1]), []byte(s.entrySig(code)))
+	for _, v := range []Source{SourceLink, SourceQR} {
+		if hmac.Equal([]byte(fields[1]), []byte(s.entrySig(code, v))) {
+			return code, v
+		}
+	}
+	return code, ""
 }
 
 // WaMeLink is the link that opens a chat with the business with the entry
 // point's start text prefilled.
-func (s *Service) WaMeLink(code string) string {
+func (s *Service) WaMeLink(code string) string { return s.WaMeLinkVia(code, SourceLink) }
+
+// WaMeLinkVia is WaMeLink for a QR code's scans (via SourceQR) or the short
+// link's.
+func (s *Service) WaMeLinkVia(code string, via Source) string {
 	// wa.me wants the number as digits only, and spaces in the text as %20:
 	// some WhatsApp clients show a "+" from form encoding literally.
 	// QueryEscape turns a literal "+" into %2B, so every "+" left is a space.
-	text := strings.ReplaceAll(url.QueryEscape(s.StartText(code)), "+", "%20")
+	text := strings.ReplaceAll(url.QueryEscape(s.StartTextVia(code, via)), "+", "%20")
 	return "https://wa.me/" + waMeDigits(s.cfg.BusinessNumber) + "?text=" + text
 }
 

@@ -76,8 +76,8 @@ func TestEntryParseStartCode(t *testing.T) {
 		{"A0B-" + sig, "", false},
 	} {
 		t.Run(tc.rest, func(t *testing.T) {
-			code, valid := svc.ParseStartCode(tc.rest)
-			if code != tc.wantCode || valid != tc.wantValid {
+			code, via := svc.ParseStartCode(tc.rest)
+			if valid := via != ""; code != tc.wantCode || valid != tc.wantValid {
 				t.Errorf("ParseStartCode(%q) = %q, %v; want %q, %v", tc.rest, code, valid, tc.wantCode, tc.wantValid)
 			}
 		})
@@ -164,7 +164,7 @@ func TestEntryScan(t *testing.T) {
 	svc := entryService(t, "test-key")
 	ctx := context.Background()
 	for range 2 {
-		link, err := svc.Scan(ctx, "hello")
+		link, err := svc.Scan(ctx, "hello", consent.SourceLink)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -180,8 +180,37 @@ func TestEntryScan(t *testing.T) {
 		t.Errorf("Scans = %d, want 2", e.Scans)
 	}
 	for _, code := range []string{"NOPE", "x", "ÄÖÜ", ""} {
-		if _, err := svc.Scan(ctx, code); !errors.Is(err, consent.ErrNotFound) {
+		if _, err := svc.Scan(ctx, code, consent.SourceLink); !errors.Is(err, consent.ErrNotFound) {
 			t.Errorf("Scan(%q): err = %v, want ErrNotFound", code, err)
 		}
+	}
+}
+
+// TestEntryQRAndLinkAreToldApart checks that the QR code's start text and the
+// short link's both verify, each as its own channel, and that neither
+// signature can be moved to another code.
+func TestEntryQRAndLinkAreToldApart(t *testing.T) {
+	svc := entryService(t, "test-key")
+	ctx := context.Background()
+	for _, via := range []consent.Source{consent.SourceLink, consent.SourceQR} {
+		text := svc.StartTextVia("HELLO", via)
+		code, got := svc.ParseStartCode(strings.TrimPrefix(text, "START "))
+		if code != "HELLO" || got != via {
+			t.Errorf("ParseStartCode(%q) = %q, %q; want HELLO, %q", text, code, got, via)
+		}
+		link, err := svc.Scan(ctx, "HELLO", via)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if link != svc.WaMeLinkVia("HELLO", via) {
+			t.Errorf("Scan via %s = %q, want %q", via, link, svc.WaMeLinkVia("HELLO", via))
+		}
+		sig := text[strings.LastIndex(text, "-")+1:]
+		if _, got := svc.ParseStartCode("POSTER7-" + sig); got != "" {
+			t.Errorf("the %s signature of HELLO verifies for POSTER7", via)
+		}
+	}
+	if svc.StartTextVia("HELLO", consent.SourceQR) == svc.StartText("HELLO") {
+		t.Errorf("the QR code's start text equals the link's")
 	}
 }

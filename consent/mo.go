@@ -21,6 +21,7 @@ type InboundRecord struct {
 	Lang        string
 	EntryPoint  string
 	EntryValid  bool
+	EntryVia    Source // SourceLink or SourceQR when EntryValid
 	TermsExpire time.Time
 	At          time.Time
 }
@@ -120,14 +121,14 @@ func (s *Service) handleMessage(ctx context.Context, m InboundMessage) error {
 	if m.Type == InButton || m.Type == InButtonReply {
 		kw = Keyword{} // buttons are handled by their ids, not their titles
 	}
-	entry, valid := DefaultEntryPoint, false
+	entry, valid, via := DefaultEntryPoint, false, Source("")
 	if kw.Kind == KeywordStart && kw.Rest != "" {
-		if code, ok := s.ParseStartCode(kw.Rest); code != "" {
-			entry, valid = code, ok
+		if code, v := s.ParseStartCode(kw.Rest); code != "" {
+			entry, valid, via = code, v != "", v
 		}
 	}
 	rec, err := s.store.RecordInbound(ctx, InboundRecord{Message: m, Phone: phone, Lang: s.lang(""),
-		EntryPoint: entry, EntryValid: valid, TermsExpire: now.Add(s.termsTTL()), At: now})
+		EntryPoint: entry, EntryValid: valid, EntryVia: via, TermsExpire: now.Add(s.termsTTL()), At: now})
 	if err != nil {
 		return err
 	}
@@ -233,6 +234,9 @@ func (s *Service) acceptTerms(ctx context.Context, c Contact, m InboundMessage, 
 	source := SourceWhatsAppReply
 	if c.EntryValid {
 		source = SourceLink
+		if c.EntryVia == SourceQR {
+			source = SourceQR
+		}
 	}
 	prompt := s.termsPrompt(lang)
 	w := NewWording("terms", lang, prompt.Interactive.Body)

@@ -149,6 +149,25 @@ func TestMOAcceptOptsIntoEntryCategories(t *testing.T) {
 	}
 }
 
+// TestMOThroughQRCodeRecordsSourceQR writes in with the start text a QR
+// code's scan leads to: the opt-in's source is qr, not link.
+func TestMOThroughQRCodeRecordsSourceQR(t *testing.T) {
+	e := newMO(t)
+	ctx := context.Background()
+	if _, err := e.svc.CreateEntryPoint(ctx, "SHOP", "Shop window", []string{"offers"}); err != nil {
+		t.Fatal(err)
+	}
+	e.write(anna, e.svc.StartTextVia("SHOP", consent.SourceQR))
+	e.sentTo(anna)
+	e.tap(anna, consent.ButtonAcceptTerms)
+	c, _ := e.db.ContactByPhone(ctx, "+"+anna)
+	events, _ := e.db.Events(ctx, c.ID)
+	if len(events) != 2 || events[1].Type != consent.EventOptIn || events[1].Evidence.Source != consent.SourceQR ||
+		events[1].Evidence.EntryPoint != "SHOP" || events[1].Evidence.Detail["entry_code_valid"] != "true" {
+		t.Errorf("events = %+v, want the opt-in from source qr through SHOP", events)
+	}
+}
+
 func TestMOForgedCodeIsRecorded(t *testing.T) {
 	e := newMO(t)
 	e.write(anna, "START HELLO-ZZZZ")

@@ -36,12 +36,13 @@ func (s *DB) Categories(ctx context.Context, lang string) ([]consent.Category, e
 	return out, mapErr("categories", rows.Err())
 }
 
-const contactColumns = `id, phone, wa_id, language, status, window_open_until, created_at, entry_point, entry_valid, terms_expires_at`
+const contactColumns = `id, phone, wa_id, language, status, window_open_until, created_at, entry_point, entry_valid, terms_expires_at, entry_via`
 
 func scanContact(row interface{ Scan(...any) error }) (consent.Contact, error) {
 	var c consent.Contact
-	var status, window, created, expires string
-	err := row.Scan(&c.ID, &c.Phone, &c.WaID, &c.Language, &status, &window, &created, &c.EntryPoint, &c.EntryValid, &expires)
+	var status, window, created, expires, via string
+	err := row.Scan(&c.ID, &c.Phone, &c.WaID, &c.Language, &status, &window, &created, &c.EntryPoint, &c.EntryValid, &expires, &via)
+	c.EntryVia = consent.Source(via)
 	c.Status = consent.ContactStatus(status)
 	c.WindowOpenUntil = parseTS(window)
 	c.CreatedAt = parseTS(created)

@@ -31,9 +31,9 @@ func (s *DB) RecordInbound(ctx context.Context, r consent.InboundRecord) (consen
 			m.From, r.Phone))
 		if errors.Is(err, sql.ErrNoRows) {
 			_, err = tx.ExecContext(ctx, `
-				INSERT INTO contacts (id, phone, wa_id, language, status, entry_point, entry_valid, terms_expires_at, created_at, updated_at)
-				VALUES (`+newContactID+`, ?, ?, ?, 'pending_terms', ?, ?, ?, ?, ?)`,
-				r.Phone, m.From, r.Lang, r.EntryPoint, r.EntryValid, ts(r.TermsExpire), ts(r.At), ts(r.At))
+				INSERT INTO contacts (id, phone, wa_id, language, status, entry_point, entry_valid, entry_via, terms_expires_at, created_at, updated_at)
+				VALUES (`+newContactID+`, ?, ?, ?, 'pending_terms', ?, ?, ?, ?, ?, ?)`,
+				r.Phone, m.From, r.Lang, r.EntryPoint, r.EntryValid, r.EntryVia, ts(r.TermsExpire), ts(r.At), ts(r.At))
 			if err != nil {
 				return err
 			}

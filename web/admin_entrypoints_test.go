@@ -87,7 +87,7 @@ func TestAdminEntryCreateOpensTheKit(t *testing.T) {
 	if k.WaMeLink != e.svc.WaMeLink("SPRING") || !strings.HasPrefix(k.WaMeLink, "https://wa.me/49301234567?text=START%20SPRING-") {
 		t.Errorf("wa.me link = %q", k.WaMeLink)
 	}
-	if code, valid := e.svc.ParseStartCode(strings.TrimPrefix(k.StartText, "START ")); code != "SPRING" || !valid {
+	if code, valid := e.svc.ParseStartCode(strings.TrimPrefix(k.StartText, "START ")); code != "SPRING" || valid != consent.SourceLink {
 		t.Errorf("start text %q does not carry a valid signature", k.StartText)
 	}
 	if k.ShortLink != "http://optin.test/l/SPRING" {
@@ -127,9 +127,9 @@ func TestAdminEntryCreateOpensTheKit(t *testing.T) {
 		t.Error("no SVG download")
 	}
 	resp, svg := c.get(k.QRSVG)
-	want, _ := qrcode.New(k.ShortLink, qrcode.Medium)
+	want, _ := qrcode.New(k.ShortLink+"?via=qr", qrcode.Medium)
 	if resp.StatusCode != 200 || !bytes.Equal([]byte(svg), qrSVG(want.Bitmap())) {
-		t.Errorf("the SVG QR code does not encode the short link %s", k.ShortLink)
+		t.Errorf("the SVG QR code does not encode the short link %s?via=qr", k.ShortLink)
 	}
 
 	// The e-mail button: well-formed, inline-styled, linking to the short link.

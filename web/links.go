@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/skip2/go-qrcode"
+
+	"github.com/optin/optin/consent"
 )
 
 // QR code sizes in pixels: smaller than 128 cannot be printed sharply
@@ -30,7 +32,11 @@ func (s *Server) handleLinkRedirect(w http.ResponseWriter, r *http.Request) {
 			link = s.svc.WaMeLink(code)
 		}
 	} else {
-		link, err = s.svc.Scan(r.Context(), code)
+		via := consent.SourceLink
+		if r.URL.Query().Get("via") == "qr" {
+			via = consent.SourceQR
+		}
+		link, err = s.svc.Scan(r.Context(), code, via)
 	}
 	if err != nil {
 		s.fail(w, r, err)
@@ -74,7 +80,7 @@ func (s *Server) handleQR(w http.ResponseWriter, r *http.Request) {
 	// The code holds the short link, not the wa.me link: scans then pass
 	// through /l/{code} and are counted, and the start text (with its
 	// signature) can change without reprinting anything.
-	q, err := qrcode.New(s.shortLink(e.Code), qrcode.Medium)
+	q, err := qrcode.New(s.qrLink(e.Code), qrcode.Medium)
 	if err != nil {
 		s.fail(w, r, fmt.Errorf("web: qr code for %s: %w", e.Code, err))
 		return
@@ -99,6 +105,10 @@ func (s *Server) handleQR(w http.ResponseWriter, r *http.Request) {
 
 // shortLink is the counted link of an entry point.
 func (s *Server) shortLink(code string) string { return s.cfg.BaseURL + "/l/" + code }
+
+// qrLink is the short link a QR code holds: the same, marked, so that the
+// opt-in records that the person scanned a code (source qr).
+func (s *Server) qrLink(code string) string { return s.shortLink(code) + "?via=qr" }
 
 // qrSVG draws a QR code bitmap (quiet zone included) as an SVG of one path
 // of unit squares on white, which scales to any print size without blur.

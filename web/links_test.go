@@ -48,13 +48,23 @@ func TestLinkRedirect(t *testing.T) {
 			t.Errorf("after GET %s: scans = %d, want %d", path, got, i+1)
 		}
 	}
+	// A QR code's scan leads to the same chat with the QR code's signature,
+	// so that the opt-in records source qr; it counts as a scan too.
+	resp, _ := e.get("/l/HELLO?via=qr")
+	var err error
+	if got, want := resp.Header.Get("Location"), e.svc.WaMeLinkVia("HELLO", consent.SourceQR); got != want || got == e.svc.WaMeLink("HELLO") {
+		t.Errorf("GET /l/HELLO?via=qr: Location = %q, want %q (not the link's)", got, want)
+	}
+	if got := scans(t, e, "HELLO"); got != 3 {
+		t.Errorf("after the QR scan: scans = %d, want 3", got)
+	}
 	req, _ := http.NewRequest(http.MethodHead, e.ts.URL+"/l/HELLO", nil)
-	resp, err := noRedirect.Do(req)
+	resp, err = noRedirect.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusFound || scans(t, e, "HELLO") != 2 {
+	if resp.StatusCode != http.StatusFound || scans(t, e, "HELLO") != 3 {
 		t.Errorf("HEAD: status = %d, scans = %d; want 302 and no new scan", resp.StatusCode, scans(t, e, "HELLO"))
 	}
 }
@@ -96,7 +106,7 @@ func TestQRPNG(t *testing.T) {
 			if b := img.Bounds(); b.Dx() != tc.size || b.Dy() != tc.size {
 				t.Errorf("image is %dx%d, want %dx%d", b.Dx(), b.Dy(), tc.size, tc.size)
 			}
-			checkModules(t, img, "http://optin.test/l/HELLO")
+			checkModules(t, img, "http://optin.test/l/HELLO?via=qr")
 		})
 	}
 	if got := scans(t, e, "HELLO"); got != 0 {
@@ -149,7 +159,7 @@ func TestQRSVG(t *testing.T) {
 	if err := xml.Unmarshal([]byte(body), &svg); err != nil {
 		t.Fatalf("not XML: %v", err)
 	}
-	q, err := qrcode.New("http://optin.test/l/HELLO", qrcode.Medium)
+	q, err := qrcode.New("http://optin.test/l/HELLO?via=qr", qrcode.Medium)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -51,8 +51,8 @@ func TestEntryAddAndList(t *testing.T) {
 		t.Fatal(err)
 	}
 	svc := consent.NewService(d, consent.SystemClock{}, i18n.T, consent.Config{EntryKey: key})
-	if code, valid := svc.ParseStartCode(strings.TrimPrefix(m, "START ")); code != "POSTER7" || !valid {
-		t.Errorf("ParseStartCode(%q) = %q, %v; want POSTER7, true", m, code, valid)
+	if code, valid := svc.ParseStartCode(strings.TrimPrefix(m, "START ")); code != "POSTER7" || valid != consent.SourceLink {
+		t.Errorf("ParseStartCode(%q) = %q, %v; want POSTER7, link", m, code, valid)
 	}
 
 	// Flags before the code, a business number from the environment.
