@@ -31,22 +31,28 @@ import (
 
 func benchContactsEnv(b *testing.B) (*env, *adminClient) {
 	b.Helper()
-	ctx := context.Background()
 	path := os.Getenv("OPTIN_BENCH_DB")
 	if path == "" {
 		path = filepath.Join(b.TempDir(), "bench.db")
-		db, err := store.Open(ctx, path)
+		db, err := store.Open(context.Background(), path)
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := db.Seed(ctx, store.SeedOptions{Contacts: 5000, Events: 25000, Seed: 1}); err != nil {
+		if _, err := db.Seed(context.Background(), store.SeedOptions{Contacts: 5000, Events: 25000, Seed: 1}); err != nil {
 			b.Fatal(err)
 		}
 		db.Close()
 	} else if _, err := os.Stat(path); err != nil {
 		b.Fatalf("OPTIN_BENCH_DB: %v", err)
 	}
-	db, err := store.Open(ctx, path)
+	e := benchEnvAt(b, path)
+	return e, e.signIn(consent.RoleAdmin)
+}
+
+// benchEnvAt is the server of the benchmarks on the database file at path.
+func benchEnvAt(b *testing.B, path string) *env {
+	b.Helper()
+	db, err := store.Open(context.Background(), path)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -59,8 +65,7 @@ func benchContactsEnv(b *testing.B) (*env, *adminClient) {
 		svc, slog.New(slog.DiscardHandler))
 	ts := httptest.NewServer(srv)
 	b.Cleanup(ts.Close)
-	e := &env{t: b, db: db, svc: svc, srv: srv, ts: ts, clock: clock}
-	return e, e.signIn(consent.RoleAdmin)
+	return &env{t: b, db: db, svc: svc, srv: srv, ts: ts, clock: clock}
 }
 
 func benchGet(b *testing.B, c *adminClient, paths []string) {
