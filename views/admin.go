@@ -55,3 +55,21 @@ type AdminErrorModel struct {
 	Title   string
 	Message string
 }
+
+// AdminConfirmModel is the console's confirmation step before a change: the
+// page says what will happen and posts Hidden and confirm=yes to Action.
+type AdminConfirmModel struct {
+	Layout      AdminLayoutModel
+	Title       string
+	Subject     string // shown under the title in monospace, e.g. a number; optional
+	Message     string // what happens
+	Consequence string // what is recorded or what stays; optional
+	Action      string // the form's action URL
+	Hidden      []HiddenField
+	Button      string
+	Danger      bool // the change cannot be undone: a red button
+	CancelURL   string
+}
+
+// HiddenField is a form field the confirmation page posts back.
+type HiddenField struct{ Name, Value string }

@@ -37,16 +37,6 @@ type AdminUserCreated struct {
 	Generated bool
 }
 
-// AdminConfirmModel asks to confirm a change that cannot be undone.
-type AdminConfirmModel struct {
-	Layout    AdminLayoutModel
-	Title     string
-	Message   string
-	Action    string // the form's action; it posts confirm=yes
-	Button    string
-	CancelURL string
-}
-
 // AdminAccountModel is the change-your-password page.
 type AdminAccountModel struct {
 	Layout AdminLayoutModel

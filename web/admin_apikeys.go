@@ -23,9 +23,9 @@ func (s *Server) apiKeysModel(r *http.Request) (views.AdminAPIKeysModel, error) 
 	m := views.AdminAPIKeysModel{Layout: s.adminLayout(r, "API keys", "api_keys")}
 	for _, k := range keys {
 		row := views.AdminAPIKeyRow{ID: strconv.FormatInt(k.ID, 10), Name: k.Name, Prefix: k.Prefix, Scope: k.Scope,
-			Created: settingsTime(k.CreatedAt), LastUsed: settingsTime(k.LastUsedAt)}
+			Created: consoleTimeOr(k.CreatedAt, "never"), LastUsed: consoleTimeOr(k.LastUsedAt, "never")}
 		if !k.RevokedAt.IsZero() {
-			row.Revoked = settingsTime(k.RevokedAt)
+			row.Revoked = consoleTimeOr(k.RevokedAt, "never")
 		}
 		m.Keys = append(m.Keys, row)
 	}
@@ -107,7 +107,7 @@ func (s *Server) handleAPIKeyRevoke(w http.ResponseWriter, r *http.Request) {
 				render(w, r, http.StatusOK, views.AdminConfirmPage(views.AdminConfirmModel{
 					Layout: s.adminLayout(r, "Revoke API key", "api_keys"), Title: "Revoke the key “" + k.Name + "”?",
 					Message: "Systems using it (" + k.Prefix + "…) are refused from their next request on. This cannot be undone.",
-					Action:  r.URL.Path, Button: "Revoke key", CancelURL: "/admin/api-keys",
+					Action:  r.URL.Path, Button: "Revoke key", Danger: true, CancelURL: "/admin/api-keys",
 				}))
 				return
 			}

@@ -166,9 +166,12 @@ func (s *Server) handleCategoryDelete(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.PostForm.Get("confirm") != "yes" {
-		render(w, r, http.StatusOK, views.CategoryDeletePage(views.CategoryDeleteModel{
-			Layout: s.catalogLayout(r, "Delete "+c.Slug, "categories"), ID: strconv.FormatInt(c.ID, 10),
-			Slug: c.Slug, Name: c.Texts["en"].Name}))
+		id := strconv.FormatInt(c.ID, 10)
+		render(w, r, http.StatusOK, views.AdminConfirmPage(views.AdminConfirmModel{
+			Layout: s.catalogLayout(r, "Delete "+c.Slug, "categories"), Title: "Delete " + c.Slug + "?",
+			Message: "“" + c.Texts["en"].Name + "” will no longer exist. Nobody has used it, so no record refers to it.",
+			Action:  "/admin/categories/" + id + "/delete", Button: "Delete", Danger: true,
+			CancelURL: "/admin/categories/" + id}))
 		return
 	}
 	err := s.svc.DeleteCategory(r.Context(), c.ID)

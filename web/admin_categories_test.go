@@ -105,9 +105,15 @@ func TestAdminCategoryCreateEditDelete(t *testing.T) {
 	}
 
 	// Delete: a confirmation step, then the category is gone.
-	resp = c.post(path+"/delete", nil)
-	if resp.StatusCode != 200 {
-		t.Fatalf("delete without confirm: status %d, want the confirmation page", resp.StatusCode)
+	resp, err := c.http.PostForm(e.ts.URL+path+"/delete", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(page), `data-testid="confirm"`) ||
+		!strings.Contains(string(page), `action="`+path+`/delete"`) {
+		t.Fatalf("delete without confirm: status %d, want the confirmation page posting back to %s/delete", resp.StatusCode, path)
 	}
 	if _, err := e.svc.AdminCategory(ctx, id); err != nil {
 		t.Fatalf("the confirmation step deleted: %v", err)

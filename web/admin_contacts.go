@@ -36,25 +36,6 @@ var contactErrors = map[string]string{
 // (the cursors after and before come on top).
 var contactListParams = []string{"q", "category", "state", "status", "source", "entry", "date", "from", "to", "sort"}
 
-const adminDate = "2006-01-02"
-
-// contactTime shows a time on the contact pages: UTC, to the minute.
-func contactTime(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return t.UTC().Format("2006-01-02 15:04 UTC")
-}
-
-// listTime is contactTime without the zone, for the list's columns, whose
-// headers say UTC.
-func listTime(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return t.UTC().Format("2006-01-02 15:04")
-}
-
 // handleContactList is the contact list: search by any digits of the
 // number, filters, and keyset pages. Viewers may search, and see every
 // number masked.
@@ -222,8 +203,8 @@ func (s *Server) handleContactShow(w http.ResponseWriter, r *http.Request) {
 		waID = strings.TrimPrefix(maskPhone("+"+waID), "+")
 	}
 	m := views.AdminContactModel{Layout: s.adminLayout(r, phone, "contacts"), ID: d.Contact.ID, Phone: phone, WaID: waID,
-		Status: string(d.Contact.Status), Language: d.Contact.Language, Created: contactTime(d.Contact.CreatedAt),
-		Window: contactTime(d.Contact.WindowOpenUntil), EntryPoint: d.Contact.EntryPoint,
+		Status: string(d.Contact.Status), Language: d.Contact.Language, Created: consoleTime(d.Contact.CreatedAt),
+		Window: consoleTime(d.Contact.WindowOpenUntil), EntryPoint: d.Contact.EntryPoint,
 		CanChange: u.Role == consent.RoleAdmin, BackURL: "/admin/contacts"}
 	switch r.URL.Query().Get("done") {
 	case "opted_out":
@@ -234,7 +215,7 @@ func (s *Server) handleContactShow(w http.ResponseWriter, r *http.Request) {
 	for _, c := range d.Categories {
 		item := views.AdminConsentItem{Slug: c.Slug, Name: c.Name}
 		if st, ok := d.Consents[c.Slug]; ok {
-			item.State, item.Since, item.Source = string(st.State), contactTime(st.Since), string(st.Source)
+			item.State, item.Since, item.Source = string(st.State), consoleTime(st.Since), string(st.Source)
 			item.CanOptOut = st.State == consent.OptedIn || st.State == consent.Pending
 			m.AnyActive = m.AnyActive || item.CanOptOut
 		}
@@ -244,13 +225,13 @@ func (s *Server) handleContactShow(w http.ResponseWriter, r *http.Request) {
 		m.Events = append(m.Events, eventItem(d.Events[i], d.Wordings))
 	}
 	for _, in := range d.Inbound {
-		m.Inbound = append(m.Inbound, views.AdminInboundItem{At: contactTime(in.ReceivedAt), Type: in.Type, Text: in.Text,
+		m.Inbound = append(m.Inbound, views.AdminInboundItem{At: consoleTime(in.ReceivedAt), Type: in.Type, Text: in.Text,
 			ButtonID: in.ButtonID, ProviderID: in.ProviderID})
 	}
 	for _, o := range d.Outbox {
-		item := views.AdminOutboxItem{At: contactTime(o.CreatedAt), Purpose: o.Purpose, Kind: string(o.Message.Kind),
+		item := views.AdminOutboxItem{At: consoleTime(o.CreatedAt), Purpose: o.Purpose, Kind: string(o.Message.Kind),
 			Preview: messagePreview(o.Message), Status: string(o.Status), Attempts: o.Attempts, ProviderID: o.ProviderID,
-			Updated: contactTime(o.UpdatedAt)}
+			Updated: consoleTime(o.UpdatedAt)}
 		if o.ErrorCode != 0 || o.ErrorTitle != "" {
 			item.Error = strings.TrimSpace(fmt.Sprintf("%s %s", codeOrEmpty(o.ErrorCode), o.ErrorTitle))
 		}
@@ -270,7 +251,7 @@ func codeOrEmpty(code int) string {
 func eventItem(e consent.Event, wordings map[string]consent.Wording) views.AdminEventItem {
 	ev := e.Evidence
 	item := views.AdminEventItem{ID: e.ID, Type: string(e.Type), Category: e.Category, State: string(e.State),
-		Source: string(ev.Source), OccurredAt: contactTime(e.OccurredAt), RecordedAt: e.RecordedAt.UTC().Format(time.RFC3339Nano),
+		Source: string(ev.Source), OccurredAt: consoleTime(e.OccurredAt), RecordedAt: e.RecordedAt.UTC().Format(time.RFC3339Nano),
 		Lang: e.Lang, WordingHash: e.WordingHash}
 	for _, kv := range [][2]string{{"Actor", ev.Actor}, {"IP (truncated)", ev.IP}, {"User agent", ev.UserAgent},
 		{"Page", ev.PageURL}, {"Embedded on", ev.EmbedOrigin}, {"Entry point", ev.EntryPoint}, {"Form version", ev.FormVersion},
@@ -342,20 +323,20 @@ func (s *Server) handleContactOptOut(w http.ResponseWriter, r *http.Request) {
 	}
 	back := "/admin/contacts/" + strconv.FormatInt(id, 10)
 	if r.PostFormValue("confirm") != "yes" {
-		m := views.AdminContactConfirmModel{Layout: s.adminLayout(r, "Confirm opt-out", "contacts"), ID: id,
-			Phone: c.Contact.Phone, Action: back + "/opt-out", Category: slug, CancelURL: back,
-			Button: "Opt out"}
+		m := views.AdminConfirmModel{Layout: s.adminLayout(r, "Confirm opt-out", "contacts"),
+			Subject: c.Contact.Phone, Action: back + "/opt-out", CancelURL: back, Button: "Opt out"}
 		if slug != "" {
-			m.Heading = "Opt out of " + name + "?"
+			m.Hidden = []views.HiddenField{{Name: "category", Value: slug}}
+			m.Title = "Opt out of " + name + "?"
 			m.Message = "This contact will no longer receive " + name + " messages."
 		} else {
-			m.Heading = "Opt out of everything?"
+			m.Title = "Opt out of everything?"
 			m.Message = "This contact will no longer receive any category, and messages still queued for it are cancelled."
 			m.Button = "Opt out of everything"
 		}
 		m.Consequence = "The opt-out is recorded in the contact's timeline as your act (source admin, " +
 			consent.AdminAct{Email: currentAdmin(r).Email}.Actor() + ") and in the audit log. Opting in again takes a new consent from the person."
-		render(w, r, http.StatusOK, views.AdminContactConfirmPage(m))
+		render(w, r, http.StatusOK, views.AdminConfirmPage(m))
 		return
 	}
 	changed, err := s.svc.AdminOptOut(ctx, id, slug, consent.AdminAct{Email: currentAdmin(r).Email, IP: clientIP(r)})
@@ -396,10 +377,10 @@ func (s *Server) handleContactErase(w http.ResponseWriter, r *http.Request) {
 	}
 	back := "/admin/contacts/" + strconv.FormatInt(id, 10)
 	if r.PostFormValue("confirm") != "yes" {
-		render(w, r, http.StatusOK, views.AdminContactConfirmPage(views.AdminContactConfirmModel{
-			Layout: s.adminLayout(r, "Confirm erasure", "contacts"), ID: id, Phone: c.Contact.Phone,
+		render(w, r, http.StatusOK, views.AdminConfirmPage(views.AdminConfirmModel{
+			Layout: s.adminLayout(r, "Confirm erasure", "contacts"), Subject: c.Contact.Phone,
 			Action: back + "/erase", CancelURL: back, Danger: true, Button: "Erase for good",
-			Heading: "Erase this contact?",
+			Title: "Erase this contact?",
 			Message: fmt.Sprintf("The contact, its %d consents, the messages it wrote and was sent, and the personal content of its %d events are deleted. This cannot be undone.",
 				len(c.Consents), len(c.Events)),
 			Consequence: "A tombstone (a salted hash of the number, the time, reason admin and you as the actor) and the events without personal content remain, so the ledger still verifies. The erasure is recorded in the audit log.",

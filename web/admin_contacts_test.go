@@ -174,7 +174,7 @@ func TestAdminContactOptOut(t *testing.T) {
 	var page bytes.Buffer
 	page.ReadFrom(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK || !strings.Contains(page.String(), `data-testid="contact-confirm"`) ||
+	if resp.StatusCode != http.StatusOK || !strings.Contains(page.String(), `data-testid="confirm"`) ||
 		!strings.Contains(page.String(), `name="confirm" value="yes"`) {
 		t.Fatalf("first POST: %d, want the confirmation page", resp.StatusCode)
 	}

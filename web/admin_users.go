@@ -42,8 +42,8 @@ func (s *Server) usersModel(r *http.Request) (views.AdminUsersModel, error) {
 	m := views.AdminUsersModel{Layout: s.adminLayout(r, "Users", "users")}
 	for _, u := range users {
 		m.Users = append(m.Users, views.AdminUserRow{ID: strconv.FormatInt(u.ID, 10), Email: u.Email, Role: string(u.Role),
-			Created: settingsTime(u.CreatedAt), LastSignIn: settingsTime(u.LastLoginAt), Active: u.Active(),
-			Revoked: settingsTime(u.DisabledAt), Self: u.ID == me.ID})
+			Created: consoleTimeOr(u.CreatedAt, "never"), LastSignIn: consoleTimeOr(u.LastLoginAt, "never"), Active: u.Active(),
+			Revoked: consoleTimeOr(u.DisabledAt, "never"), Self: u.ID == me.ID})
 	}
 	return m, nil
 }
@@ -148,7 +148,7 @@ func (s *Server) handleUserRevoke(w http.ResponseWriter, r *http.Request) {
 		render(w, r, http.StatusOK, views.AdminConfirmPage(views.AdminConfirmModel{
 			Layout: s.adminLayout(r, "Revoke user", "users"), Title: "Revoke " + u.Email + "?",
 			Message: "They are signed out at once and can no longer sign in. Their past acts stay in the audit log.",
-			Action:  r.URL.Path, Button: "Revoke user", CancelURL: "/admin/users",
+			Action:  r.URL.Path, Button: "Revoke user", Danger: true, CancelURL: "/admin/users",
 		}))
 		return
 	}

@@ -113,17 +113,17 @@ func TestBrowserAdminContacts(t *testing.T) {
 
 	err = chromedp.Do(ctx,
 		chromedp.Click(chromedp.CSS(`[data-testid="opt-out-offers"]`)),
-		chromedp.WaitVisible(chromedp.CSS(`[data-testid="contact-confirm"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="confirm"]`)),
 	)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := text(t, ctx, `[data-testid="contact-confirm"] h1`); !strings.Contains(got, "Offers") {
+	if got := text(t, ctx, `[data-testid="confirm"] h1`); !strings.Contains(got, "Offers") {
 		t.Errorf("confirmation asks %q", got)
 	}
 	screenshot(t, ctx, "admin-contact-confirm")
 	err = chromedp.Do(ctx,
-		chromedp.Click(chromedp.CSS(`[data-testid="confirm"]`)),
+		chromedp.Click(chromedp.CSS(`[data-testid="confirm-yes"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="flash"]`)),
 	)
 	if err != nil {
