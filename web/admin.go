@@ -3,6 +3,7 @@ package web
 import (
 	"encoding/json"
 	"net/http"
+	"time"
 
 	"github.com/optin/optin/consent"
 	"github.com/optin/optin/views"
@@ -82,4 +83,39 @@ func (s *Server) renderAdminError(w http.ResponseWriter, r *http.Request, code i
 		m.Layout = s.adminLayout(r, m.Title, "")
 	}
 	render(w, r, code, views.AdminErrorPage(m))
+}
+
+// How the console shows times: always in UTC, to the minute unless a page
+// needs seconds; adminDate is also the format of its date filters.
+const (
+	adminDate = "2006-01-02"
+	adminTime = "2006-01-02 15:04 UTC"
+)
+
+// consoleTime shows a time as adminTime, "" for the zero time.
+func consoleTime(t time.Time) string { return consoleTimeOr(t, "") }
+
+// consoleTimeOr is consoleTime with none in place of the zero time.
+func consoleTimeOr(t time.Time, none string) string {
+	if t.IsZero() {
+		return none
+	}
+	return t.UTC().Format(adminTime)
+}
+
+// listTime is consoleTime without the zone, for table columns whose
+// header says UTC.
+func listTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format("2006-01-02 15:04")
+}
+
+// adminSeconds shows a time to the second.
+func adminSeconds(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format("2006-01-02 15:04:05")
 }

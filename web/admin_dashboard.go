@@ -47,14 +47,6 @@ var alertLabels = map[string]string{
 	"dead_letter": "Message given up after its retries",
 }
 
-// consoleTime is how the console shows a time (adminTime), "" for none.
-func consoleTime(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return t.UTC().Format(adminTime)
-}
-
 // dashboardModel maps the domain's numbers to the page's.
 func dashboardModel(d consent.Dashboard, cats []consent.Category) views.DashboardModel {
 	var m views.DashboardModel

@@ -143,14 +143,6 @@ func (s *Server) handleEventList(w http.ResponseWriter, r *http.Request) {
 	render(w, r, http.StatusOK, views.EventListPage(m))
 }
 
-// adminSeconds shows a time to the second.
-func adminSeconds(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return t.UTC().Format("2006-01-02 15:04:05")
-}
-
 // longDigits finds what could be a phone number in an audit entry, so that
 // viewers never see one whole, whatever another page wrote into the detail.
 var longDigits = regexp.MustCompile(`\+?[0-9][0-9 ]{6,}[0-9]`)

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/optin/optin/consent"
 	"github.com/optin/optin/views"
@@ -121,7 +120,7 @@ func (s *Server) settingsModel(r *http.Request, values map[string]string, errs m
 		m.Groups = append(m.Groups, vg)
 	}
 	for _, h := range history {
-		m.History = append(m.History, views.SettingsHistoryRow{At: h.At.UTC().Format("2006-01-02 15:04:05"), Actor: h.Actor,
+		m.History = append(m.History, views.SettingsHistoryRow{At: adminSeconds(h.At), Actor: h.Actor,
 			Key: h.Key, Old: shorten(h.Old, 200), New: shorten(h.New, 200)})
 	}
 	return m, nil
@@ -208,12 +207,4 @@ func shorten(text string, n int) string {
 		return string(r[:n]) + "…"
 	}
 	return text
-}
-
-// settingsTime formats a time for the console; the zero time is "never".
-func settingsTime(t time.Time) string {
-	if t.IsZero() {
-		return "never"
-	}
-	return t.UTC().Format("2006-01-02 15:04 UTC")
 }

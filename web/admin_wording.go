@@ -10,9 +10,6 @@ import (
 	"github.com/optin/optin/web/i18n"
 )
 
-// adminTime is how the console shows a stored time.
-const adminTime = "2006-01-02 15:04 UTC"
-
 // handleWordingShow lists the opt-in form's consent wording per language
 // with its versions, and the terms prompt's versions.
 func (s *Server) handleWordingShow(w http.ResponseWriter, r *http.Request) {
