@@ -145,7 +145,7 @@ func (s *Service) handleMessage(ctx context.Context, m InboundMessage) error {
 // route decides what a new message means for its contact.
 func (s *Service) route(ctx context.Context, c Contact, m InboundMessage, kw Keyword, created bool, now time.Time) error {
 	lang := s.lang(c.Language)
-	ev := Evidence{Source: SourceWhatsAppReply, MessageID: m.ID, EntryPoint: c.EntryPoint}
+	ev := Evidence{Source: SourceWhatsAppReply, MessageID: m.ID, MessageText: m.Text, EntryPoint: c.EntryPoint}
 
 	if m.Type == InSystem && m.NewWaID != "" {
 		return s.changeNumber(ctx, c, m, now)
@@ -175,7 +175,7 @@ func (s *Service) route(ctx context.Context, c Contact, m InboundMessage, kw Key
 	case kw.Kind == KeywordStop:
 		return s.stop(ctx, c, kw.Category, ev, lang, now)
 	case m.ButtonID == PayloadStopMarketing:
-		return s.stopMarketing(ctx, c, Evidence{Source: SourceWhatsAppReply, MessageID: m.ID}, lang, true, now)
+		return s.stopMarketing(ctx, c, Evidence{Source: SourceWhatsAppReply, MessageID: m.ID, MessageText: m.Text}, lang, true, now)
 	case kw.Kind == KeywordStart:
 		// A bare "yes" is often an answer to the business's chatbot: only
 		// when something is left to restore does it mean opting in again.
@@ -247,7 +247,7 @@ func (s *Service) acceptTerms(ctx context.Context, c Contact, m InboundMessage, 
 	names := s.categoryNames(ctx, lang, cats)
 	_, err := s.store.ApplyChange(ctx, Change{
 		ContactID: c.ID, At: now, Lang: lang, Wording: &w,
-		Evidence: Evidence{Source: source, MessageID: m.ID, EntryPoint: c.EntryPoint,
+		Evidence: Evidence{Source: source, MessageID: m.ID, MessageText: m.Text, EntryPoint: c.EntryPoint,
 			Detail: map[string]string{"button": m.ButtonID, "entry_code_valid": fmt.Sprint(c.EntryValid), "replied_to": m.ContextID}},
 		ContactEvent: EventTermsAccepted, Activate: true, Type: EventOptIn, Set: set,
 		Replies:      []Message{s.text(lang, "mo.terms.accepted", names, s.cfg.BusinessName)},
@@ -331,7 +331,7 @@ func (s *Service) confirm(ctx context.Context, c Contact, m InboundMessage, lang
 		return nil
 	}
 	_, err = s.store.ApplyChange(ctx, Change{ContactID: c.ID, At: now, Lang: lang, Type: EventConfirm, Set: set,
-		Evidence: Evidence{Source: SourceWhatsAppReply, MessageID: m.ID, Detail: map[string]string{"button": m.ButtonID}},
+		Evidence: Evidence{Source: SourceWhatsAppReply, MessageID: m.ID, MessageText: m.Text, Detail: map[string]string{"button": m.ButtonID}},
 		Replies:  []Message{s.text(lang, "mo.confirmed", s.categoryNames(ctx, lang, slugs), s.cfg.BusinessName)}, ReplyPurpose: "confirmation"})
 	return err
 }

@@ -62,6 +62,9 @@ func (s *Server) optInModel(r *http.Request, lang string, embed bool) (views.Opt
 	}
 	if embed {
 		m.Action = "/optin?embed=1"
+		if o := s.embedOrigin(r); o != "" {
+			m.Action += "&origin=" + url.QueryEscape(o)
+		}
 	}
 	m.Countries = s.countries.options(lang, m.Country)
 	for _, c := range cats {
@@ -112,7 +115,7 @@ func (s *Server) handleOptInSubmit(w http.ResponseWriter, r *http.Request) {
 	origin := ""
 	if embed {
 		source = consent.SourceEmbed
-		origin = refererOrigin(r)
+		origin = s.embedOrigin(r)
 	}
 	req := consent.OptInRequest{
 		Phone:      f.Get("phone"),
@@ -224,10 +227,25 @@ func clientIP(r *http.Request) string {
 	return host
 }
 
-// refererOrigin is the origin of the page that embedded the form.
-func refererOrigin(r *http.Request) string {
-	u, err := url.Parse(r.Referer())
-	if err != nil || u.Host == "" {
+// embedOrigin is the origin of the page that embeds the form. The browser
+// names that page in the Referer of the frame's GET only: the POST from
+// inside the frame names the frame itself. So the form's action carries the
+// origin on (?origin=), and a Referer on optin's own host is not an embedder.
+func (s *Server) embedOrigin(r *http.Request) string {
+	if o := originOf(r.URL.Query().Get("origin")); o != "" {
+		return o
+	}
+	o := originOf(r.Referer())
+	if u, err := url.Parse(o); err != nil || u.Host == r.Host || o == originOf(s.cfg.BaseURL) {
+		return ""
+	}
+	return o
+}
+
+// originOf is the scheme://host of an http(s) URL, "" for anything else.
+func originOf(raw string) string {
+	u, err := url.Parse(truncate(raw, 1024))
+	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
 		return ""
 	}
 	return u.Scheme + "://" + u.Host
