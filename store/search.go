@@ -150,6 +150,20 @@ func contactQuery(q consent.ContactSearch) (string, []any, bool, error) {
 		sub = append(sub, `s.source = ?`)
 		subArgs = append(subArgs, string(q.Source))
 	}
+	createdRange := q.DateField == consent.DateCreated && (!q.From.IsZero() || !q.To.IsZero())
+	if q.Sort == consent.SortCreated && idCol == "c.id" && q.Category != "" && q.State != "" && q.State != consent.NoConsent &&
+		q.EntryPoint == "" && !createdRange {
+		// One category in one state, newest first: walk that state's
+		// entries of consents_category_state, which (the table being
+		// WITHOUT ROWID) end in contact_id, so they come in id order and a
+		// contact appears once. Walking the contacts instead would check
+		// each for a consent, all of them when few or none match.
+		from, idCol = `consents s CROSS JOIN contacts c ON c.id = s.contact_id`, `s.contact_id`
+		for i, c := range sub {
+			add(c, subArgs[i])
+		}
+		sub = nil
+	}
 	if len(sub) > 0 || q.State == consent.NoConsent {
 		cond := `EXISTS (SELECT 1 FROM consents s WHERE s.contact_id = c.id`
 		if q.State == consent.NoConsent {
@@ -169,8 +183,7 @@ func contactQuery(q consent.ContactSearch) (string, []any, bool, error) {
 	}
 	desc := key.desc != back
 	col := key.col
-	if q.Sort == consent.SortCreated && q.DateField == consent.DateCreated && (!q.From.IsZero() || !q.To.IsZero()) &&
-		idCol == "c.id" {
+	if q.Sort == consent.SortCreated && createdRange && idCol == "c.id" {
 		// A creation date range: walk the range on contacts_created instead
 		// of every id newer than it. Since ids count up in creation order
 		// this is the same order, and the cursor holds both keys.

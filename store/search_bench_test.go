@@ -128,6 +128,19 @@ func BenchmarkListFiltered(b *testing.B) {
 	}
 }
 
+// BenchmarkListFilteredNoMatch filters to a category and state that no
+// contact has (the seed makes no pending consents): the page is empty.
+func BenchmarkListFilteredNoMatch(b *testing.B) {
+	d := openBench(b)
+	q := consent.ContactQuery{Category: "offers", State: consent.Pending}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if p := d.search(b, q); len(p.Rows) != 0 {
+			b.Fatalf("%d rows, want none", len(p.Rows))
+		}
+	}
+}
+
 // BenchmarkListFilteredSource adds a source and a date range.
 func BenchmarkListFilteredSource(b *testing.B) {
 	d := openBench(b)

@@ -243,7 +243,11 @@ func TestSearchContactsNoOffset(t *testing.T) {
 		{"newest first", consent.ContactSearch{ContactQuery: consent.ContactQuery{Sort: consent.SortCreated}, After: cur}, "PRIMARY KEY"},
 		{"newest first, backwards", consent.ContactSearch{ContactQuery: consent.ContactQuery{Sort: consent.SortCreated}, Before: cur}, "PRIMARY KEY"},
 		{"newest first, filtered", consent.ContactSearch{ContactQuery: consent.ContactQuery{Sort: consent.SortCreated,
-			Status: consent.Active, Category: "offers", State: consent.OptedIn}, After: cur}, "PRIMARY KEY"},
+			Status: consent.Active, Category: "offers", State: consent.OptedIn}, After: cur}, "consents_category_state"},
+		{"newest first, category and state, backwards", consent.ContactSearch{ContactQuery: consent.ContactQuery{Sort: consent.SortCreated,
+			Category: "offers", State: consent.Pending, Source: consent.SourceWebForm}, Before: cur}, "consents_category_state"},
+		{"newest first, state only", consent.ContactSearch{ContactQuery: consent.ContactQuery{Sort: consent.SortCreated,
+			State: consent.Pending}, After: cur}, "PRIMARY KEY"},
 		{"newest first, created range", consent.ContactSearch{ContactQuery: consent.ContactQuery{Sort: consent.SortCreated,
 			DateField: consent.DateCreated, From: t0, To: t0.Add(time.Hour)}, After: cur}, "contacts_created"},
 		{"changed", consent.ContactSearch{ContactQuery: consent.ContactQuery{Sort: consent.SortChanged}, After: cur}, "contacts_updated"},
@@ -339,6 +343,58 @@ func TestEraseRemovesNumberFromSearchIndex(t *testing.T) {
 		}
 		if bytes.Contains(raw, []byte(digits)) {
 			t.Errorf("%s still holds the number's digits", filepath.Base(f))
+		}
+	}
+}
+
+// TestSearchContactsCategoryStatePages walks the list filtered to one
+// category and state, which is read from consents_category_state rather
+// than the contacts: forwards and back, two rows a page, every match once
+// and newest first, and a contact's other categories don't repeat it.
+func TestSearchContactsCategoryStatePages(t *testing.T) {
+	db, _ := searchFixture(t)
+	ctx := context.Background()
+	for i := range 5 {
+		if _, err := db.ApplyOptIn(ctx, optIn(fmt.Sprintf("+49170123456%d", i), consent.OptedIn, t0, "offers", "order_updates")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	base := consent.ContactQuery{Sort: consent.SortCreated, Category: "offers", State: consent.OptedIn}
+	all := pageIDs(search(t, db, consent.ContactSearch{ContactQuery: base}))
+	if len(all) != 7 || !slices.IsSortedFunc(all, func(a, b int64) int { return int(b - a) }) {
+		t.Fatalf("all = %v, want 7 ids newest first", all)
+	}
+	base.Limit = 2
+	var pages []consent.ContactPage
+	q := consent.ContactSearch{ContactQuery: base}
+	for {
+		p := search(t, db, q)
+		pages = append(pages, p)
+		if p.Next == "" {
+			break
+		}
+		cur, err := consent.DecodeContactCursor(p.Next, base.Sort)
+		if err != nil {
+			t.Fatal(err)
+		}
+		q.After = &cur
+	}
+	var walked []int64
+	for _, p := range pages {
+		walked = append(walked, pageIDs(p)...)
+	}
+	if !slices.Equal(walked, all) || len(pages) != 4 {
+		t.Fatalf("forward: %v in %d pages, want %v in 4", walked, len(pages), all)
+	}
+	back := pages[len(pages)-1]
+	for i := len(pages) - 2; i >= 0; i-- {
+		cur, err := consent.DecodeContactCursor(back.Prev, base.Sort)
+		if err != nil {
+			t.Fatal(err)
+		}
+		back = search(t, db, consent.ContactSearch{ContactQuery: base, Before: &cur})
+		if got, want := pageIDs(back), pageIDs(pages[i]); !slices.Equal(got, want) {
+			t.Errorf("back to page %d: %v, want %v", i, got, want)
 		}
 	}
 }
