@@ -181,52 +181,65 @@ func TestSearchContactsPages(t *testing.T) {
 			if len(all) != 6 {
 				t.Fatalf("all = %v", all)
 			}
-			var pages []consent.ContactPage
 			withLimit := base
 			withLimit.Limit = 2
-			q := consent.ContactSearch{ContactQuery: withLimit}
-			for i := 0; ; i++ {
-				p := search(t, db, q)
-				pages = append(pages, p)
-				if (i == 0) != (p.Prev == "") {
-					t.Errorf("page %d: Prev = %q", i, p.Prev)
-				}
-				if p.Next == "" {
-					break
-				}
-				cur, err := consent.DecodeContactCursor(p.Next, sort)
-				if err != nil {
-					t.Fatal(err)
-				}
-				q.After = &cur
-			}
-			var walked []int64
-			for _, p := range pages {
-				walked = append(walked, pageIDs(p)...)
-			}
-			if !slices.Equal(walked, all) || len(pages) != 3 {
+			pages := walkPages(t, db, withLimit)
+			if walked := walkedIDs(pages); !slices.Equal(walked, all) || len(pages) != 3 {
 				t.Errorf("forward: %v in %d pages, want %v in 3", walked, len(pages), all)
-			}
-			// Back from the last page.
-			back := pages[len(pages)-1]
-			for i := len(pages) - 2; i >= 0; i-- {
-				cur, err := consent.DecodeContactCursor(back.Prev, sort)
-				if err != nil {
-					t.Fatalf("page %d: %v", i, err)
-				}
-				back = search(t, db, consent.ContactSearch{ContactQuery: withLimit, Before: &cur})
-				if got, want := pageIDs(back), pageIDs(pages[i]); !slices.Equal(got, want) {
-					t.Errorf("back to page %d: %v, want %v", i, got, want)
-				}
-				if back.Next == "" {
-					t.Errorf("back to page %d: no Next", i)
-				}
-			}
-			if back.Prev != "" {
-				t.Errorf("first page reached backwards has Prev %q", back.Prev)
 			}
 		})
 	}
+}
+
+// walkPages reads the list of base page by page through the Next cursors,
+// then back from the last page through the Prev cursors, checking each
+// page reached backwards equals the one reached forwards. It returns the
+// pages in order.
+func walkPages(t *testing.T, db *DB, base consent.ContactQuery) []consent.ContactPage {
+	t.Helper()
+	var pages []consent.ContactPage
+	q := consent.ContactSearch{ContactQuery: base}
+	for i := 0; ; i++ {
+		p := search(t, db, q)
+		pages = append(pages, p)
+		if (i == 0) != (p.Prev == "") {
+			t.Errorf("page %d: Prev = %q", i, p.Prev)
+		}
+		if p.Next == "" {
+			break
+		}
+		cur, err := consent.DecodeContactCursor(p.Next, base.Sort)
+		if err != nil {
+			t.Fatal(err)
+		}
+		q.After = &cur
+	}
+	back := pages[len(pages)-1]
+	for i := len(pages) - 2; i >= 0; i-- {
+		cur, err := consent.DecodeContactCursor(back.Prev, base.Sort)
+		if err != nil {
+			t.Fatalf("page %d: %v", i, err)
+		}
+		back = search(t, db, consent.ContactSearch{ContactQuery: base, Before: &cur})
+		if got, want := pageIDs(back), pageIDs(pages[i]); !slices.Equal(got, want) {
+			t.Errorf("back to page %d: %v, want %v", i, got, want)
+		}
+		if back.Next == "" {
+			t.Errorf("back to page %d: no Next", i)
+		}
+	}
+	if back.Prev != "" {
+		t.Errorf("first page reached backwards has Prev %q", back.Prev)
+	}
+	return pages
+}
+
+func walkedIDs(pages []consent.ContactPage) []int64 {
+	var ids []int64
+	for _, p := range pages {
+		ids = append(ids, pageIDs(p)...)
+	}
+	return ids
 }
 
 // TestSearchContactsNoOffset: the list's queries seek from the cursor
@@ -365,36 +378,8 @@ func TestSearchContactsCategoryStatePages(t *testing.T) {
 		t.Fatalf("all = %v, want 7 ids newest first", all)
 	}
 	base.Limit = 2
-	var pages []consent.ContactPage
-	q := consent.ContactSearch{ContactQuery: base}
-	for {
-		p := search(t, db, q)
-		pages = append(pages, p)
-		if p.Next == "" {
-			break
-		}
-		cur, err := consent.DecodeContactCursor(p.Next, base.Sort)
-		if err != nil {
-			t.Fatal(err)
-		}
-		q.After = &cur
-	}
-	var walked []int64
-	for _, p := range pages {
-		walked = append(walked, pageIDs(p)...)
-	}
-	if !slices.Equal(walked, all) || len(pages) != 4 {
+	pages := walkPages(t, db, base)
+	if walked := walkedIDs(pages); !slices.Equal(walked, all) || len(pages) != 4 {
 		t.Fatalf("forward: %v in %d pages, want %v in 4", walked, len(pages), all)
-	}
-	back := pages[len(pages)-1]
-	for i := len(pages) - 2; i >= 0; i-- {
-		cur, err := consent.DecodeContactCursor(back.Prev, base.Sort)
-		if err != nil {
-			t.Fatal(err)
-		}
-		back = search(t, db, consent.ContactSearch{ContactQuery: base, Before: &cur})
-		if got, want := pageIDs(back), pageIDs(pages[i]); !slices.Equal(got, want) {
-			t.Errorf("back to page %d: %v, want %v", i, got, want)
-		}
 	}
 }

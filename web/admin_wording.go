@@ -101,7 +101,7 @@ func (s *Server) wordingPage(r *http.Request, lang, text, problem string) (views
 
 func wordingVersionModel(v consent.WordingVersion) views.WordingVersionModel {
 	return views.WordingVersionModel{Hash: v.Hash, Kind: v.Kind, Lang: v.Lang, LangName: i18n.Name(v.Lang),
-		Version: v.Version, Text: v.Text, CreatedAt: v.CreatedAt.UTC().Format(adminTime), Events: v.Events,
+		Version: v.Version, Text: v.Text, CreatedAt: consoleTime(v.CreatedAt), Events: v.Events,
 		Form: v.Form, Current: v.Current}
 }
 

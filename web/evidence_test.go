@@ -61,19 +61,12 @@ func newEvHarness(t *testing.T) *evHarness {
 		out:   &consent.Dispatcher{Store: e.db, Sender: &evSender{}, Clock: e.clock, Log: log, Rate: 1000, BaseDelay: time.Second}}
 }
 
-// webhook posts a body to /webhook as the provider does, then processes the
+// deliver posts a body to /webhook as the provider does, then processes the
 // inbox and sends what optin queued in answer.
-func (h *evHarness) webhook(body string) {
+func (h *evHarness) deliver(body string) {
 	h.t.Helper()
-	req, _ := http.NewRequest("POST", h.ts.URL+"/webhook", strings.NewReader(body))
-	req.Header.Set("X-Optin-Secret", "s3cret")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		h.t.Fatalf("webhook: status %d", resp.StatusCode)
+	if code := h.webhook(body, "s3cret"); code != http.StatusOK {
+		h.t.Fatalf("webhook: status %d", code)
 	}
 	ctx := context.Background()
 	if _, err := h.inbox.ProcessPending(ctx); err != nil {
@@ -95,7 +88,7 @@ func (h *evHarness) text(waID, text string) string {
 	h.seq++
 	id := fmt.Sprintf("wamid.IN.%d", h.seq)
 	b, _ := json.Marshal(text)
-	h.webhook(fmt.Sprintf(`{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":{"messaging_product":"whatsapp","contacts":[{"profile":{"name":"P"},"wa_id":"%s"}],"messages":[{"from":"%s","id":"%s","timestamp":"%d","type":"text","text":{"body":%s}}]}}]}]}`,
+	h.deliver(fmt.Sprintf(`{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":{"messaging_product":"whatsapp","contacts":[{"profile":{"name":"P"},"wa_id":"%s"}],"messages":[{"from":"%s","id":"%s","timestamp":"%d","type":"text","text":{"body":%s}}]}}]}]}`,
 		waID, waID, id, h.clock.t.Unix(), b))
 	return id
 }
@@ -107,7 +100,7 @@ func (h *evHarness) tap(waID, button string) (id, replyTo string) {
 	h.seq++
 	id = fmt.Sprintf("wamid.BTN.%d", h.seq)
 	replyTo = h.lastSent(waID)
-	h.webhook(fmt.Sprintf(`{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":{"messaging_product":"whatsapp","contacts":[{"profile":{"name":"P"},"wa_id":"%s"}],"messages":[{"context":{"from":"4930123456","id":"%s"},"from":"%s","id":"%s","timestamp":"%d","type":"interactive","interactive":{"type":"button_reply","button_reply":{"id":"%s","title":"Accept"}}}]}}]}]}`,
+	h.deliver(fmt.Sprintf(`{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":{"messaging_product":"whatsapp","contacts":[{"profile":{"name":"P"},"wa_id":"%s"}],"messages":[{"context":{"from":"4930123456","id":"%s"},"from":"%s","id":"%s","timestamp":"%d","type":"interactive","interactive":{"type":"button_reply","button_reply":{"id":"%s","title":"Accept"}}}]}}]}]}`,
 		waID, replyTo, waID, id, h.clock.t.Unix(), button))
 	return id, replyTo
 }
@@ -328,7 +321,7 @@ func evidenceCases() []struct {
 				h.t.Fatalf("welcome not sent: %+v %v", msgs, err)
 			}
 			wamid := msgs[0].ProviderID
-			h.webhook(fmt.Sprintf(`{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":{"messaging_product":"whatsapp","statuses":[{"id":"%s","recipient_id":"4915110000011","status":"failed","timestamp":"%d","errors":[{"code":131050,"title":"User has stopped marketing messages"}]}]}}]}]}`,
+			h.deliver(fmt.Sprintf(`{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":{"messaging_product":"whatsapp","statuses":[{"id":"%s","recipient_id":"4915110000011","status":"failed","timestamp":"%d","errors":[{"code":131050,"title":"User has stopped marketing messages"}]}]}}]}]}`,
 				wamid, h.clock.t.Unix()))
 			return evWant{phone: "+4915110000011", typ: consent.EventOptOut, categories: []string{"offers", "recommendations"},
 				state: consent.OptedOut, lang: "en", ev: consent.Evidence{Source: consent.SourceProvider, MessageID: wamid,
@@ -338,7 +331,7 @@ func evidenceCases() []struct {
 			// The same stop as a user_preferences webhook, which names no
 			// message: the evidence is WhatsApp's report itself.
 			h.webForm("+4915110000012", "offers", "order_updates")
-			h.webhook(fmt.Sprintf(`{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"user_preferences","value":{"messaging_product":"whatsapp","user_preferences":[{"wa_id":"4915110000012","detail":"User requested to stop marketing messages","category":"marketing_messages","value":"stop","timestamp":%d}]}}]}]}`,
+			h.deliver(fmt.Sprintf(`{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"user_preferences","value":{"messaging_product":"whatsapp","user_preferences":[{"wa_id":"4915110000012","detail":"User requested to stop marketing messages","category":"marketing_messages","value":"stop","timestamp":%d}]}}]}]}`,
 				h.clock.t.Unix()))
 			return evWant{phone: "+4915110000012", typ: consent.EventOptOut, categories: []string{"offers", "recommendations"},
 				state: consent.OptedOut, lang: "en", ev: consent.Evidence{Source: consent.SourceProvider,

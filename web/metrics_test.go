@@ -238,20 +238,6 @@ func (templateBroken) Send(context.Context, consent.Message) (consent.SendResult
 	return consent.SendResult{}, &consent.ProviderError{Class: consent.ErrTemplate, HTTPStatus: 400, Code: 132001, Title: "Template does not exist"}
 }
 
-func (e *env) webhook(body, secret string) int {
-	e.t.Helper()
-	req, _ := http.NewRequest("POST", e.ts.URL+"/webhook", strings.NewReader(body))
-	if secret != "" {
-		req.Header.Set("X-Optin-Secret", secret)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	resp.Body.Close()
-	return resp.StatusCode
-}
-
 // TestMetrics scrapes after an opt-in, webhook calls (one stored, refusals
 // of each kind) and a send the provider refused, and checks the series.
 func TestMetrics(t *testing.T) {

@@ -93,6 +93,22 @@ func (e *env) get(path string, header ...string) (*http.Response, string) {
 	return resp, string(body)
 }
 
+// webhook posts body to /webhook with the shared secret (none when
+// secret is "") and returns the status.
+func (e *env) webhook(body, secret string) int {
+	e.t.Helper()
+	req, _ := http.NewRequest("POST", e.ts.URL+"/webhook", strings.NewReader(body))
+	if secret != "" {
+		req.Header.Set("X-Optin-Secret", secret)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
 // rows counts what an opt-in would add, to check that errors change nothing.
 func (e *env) rows() map[string]int {
 	out := map[string]int{}
