@@ -15,7 +15,7 @@ import (
 // joined with "|".
 func groupCounts(t testing.TB, db *DB, q string) map[string]int64 {
 	t.Helper()
-	rows, err := db.db.Query(q)
+	rows, err := db.w.Query(q)
 	if err != nil {
 		t.Fatalf("%s: %v", q, err)
 	}
@@ -149,12 +149,12 @@ func TestStatsBackfill(t *testing.T) {
 		`DROP INDEX outbox_failures`, `DROP INDEX events_type`, `DROP INDEX events_source`, `DROP INDEX events_entry_point`,
 		`DROP INDEX inbox_failed`, `DROP INDEX alerts_open`, `DROP INDEX events_occurred`, `DELETE FROM schema_migrations WHERE version = 10`,
 	} {
-		if _, err := db.db.Exec(q); err != nil {
+		if _, err := db.w.Exec(q); err != nil {
 			t.Fatalf("%s: %v", q, err)
 		}
 	}
 	var left int
-	db.db.QueryRow(`SELECT count(*) FROM sqlite_schema WHERE name LIKE 'stat_%'`).Scan(&left)
+	db.w.QueryRow(`SELECT count(*) FROM sqlite_schema WHERE name LIKE 'stat_%'`).Scan(&left)
 	if left != 0 {
 		t.Fatalf("%d stat tables or triggers left", left)
 	}
