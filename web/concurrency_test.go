@@ -2,14 +2,18 @@ package web
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/optin/optin/consent"
 )
 
 // concurrentDeadline bounds a concurrency test. It is not a speed goal: the
@@ -143,5 +147,125 @@ func TestOptInBurstOnFreshStore(t *testing.T) {
 	runAll(t, jobs)
 	if got := e.rows(); got["contacts"] != 256 || got["events"] != 256 || got["outbox"] != 256 {
 		t.Errorf("rows = %v, want 256 contacts, 256 events, 256 welcomes", got)
+	}
+}
+
+// TestWritesAtOnce sends 64 writes of every kind at the same moment to a
+// freshly opened store: form posts (each number twice at once), webhooks
+// (each body twice), API consents (each twice with one Idempotency-Key),
+// admin opt-outs and erasures. Every write must be answered as it would be
+// alone, be stored exactly once, and leave a ledger that verifies.
+func TestWritesAtOnce(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "optin.db")
+	setup := newEnvAt(t, path)
+	var optOut, erase []consent.Contact
+	for i := range 8 {
+		optOut = append(optOut, setup.optInContact(fmt.Sprintf("+4915112361%03d", i), "offers", "order_updates"))
+		erase = append(erase, setup.optInContact(fmt.Sprintf("+4915112362%03d", i), "offers"))
+	}
+	setup.ts.Close()
+	if err := setup.db.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	e := newEnvAt(t, path) // a fresh process on the same file
+	admin := e.signIn(consent.RoleAdmin)
+	key := e.writeKey("crm")
+	c := concurrentClient()
+	base := e.ts.URL
+	var jobs []func(context.Context) error
+	formPhone := func(i int) string { return fmt.Sprintf("+4915112363%03d", i) }
+	apiPhone := func(i int) string { return fmt.Sprintf("+4915112364%03d", i) }
+	hook := func(i int) string {
+		return fmt.Sprintf(`{"statuses":[{"id":"wamid.load%d","recipient_id":"4915112365%03d","status":"delivered","timestamp":"1700000000"}]}`, i, i)
+	}
+	for i := range 8 {
+		for range 2 {
+			jobs = append(jobs, formPost(c, base, formPhone(i), "offers"))
+			jobs = append(jobs, func(ctx context.Context) error {
+				status, body, err := do(ctx, c, "POST", base+"/webhook", "application/json", hook(i), "X-Optin-Secret", "s3cret")
+				if err != nil || status != http.StatusOK {
+					return fmt.Errorf("webhook: %d %.100s %v", status, body, err)
+				}
+				return nil
+			})
+			jobs = append(jobs, func(ctx context.Context) error {
+				body := fmt.Sprintf(`{"phone":%q,"category":"offers","state":"opted_in","occurred_at":"2026-10-30T08:00:00Z"}`, apiPhone(i))
+				status, out, err := do(ctx, c, "POST", base+"/api/v1/consents", "application/json", body,
+					"Authorization", "Bearer "+key, "Idempotency-Key", fmt.Sprintf("load-%d", i))
+				if err != nil || status != http.StatusCreated {
+					return fmt.Errorf("api consent: %d %.100s %v", status, out, err)
+				}
+				return nil
+			})
+		}
+		jobs = append(jobs, func(ctx context.Context) error {
+			form := url.Values{"category": {"offers"}, "confirm": {"yes"}}
+			status, _, err := do(ctx, admin.http, "POST", fmt.Sprintf("%s/admin/contacts/%d/opt-out", base, optOut[i].ID),
+				"application/x-www-form-urlencoded", form.Encode())
+			if err != nil || status != http.StatusSeeOther {
+				return fmt.Errorf("admin opt-out: %d %v", status, err)
+			}
+			return nil
+		})
+		jobs = append(jobs, func(ctx context.Context) error {
+			form := url.Values{"confirm": {"yes"}}
+			status, _, err := do(ctx, admin.http, "POST", fmt.Sprintf("%s/admin/contacts/%d/erase", base, erase[i].ID),
+				"application/x-www-form-urlencoded", form.Encode())
+			if err != nil || status != http.StatusSeeOther {
+				return fmt.Errorf("admin erase: %d %v", status, err)
+			}
+			return nil
+		})
+	}
+	if len(jobs) != 64 {
+		t.Fatalf("%d jobs, want 64", len(jobs))
+	}
+	runAll(t, jobs)
+
+	count := func(q string, args ...any) int {
+		t.Helper()
+		var n int
+		if err := e.db.SQL().QueryRow(q, args...).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	for i := range 8 {
+		for _, p := range []string{formPhone(i), apiPhone(i)} {
+			if n := count(`SELECT count(*) FROM contacts WHERE phone = ?`, p); n != 1 {
+				t.Errorf("%s: %d contacts, want 1", p, n)
+			}
+			if n := count(`SELECT count(*) FROM events e JOIN contacts c ON c.id = e.contact_id
+				WHERE c.phone = ? AND e.type = 'opt_in'`, p); n != 1 {
+				t.Errorf("%s: %d opt-in events, want 1", p, n)
+			}
+		}
+		if n := count(`SELECT count(*) FROM outbox o JOIN contacts c ON c.id = o.contact_id WHERE c.phone = ?`, formPhone(i)); n != 1 {
+			t.Errorf("%s: %d welcomes, want 1", formPhone(i), n)
+		}
+		if n := count(`SELECT count(*) FROM inbox WHERE body = ?`, []byte(hook(i))); n != 2 {
+			t.Errorf("webhook %d stored %d times, want 2 (each acknowledged call)", i, n)
+		}
+		if n := count(`SELECT count(*) FROM events WHERE contact_id = ? AND type = 'opt_out' AND category = 'offers'`, optOut[i].ID); n != 1 {
+			t.Errorf("opt-out %d: %d events, want 1", i, n)
+		}
+		states := e.states(optOut[i].ID)
+		if states["offers"] != consent.OptedOut || states["order_updates"] != consent.OptedIn {
+			t.Errorf("opt-out %d: states %v, want offers opted out, order_updates opted in", i, states)
+		}
+		if _, err := e.db.ContactByID(ctx, erase[i].ID); !errors.Is(err, consent.ErrNotFound) {
+			t.Errorf("erased contact %d: %v, want not found", i, err)
+		}
+		stones, err := e.db.Tombstones(ctx, e.svc.PhoneHash(erase[i].Phone))
+		if err != nil || len(stones) != 1 {
+			t.Errorf("erased contact %d: %d tombstones (%v), want 1", i, len(stones), err)
+		}
+	}
+	rep, err := e.db.VerifyLedger(ctx, e.clock.Now())
+	if err != nil || rep.FirstBad != 0 {
+		t.Errorf("ledger: %+v, %v; want intact", rep, err)
 	}
 }
