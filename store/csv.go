@@ -113,12 +113,18 @@ func (s *DB) CheckConsents(ctx context.Context, ws []consent.ConsentWrite) ([]co
 	return out, nil
 }
 
-// readTx runs f in a transaction that is always rolled back.
+// readTx runs f in a transaction on the reader pool that is always rolled
+// back. exec and queryRow inside it use the readers' statement cache.
 func (s *DB) readTx(ctx context.Context, f func(*sql.Tx) error) error {
+	if s.rst.hasPending() {
+		s.rst.prepare(ctx, s.r)
+	}
 	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return err
 	}
+	s.readTxs.Store(tx, true)
+	defer s.readTxs.Delete(tx)
 	defer tx.Rollback()
 	return f(tx)
 }

@@ -77,18 +77,26 @@ func (c *stmts) hasPending() bool {
 	return len(c.pending) > 0
 }
 
-// exec runs a (cached when possible) statement in tx, a writer transaction.
+// cacheOf returns the statement cache of tx's handle: a cached statement
+// may only be used in a transaction of the handle it was prepared on.
+func (s *DB) cacheOf(tx *sql.Tx) *stmts {
+	if _, ok := s.readTxs.Load(tx); ok {
+		return &s.rst
+	}
+	return &s.wst
+}
+
+// exec runs a (cached when possible) statement in tx.
 func (s *DB) exec(ctx context.Context, tx *sql.Tx, query string, args ...any) (sql.Result, error) {
-	if st := s.wst.get(query); st != nil {
+	if st := s.cacheOf(tx).get(query); st != nil {
 		return tx.StmtContext(ctx, st).ExecContext(ctx, args...)
 	}
 	return tx.ExecContext(ctx, query, args...)
 }
 
-// queryRow runs a (cached when possible) single-row query in tx, a writer
-// transaction.
+// queryRow runs a (cached when possible) single-row query in tx.
 func (s *DB) queryRow(ctx context.Context, tx *sql.Tx, query string, args ...any) *sql.Row {
-	if st := s.wst.get(query); st != nil {
+	if st := s.cacheOf(tx).get(query); st != nil {
 		return tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
 	}
 	return tx.QueryRowContext(ctx, query, args...)

@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/optin/optin/consent"
@@ -50,6 +51,7 @@ type DB struct {
 	apiKey     *sql.Stmt
 	wst, rst   stmts
 	keys       keyCache
+	readTxs    sync.Map // *sql.Tx → true for transactions of readTx
 	inbox      *committer
 }
 
