@@ -213,6 +213,21 @@ func (s *DB) FinishInbox(ctx context.Context, id int64, errText string, now time
 	return mapErr("finish inbox", err)
 }
 
+// FinishInboxBatch marks the webhook calls ids processed without error
+// (their bodies emptied, as FinishInbox does) in one transaction.
+func (s *DB) FinishInboxBatch(ctx context.Context, ids []int64, now time.Time) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		for _, id := range ids {
+			if _, err := s.exec(ctx, tx, `UPDATE inbox SET processed_at = ?, error = '', attempts = attempts + 1,
+				body = x'' WHERE id = ?`, ts(now), id); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return mapErr("finish inbox", err)
+}
+
 // RetryInbox counts a failed attempt and leaves the call pending.
 func (s *DB) RetryInbox(ctx context.Context, id int64, errText string) error {
 	_, err := s.execW(ctx, `UPDATE inbox SET attempts = attempts + 1, error = ? WHERE id = ?`, errText, id)
