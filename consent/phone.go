@@ -229,3 +229,22 @@ func parseErrorKey(err error) string {
 	}
 	return phoneInvalid
 }
+
+// MatchKey is the key under which optin finds a person by number, the same
+// for every spelling WhatsApp and people use for one WhatsApp account: the
+// digits of the number, with Argentina's mobile 9 (+54 9 11 …, WhatsApp's
+// wa_id; people type +54 11 …), Mexico's old mobile 1 (+52 1 55 …) and
+// Brazil's ninth digit (+55 11 9 …; older accounts have a 12-digit wa_id)
+// taken out. It takes an E.164 number or a wa_id.
+func MatchKey(number string) string {
+	d := strings.TrimPrefix(number, "+")
+	switch {
+	case len(d) == 13 && strings.HasPrefix(d, "549"):
+		return "54" + d[3:]
+	case len(d) == 13 && strings.HasPrefix(d, "521"):
+		return "52" + d[3:]
+	case len(d) == 13 && strings.HasPrefix(d, "55") && d[4] == '9':
+		return d[:4] + d[5:]
+	}
+	return d
+}

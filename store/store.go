@@ -38,6 +38,8 @@ type DB struct {
 	consentFor *sql.Stmt
 	apiKey     *sql.Stmt
 	stmts      stmts
+	// faults, when set, fails chosen steps (SetFault).
+	faults func(step string) error
 }
 
 // Open opens (creating if needed) the SQLite database at path and applies
