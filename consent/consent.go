@@ -39,6 +39,9 @@ const (
 	EventUndeliverable EventType = "undeliverable"
 	EventWindowOpened  EventType = "window_opened"
 	EventNumberChanged EventType = "number_changed"
+	// EventMerged: two contacts turned out to be one person (the same
+	// WhatsApp number spelt two ways) and were merged into this one.
+	EventMerged EventType = "merged"
 )
 
 // Source says how a consent change reached optin.

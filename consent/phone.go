@@ -60,6 +60,7 @@ func ParsePhone(raw, region string) (string, error) {
 		return "", phoneError(parseErrorKey(err))
 	}
 	n = dropMexicanMobileOne(n)
+	n = addBrazilNinthDigit(n)
 
 	switch phonenumbers.IsPossibleNumberWithReason(n) {
 	case phonenumbers.IS_POSSIBLE:
@@ -205,6 +206,25 @@ func dropMexicanMobileOne(n *phonenumbers.PhoneNumber) *phonenumbers.PhoneNumber
 	}
 	m, err := phonenumbers.Parse("+52"+nsn[1:], "")
 	if err != nil {
+		return n
+	}
+	return m
+}
+
+// addBrazilNinthDigit gives a Brazilian mobile in the old 8-digit form (a
+// wa_id of an older WhatsApp account, 55 11 8765-4321) its ninth digit
+// (55 11 98765-4321), the form every Brazilian mobile has today. Only
+// numbers invalid as they are and valid with the 9 change.
+func addBrazilNinthDigit(n *phonenumbers.PhoneNumber) *phonenumbers.PhoneNumber {
+	if n.GetCountryCode() != 55 || phonenumbers.IsValidNumber(n) {
+		return n
+	}
+	nsn := phonenumbers.GetNationalSignificantNumber(n)
+	if len(nsn) != 10 || nsn[2] < '6' {
+		return n
+	}
+	m, err := phonenumbers.Parse("+55"+nsn[:2]+"9"+nsn[2:], "")
+	if err != nil || !phonenumbers.IsValidNumber(m) {
 		return n
 	}
 	return m

@@ -72,6 +72,10 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		db.Close()
 		return nil, err
 	}
+	if err := s.unifyContacts(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
 	if err := s.prepare(ctx); err != nil {
 		db.Close()
 		return nil, err
