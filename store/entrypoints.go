@@ -101,6 +101,16 @@ func (s *DB) CountEntry(ctx context.Context, code, what string) error {
 	return nil
 }
 
+// countEntry is CountEntry in tx; an unknown code counts nothing.
+func (s *DB) countEntry(ctx context.Context, tx *sql.Tx, code, what string) error {
+	q, ok := countQueries[what]
+	if !ok {
+		return fmt.Errorf("count entry: unknown counter %q", what)
+	}
+	_, err := s.exec(ctx, tx, q, code)
+	return err
+}
+
 // scanEntryPoint reads one row of entryColumns from a *sql.Row or *sql.Rows.
 func scanEntryPoint(r interface{ Scan(...any) error }) (consent.EntryPoint, error) {
 	var e consent.EntryPoint

@@ -53,6 +53,8 @@ type DB struct {
 	keys       keyCache
 	readTxs    sync.Map // *sql.Tx → true for transactions of readTx
 	inbox      *committer
+	// faults, when set, fails chosen steps (SetFault).
+	faults func(step string) error
 }
 
 // Open opens (creating if needed) the SQLite database at path and applies
@@ -96,6 +98,10 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	r.SetConnMaxIdleTime(0)
 	s := &DB{w: w, r: r, wq: make(chan struct{}, 1)}
 	if err := s.migrate(ctx); err != nil {
+		s.closeHandles()
+		return nil, err
+	}
+	if err := s.unifyContacts(ctx); err != nil {
 		s.closeHandles()
 		return nil, err
 	}
