@@ -158,6 +158,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		Mode:              consent.Mode(cfg.OptInMode),
 		WelcomeTemplate:   cfg.WelcomeTemplate,
 		WelcomeLanguage:   cfg.WelcomeLanguage,
+		WelcomeLanguages:  cfg.WelcomeLanguages,
 		TemplateNamespace: cfg.TemplateNamespace,
 		EntryKey:          entryKey,
 		BaseURL:           cfg.BaseURL,
