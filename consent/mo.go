@@ -1,6 +1,7 @@
 package consent
 
 import (
+	"cmp"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -127,7 +128,7 @@ func (s *Service) handleMessage(ctx context.Context, m InboundMessage) error {
 			entry, valid, via = code, v != "", v
 		}
 	}
-	rec, err := s.store.RecordInbound(ctx, InboundRecord{Message: m, Phone: phone, Lang: s.lang(""),
+	rec, err := s.store.RecordInbound(ctx, InboundRecord{Message: m, Phone: phone, Lang: s.lang(kw.Lang),
 		EntryPoint: entry, EntryValid: valid, EntryVia: via, TermsExpire: now.Add(s.termsTTL()), At: now})
 	if err != nil {
 		return err
@@ -144,7 +145,7 @@ func (s *Service) handleMessage(ctx context.Context, m InboundMessage) error {
 
 // route decides what a new message means for its contact.
 func (s *Service) route(ctx context.Context, c Contact, m InboundMessage, kw Keyword, created bool, now time.Time) error {
-	lang := s.lang(c.Language)
+	lang := s.lang(cmp.Or(kw.Lang, c.Language)) // AYUDA is answered in Spanish
 	ev := Evidence{Source: SourceWhatsAppReply, MessageID: m.ID, MessageText: m.Text, EntryPoint: c.EntryPoint}
 
 	if m.Type == InSystem && m.NewWaID != "" {

@@ -110,3 +110,23 @@ func TestParseWelcomeLanguages(t *testing.T) {
 		}
 	}
 }
+
+// TestWelcomeLanguagesSetting: an admin can change the further welcome
+// languages while optin runs; the next welcome follows.
+func TestWelcomeLanguagesSetting(t *testing.T) {
+	t.Parallel()
+	_, svc, _, _, _ := setup(t)
+	if _, err := svc.SaveSettings(context.Background(), map[string]string{consent.SettingWelcomeLanguages: " de, es ,de"}, "admin:a@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	st := svc.Settings()
+	if !slices.Equal(st.WelcomeLanguages, []string{"de", "es"}) {
+		t.Errorf("WelcomeLanguages = %q, want [de es]", st.WelcomeLanguages)
+	}
+	if got := st.Values()[consent.SettingWelcomeLanguages]; got != "de,es" {
+		t.Errorf("Values()[welcome_languages] = %q, want de,es", got)
+	}
+	if tpl, _ := st.WelcomeLanguageFor("de"); tpl != "de" {
+		t.Errorf("German after the save: %q, want de", tpl)
+	}
+}
