@@ -82,8 +82,10 @@ func (w *InboxWorker) ProcessPending(ctx context.Context) (int, error) {
 		now := w.Service.clock.Now()
 		in, err := w.Parse(it.Body)
 		if err != nil {
-			// Verified and stored, yet unreadable: keep it for inspection.
-			if err := w.Store.FinishInbox(ctx, it.ID, "parse: "+err.Error(), now); err != nil {
+			// Verified and stored, yet of a shape optin does not know (the
+			// handler stored it: answering 400 would make the provider
+			// resend it for days): keep it, with the reason, for admins.
+			if err := w.Store.FinishInbox(ctx, it.ID, IgnoredPrefix+err.Error(), now); err != nil {
 				return i, err
 			}
 			continue
@@ -101,7 +103,11 @@ func (w *InboxWorker) ProcessPending(ctx context.Context) (int, error) {
 			}
 			return i + 1, nil // try again on the next round
 		}
-		if err := w.Store.FinishInbox(ctx, it.ID, "", now); err != nil {
+		note := ""
+		if reason := in.IgnoredReason(); reason != "" {
+			note = IgnoredPrefix + reason // kept for admins, body and all
+		}
+		if err := w.Store.FinishInbox(ctx, it.ID, note, now); err != nil {
 			return i, err
 		}
 	}

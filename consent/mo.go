@@ -102,7 +102,7 @@ func (s *Service) Handle(ctx context.Context, in Inbound) error {
 			return err
 		}
 	}
-	return nil
+	return s.handleProviderErrors(ctx, in.Errors)
 }
 
 func (s *Service) handleMessage(ctx context.Context, m InboundMessage) error {

@@ -246,7 +246,6 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		LinkKey:       linkKey,
 		SessionKey:    sessionKey,
 		MetricsToken:  cfg.MetricsToken,
-		ParseWebhook:  whatsapp.ParseWebhook,
 		Health:        db.Ping,
 		Version:       version(),
 	}
