@@ -1,9 +1,14 @@
 package main
 
 import (
+	"html"
+	"io"
+	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestConfigWelcomeLanguages: OPTIN_WELCOME_LANGUAGES (and --welcome-languages)
@@ -42,5 +47,47 @@ func TestConfigWelcomeLanguages(t *testing.T) {
 		return map[string]string{"OPTIN_BUSINESS_NAME": "Acme\nShoes"}[k]
 	}, newFlagSet()); err == nil || !strings.Contains(err.Error(), "OPTIN_BUSINESS_NAME") {
 		t.Errorf("a business name with a line break: %v, want it refused", err)
+	}
+}
+
+// TestSandboxShowsWelcomeLanguage: through the real server, a German form
+// user gets the German welcome when the business has it, and the sandbox
+// shows the language production would send; with only the default, the
+// whole welcome is English.
+func TestSandboxShowsWelcomeLanguage(t *testing.T) {
+	for _, tc := range []struct {
+		languages, want, wantCats string
+	}{
+		{"de,es", "optin_welcome (de)", "Angebote"},
+		{"", "optin_welcome (en)", "Offers"},
+	} {
+		t.Run(tc.want, func(t *testing.T) {
+			env := sandboxEnv(t)
+			env["OPTIN_WELCOME_LANGUAGES"] = tc.languages
+			base := startOptin(t, env)
+			c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+			resp, err := c.PostForm(base+"/optin", url.Values{"phone": {"+4915112345678"}, "category": {"offers"}, "lang": {"de"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusSeeOther {
+				t.Fatalf("opt-in: status %d", resp.StatusCode)
+			}
+			var page string
+			waitFor(t, 10*time.Second, "the welcome on the sandbox phone", func() bool {
+				resp, err := http.Get(base + "/sandbox/chats/4915112345678")
+				if err != nil {
+					t.Fatal(err)
+				}
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				page = html.UnescapeString(string(b))
+				return strings.Contains(page, "Template optin_welcome")
+			})
+			if !strings.Contains(page, "Template "+tc.want) || !strings.Contains(page, tc.wantCats) {
+				t.Errorf("sandbox chat does not show %q with %q", tc.want, tc.wantCats)
+			}
+		})
 	}
 }
