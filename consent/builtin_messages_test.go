@@ -1,6 +1,7 @@
 package consent_test
 
 import (
+	"context"
 	"strings"
 	"sync"
 	"testing"
@@ -81,3 +82,26 @@ func TestTermsPromptGermanFooter(t *testing.T) {
 type fixedClock struct{}
 
 func (fixedClock) Now() time.Time { return time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC) }
+
+// TestAdminTextsTooLongFallBack: an admin's HELP or fallback text that,
+// filled in, is longer than WhatsApp takes gives way to the built-in text
+// rather than a message that is never delivered.
+func TestAdminTextsTooLongFallBack(t *testing.T) {
+	t.Parallel()
+	_, svc, _, _, _ := setup(t)
+	long := strings.Repeat("x", consent.MaxTextRunes) // fits the setting, not once the contact and link are added
+	if _, err := svc.SaveSettings(context.Background(), map[string]string{"help_text.en": long, "fallback_text.en": long,
+		"help_text.de": "Hilfe: {contact} {link}"}, "admin:a@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	msgs := svc.BuiltinMessages("en", []string{"Offers"}, "https://optin.example/p/token")
+	if got := msgs["help"].Text; got != "mo.help" {
+		t.Errorf("help = %.40q…, want the built-in text", got)
+	}
+	if got := msgs["fallback"].Text; got != "mo.fallback" {
+		t.Errorf("fallback = %.40q…, want the built-in text", got)
+	}
+	if got := svc.BuiltinMessages("de", []string{"Angebote"}, "https://optin.example/p/token")["help"].Text; !strings.HasPrefix(got, "Hilfe: ") {
+		t.Errorf("German help = %q, want the admin's text", got)
+	}
+}

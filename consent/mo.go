@@ -503,7 +503,7 @@ func (s *Service) lang(l string) string {
 		return l
 	}
 	if wl := s.settings().WelcomeLanguage; wl != "" {
-		return wl
+		return primaryTag(wl) // a template code: pt_BR → pt
 	}
 	return "en"
 }

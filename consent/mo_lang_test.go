@@ -84,3 +84,34 @@ func TestMOReplyLanguage(t *testing.T) {
 		t.Errorf("new contact's language = %q, want de", c.Language)
 	}
 }
+
+// TestMODefaultLanguageFromTemplateCode: with OPTIN_WELCOME_LANGUAGE=pt_BR a
+// new number writing something of no language is answered in Portuguese,
+// not in English (pt_BR is a template code, the texts are "pt").
+func TestMODefaultLanguageFromTemplateCode(t *testing.T) {
+	t.Parallel()
+	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "optin.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	clk := &clock{t: time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)}
+	tr := func(lang, key string, args ...any) string { return lang + ":" + key }
+	svc := consent.NewService(db, clk, tr, consent.Config{BusinessName: "Acme", DefaultRegion: "BR",
+		WelcomeTemplate: "optin_welcome", WelcomeLanguage: "pt_BR", TombstoneKey: []byte("salt"),
+		BaseURL: "https://optin.example", TermsTTL: 24 * time.Hour})
+	s := &script{}
+	d := &consent.Dispatcher{Store: db, Sender: s, Clock: clk, Rate: 1000, BaseDelay: time.Second}
+	ctx := context.Background()
+	in := consent.Inbound{Messages: []consent.InboundMessage{{ID: "wamid.PT1", From: "5511987654321",
+		Type: consent.InText, Text: "Olá", Timestamp: clk.Now()}}}
+	if err := svc.Handle(ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.SendDue(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if len(s.sent) != 1 || s.sent[0].Interactive == nil || !strings.HasPrefix(s.sent[0].Interactive.Body, "pt:mo.terms.prompt") {
+		t.Errorf("sent %+v, want the terms prompt in pt", s.sent)
+	}
+}

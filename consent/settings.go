@@ -450,7 +450,12 @@ func (s *Service) helpMessage(lang, link string) Message {
 	if !strings.Contains(t, "{link}") {
 		t += "\n{link}"
 	}
-	return Message{Kind: KindText, Text: s.expand(t, link)}
+	if text := s.expand(t, link); runes(text) <= MaxTextRunes {
+		return Message{Kind: KindText, Text: text}
+	}
+	// Filled in, the admin's text is longer than WhatsApp takes: the
+	// built-in answer, which always fits, is better than none.
+	return s.text(lang, "mo.help", s.cfg.BusinessName, s.helpContact(), link)
 }
 
 // fallbackMessage is the reply to people writing in when no forward URL is
@@ -463,7 +468,10 @@ func (s *Service) fallbackMessage(lang string) Message {
 	if !strings.Contains(t, "{contact}") {
 		t += "\n{contact}"
 	}
-	return Message{Kind: KindText, Text: s.expand(t, "")}
+	if text := s.expand(t, ""); runes(text) <= MaxTextRunes {
+		return Message{Kind: KindText, Text: text}
+	}
+	return s.text(lang, "mo.fallback", s.cfg.BusinessName, s.helpContact())
 }
 
 // expand fills the placeholders of an admin's text.
