@@ -18,6 +18,7 @@ func (s *Service) BuiltinMessages(lang string, names []string, link string) map[
 		"stop all":       s.text(lang, "mo.stop.all", s.cfg.BusinessName, link),
 		"stop category":  s.text(lang, "mo.stop.category", names[0], link),
 		"stop marketing": s.text(lang, "mo.stop.marketing"),
+		"stop nothing":   s.text(lang, "mo.stop.nothing", s.cfg.BusinessName, link),
 		"confirmed":      s.text(lang, "mo.confirmed", list, s.cfg.BusinessName),
 		"help":           s.helpMessage(lang, link),
 		"fallback":       s.fallbackMessage(lang),
