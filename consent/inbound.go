@@ -67,7 +67,7 @@ type InboundType string
 // reported and forwarded.
 const (
 	InText        InboundType = "text"
-	InButtonReply InboundType = "button_reply" // interactive reply button
+	InButtonReply InboundType = "button_reply" // interactive reply button, or a row of a list
 	InButton      InboundType = "button"       // template quick-reply button
 	InSystem      InboundType = "system"
 )

@@ -27,6 +27,15 @@ import (
 //     Object", whatsapp.github.io/WhatsApp-Nodejs-SDK/api-reference/types/ButtonObject;
 //     and Meta's "Supported features and limits": body 1024, header 60,
 //     footer 60, button text 20).
+//   - interactive list messages: button label 20 characters, at most 10
+//     sections and 10 rows in all, section title 24 (required with more
+//     than one section), row id 200, row title 24, row description 72
+//     (Meta's "Interactive list messages": "up to 10 sections, with up to
+//     10 rows for all sections combined"; row limits from Meta's WhatsApp
+//     Node.js SDK reference "Row Object": id 200, title 24, description 72;
+//     the list button's label 20 and section title 24 from the SDK
+//     references of the list action (whatsapp-api-js ActionList, the
+//     Cloud API list section schema)).
 //   - template quick-reply payload 128 characters: the limit named in
 //     optin issue 10; the stored Cloud API pages only call it a
 //     "developer-defined payload", so 128 is kept as the safe bound.
@@ -47,6 +56,13 @@ const (
 	MaxTemplatePayload    = 128  // characters of a quick-reply button payload
 	MaxTemplateNameRunes  = 512  // characters of a template name
 	MaxTemplateButtons    = 10   // buttons of a template (indexes 0 to 9)
+	MaxListButtonRunes    = 20   // characters of the label of a list's button
+	MaxListSections       = 10   // sections of a list message
+	MaxListRows           = 10   // rows of a list message, all sections together
+	MaxListSectionTitle   = 24   // characters of a section title
+	MaxListRowIDRunes     = 200  // characters of a row id
+	MaxListRowTitle       = 24   // characters of a row title
+	MaxListRowDescription = 72   // characters of a row description
 )
 
 // Validate reports, without the message's content, why WhatsApp would
@@ -146,6 +162,10 @@ func validateInteractive(in *Interactive) error {
 		return bad("interactive header longer than 60 characters")
 	case runes(in.Footer) > MaxFooterRunes:
 		return bad("interactive footer longer than 60 characters")
+	case in.List != nil && len(in.Buttons) > 0:
+		return bad("interactive message with both buttons and a list")
+	case in.List != nil:
+		return validateList(in.List)
 	case len(in.Buttons) == 0 || len(in.Buttons) > MaxReplyButtons:
 		return bad("interactive message needs 1 to 3 buttons")
 	}
@@ -162,6 +182,44 @@ func validateInteractive(in *Interactive) error {
 			return bad("two buttons with the same title")
 		}
 		ids[b.ID], titles[b.Title] = true, true
+	}
+	return nil
+}
+
+func validateList(l *List) error {
+	switch {
+	case strings.TrimSpace(l.Button) == "" || runes(l.Button) > MaxListButtonRunes:
+		return bad("list needs a button label of 1 to 20 characters")
+	case len(l.Sections) == 0 || len(l.Sections) > MaxListSections:
+		return bad("list needs 1 to 10 sections")
+	}
+	rows, ids := 0, map[string]bool{}
+	for _, sec := range l.Sections {
+		switch {
+		case runes(sec.Title) > MaxListSectionTitle:
+			return bad("list section title longer than 24 characters")
+		case len(l.Sections) > 1 && strings.TrimSpace(sec.Title) == "":
+			return bad("list sections need titles when there are several")
+		case len(sec.Rows) == 0:
+			return bad("list section without rows")
+		}
+		for _, r := range sec.Rows {
+			rows++
+			switch {
+			case r.ID == "" || runes(r.ID) > MaxListRowIDRunes || strings.TrimSpace(r.ID) != r.ID:
+				return bad("list row needs an id of 1 to 200 characters without surrounding spaces")
+			case ids[r.ID]:
+				return bad("two list rows with the same id")
+			case strings.TrimSpace(r.Title) == "" || runes(r.Title) > MaxListRowTitle:
+				return bad("list row needs a title of 1 to 24 characters")
+			case runes(r.Description) > MaxListRowDescription:
+				return bad("list row description longer than 72 characters")
+			}
+			ids[r.ID] = true
+		}
+	}
+	if rows > MaxListRows {
+		return bad("list with more than 10 rows")
 	}
 	return nil
 }

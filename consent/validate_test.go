@@ -36,6 +36,19 @@ func TestMessageValidate(t *testing.T) {
 		mut(in)
 		return Message{Kind: KindInteractive, To: "1", Interactive: in}
 	}
+	list := func(mut func(*List)) Message {
+		l := &List{Button: "Choose", Sections: []ListSection{{Title: "Topics", Rows: []ListRow{
+			{ID: "offers", Title: "Offers", Description: "Deals and discounts"}, {ID: "news", Title: "News"}}}}}
+		mut(l)
+		return Message{Kind: KindInteractive, To: "1", Interactive: &Interactive{Body: "Which topics?", List: l}}
+	}
+	rows := func(n int) []ListRow {
+		var out []ListRow
+		for i := range n {
+			out = append(out, ListRow{ID: "r" + strconv.Itoa(i), Title: "Row " + strconv.Itoa(i)})
+		}
+		return out
+	}
 	tests := []struct {
 		name    string
 		m       Message
@@ -81,6 +94,35 @@ func TestMessageValidate(t *testing.T) {
 		{"id 257", interactive(func(in *Interactive) { in.Buttons[0].ID = strings.Repeat("i", MaxButtonIDRunes+1) }), "id of 1 to 256"},
 		{"id with spaces", interactive(func(in *Interactive) { in.Buttons[0].ID = " a" }), "without surrounding spaces"},
 		{"same ids", interactive(func(in *Interactive) { in.Buttons[1].ID = in.Buttons[0].ID }), "same id"},
+		{"list ok", list(func(*List) {}), ""},
+		{"list of 10 rows in 2 sections", list(func(l *List) {
+			l.Sections = []ListSection{{Title: "A", Rows: rows(5)}, {Title: "B", Rows: rows(10)[5:]}}
+		}), ""},
+		{"list of 11 rows", list(func(l *List) { l.Sections[0].Rows = rows(11) }), "more than 10 rows"},
+		{"list of 11 sections", list(func(l *List) {
+			l.Sections = nil
+			for i := range 11 {
+				l.Sections = append(l.Sections, ListSection{Title: "S" + strconv.Itoa(i), Rows: rows(1)})
+			}
+		}), "1 to 10 sections"},
+		{"list without sections", list(func(l *List) { l.Sections = nil }), "1 to 10 sections"},
+		{"list button 20 runes", list(func(l *List) { l.Button = strings.Repeat("ü", 20) }), ""},
+		{"list button 21 runes", list(func(l *List) { l.Button = strings.Repeat("ü", 21) }), "button label"},
+		{"list button blank", list(func(l *List) { l.Button = "" }), "button label"},
+		{"section title 24 runes", list(func(l *List) { l.Sections[0].Title = strings.Repeat("é", 24) }), ""},
+		{"section title 25 runes", list(func(l *List) { l.Sections[0].Title = strings.Repeat("é", 25) }), "section title"},
+		{"untitled sections", list(func(l *List) { l.Sections = []ListSection{{Rows: rows(1)}, {Title: "B", Rows: rows(2)[1:]}} }), "need titles"},
+		{"one untitled section", list(func(l *List) { l.Sections[0].Title = "" }), ""},
+		{"empty section", list(func(l *List) { l.Sections[0].Rows = nil }), "without rows"},
+		{"row id 200", list(func(l *List) { l.Sections[0].Rows[0].ID = strings.Repeat("i", 200) }), ""},
+		{"row id 201", list(func(l *List) { l.Sections[0].Rows[0].ID = strings.Repeat("i", 201) }), "id of 1 to 200"},
+		{"same row ids", list(func(l *List) { l.Sections[0].Rows[1].ID = l.Sections[0].Rows[0].ID }), "same id"},
+		{"row title 24", list(func(l *List) { l.Sections[0].Rows[0].Title = strings.Repeat("ñ", 24) }), ""},
+		{"row title 25", list(func(l *List) { l.Sections[0].Rows[0].Title = strings.Repeat("ñ", 25) }), "title of 1 to 24"},
+		{"row description 72", list(func(l *List) { l.Sections[0].Rows[0].Description = strings.Repeat("ö", 72) }), ""},
+		{"row description 73", list(func(l *List) { l.Sections[0].Rows[0].Description = strings.Repeat("ö", 73) }), "description longer than 72"},
+		{"list and buttons", Message{Kind: KindInteractive, To: "1", Interactive: &Interactive{Body: "b",
+			Buttons: []Button{{ID: "a", Title: "A"}}, List: &List{Button: "x", Sections: []ListSection{{Rows: rows(1)}}}}}, "both buttons and a list"},
 		{"same titles", interactive(func(in *Interactive) { in.Buttons[1].Title = in.Buttons[0].Title }), "same title"},
 		{"read without id", Message{Kind: KindRead}, "without message id"},
 		{"unknown kind", Message{Kind: "sticker", To: "1"}, "unknown kind"},

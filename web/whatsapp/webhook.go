@@ -89,6 +89,10 @@ type inMessage struct {
 			ID    string `json:"id"`
 			Title string `json:"title"`
 		} `json:"button_reply"`
+		ListReply *struct {
+			ID    string `json:"id"`
+			Title string `json:"title"`
+		} `json:"list_reply"`
 	} `json:"interactive"`
 	System *struct {
 		Body string `json:"body"`
@@ -269,6 +273,12 @@ func (p *payload) message(msg *inMessage) consent.InboundMessage {
 		out.Type = consent.InButtonReply
 		out.ButtonID = msg.Interactive.ButtonReply.ID
 		out.Text = msg.Interactive.ButtonReply.Title
+	case msg.Type == "interactive" && msg.Interactive != nil &&
+		msg.Interactive.Type == "list_reply" && msg.Interactive.ListReply != nil:
+		// A row picked from a list is a reply by id like a button's.
+		out.Type = consent.InButtonReply
+		out.ButtonID = msg.Interactive.ListReply.ID
+		out.Text = msg.Interactive.ListReply.Title
 	case msg.Type == "button" && msg.Button != nil:
 		out.Type = consent.InButton
 		out.ButtonID = msg.Button.Payload

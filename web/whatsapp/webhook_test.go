@@ -265,7 +265,7 @@ func TestParseWebhookLenient(t *testing.T) {
 	body := `{"messages":[
 		{"from":"1","id":"a","timestamp":1739321024,"type":"text","text":{"body":"hi"}},
 		{"from":"1","id":"b","timestamp":"soon","type":"text","text":{"body":"hi"}},
-		{"from":"1","id":"c","type":"interactive","interactive":{"type":"list_reply","list_reply":{"id":"x","title":"X"}}},
+		{"from":"1","id":"c","type":"interactive","interactive":{"type":"nfm_reply","nfm_reply":{"name":"flow","body":"Sent","response_json":"{}"}}},
 		{"from":"1","id":"d","type":"reaction","reaction":{"message_id":"a","emoji":"👍"}}
 	],"statuses":[{"id":"s","status":"failed","timestamp":null,"errors":[{"code":"131026","message":"Message undeliverable"}]}]}`
 	got, err := ParseWebhook([]byte(body))
@@ -369,5 +369,23 @@ func TestParseWebhookOtherFields(t *testing.T) {
 				t.Errorf("ParseWebhook = %+v, want %d messages and nothing else", got, tt.wantMsgs)
 			}
 		})
+	}
+}
+
+// TestParseWebhookListReply: a row picked from a list message comes back as
+// a reply by id, like a reply button's.
+func TestParseWebhookListReply(t *testing.T) {
+	body := `{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":{
+		"messaging_product":"whatsapp","contacts":[{"profile":{"name":"Erika"},"wa_id":"4915112345678"}],
+		"messages":[{"context":{"from":"15550783881","id":"wamid.LIST"},"from":"4915112345678","id":"wamid.PICK","timestamp":"1739321500",
+		"type":"interactive","interactive":{"type":"list_reply","list_reply":{"id":"cat:offers","title":"Offers","description":"Weekly deals"}}}]}}]}]}`
+	got, err := ParseWebhook([]byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []consent.InboundMessage{{ID: "wamid.PICK", From: "4915112345678", Name: "Erika", Timestamp: time.Unix(1739321500, 0).UTC(),
+		Type: consent.InButtonReply, ButtonID: "cat:offers", Text: "Offers", ContextID: "wamid.LIST"}}
+	if !reflect.DeepEqual(got.Messages, want) {
+		t.Errorf("Messages = %+v, want %+v", got.Messages, want)
 	}
 }
