@@ -171,7 +171,7 @@ func settingFields(namespaceRequired bool) []settingField {
 			set: func(st *Settings, v string) string {
 				langs, ok := ParseWelcomeLanguages(v)
 				if !ok || len(v) > maxShortSetting {
-					return "settings.template_languages"
+					return "settings.languages"
 				}
 				st.WelcomeLanguages = langs
 				return ""

@@ -50,17 +50,17 @@ var settingTextLabels = map[string]settingLabel{
 
 // settingErrors are the settings form's messages by validation key.
 var settingErrors = map[string]string{
-	"settings.template_name":      "Use the template's approved name: lower-case letters a–z, digits and underscores only, at most 512 characters.",
-	"settings.template_language":  "Use a language code such as en, de or pt_BR.",
-	"settings.template_languages": "Use language codes such as de,es,pt_BR, separated by commas.",
-	"settings.namespace":          "Use letters, digits, _ and - only; the v1 provider needs a namespace.",
-	"settings.mode":               "Choose single or double.",
-	"settings.send_rate":          "Give a number of messages per second above 0 and at most 1000.",
-	"settings.daily_cap":          "Give a whole number, 0 or more (0 means no cap).",
-	"settings.country":            "Use a two-letter country code such as DE.",
-	"settings.email":              "Give one e-mail address, such as privacy@example.com.",
-	"settings.too_long":           "This is too long.",
-	"settings.unknown":            "This is not a setting.",
+	"settings.template_name":     "Use the template's approved name: lower-case letters a–z, digits and underscores only, at most 512 characters.",
+	"settings.template_language": "Use a language code such as en, de or pt_BR.",
+	"settings.languages":         "Use language codes such as de,es,pt_BR, separated by commas.",
+	"settings.namespace":         "Use letters, digits, _ and - only; the v1 provider needs a namespace.",
+	"settings.mode":              "Choose single or double.",
+	"settings.send_rate":         "Give a number of messages per second above 0 and at most 1000.",
+	"settings.daily_cap":         "Give a whole number, 0 or more (0 means no cap).",
+	"settings.country":           "Use a two-letter country code such as DE.",
+	"settings.email":             "Give one e-mail address, such as privacy@example.com.",
+	"settings.too_long":          "This is too long.",
+	"settings.unknown":           "This is not a setting.",
 }
 
 var settingGroups = []struct {
