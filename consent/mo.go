@@ -1,6 +1,7 @@
 package consent
 
 import (
+	"cmp"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -90,7 +91,7 @@ func (s *Service) Handle(ctx context.Context, in Inbound) error {
 			return err
 		}
 	}
-	return nil
+	return s.handleProviderErrors(ctx, in.Errors)
 }
 
 func (s *Service) handleMessage(ctx context.Context, m InboundMessage) error {
@@ -122,7 +123,7 @@ func (s *Service) handleMessage(ctx context.Context, m InboundMessage) error {
 	if err != nil {
 		return err
 	}
-	rec := InboundRecord{Message: m, Phone: phone, Lang: s.lang(""), EntryPoint: entry, EntryValid: valid, EntryVia: via,
+	rec := InboundRecord{Message: m, Phone: phone, Lang: s.lang(kw.Lang), EntryPoint: entry, EntryValid: valid, EntryVia: via,
 		TermsExpire: now.Add(s.termsTTL()), At: now}
 	_, p, err := s.store.HandleInbound(ctx, rec, func(snap Snapshot) (Plan, error) {
 		return s.decideMessage(snap, m, kw, cat, now)
@@ -196,7 +197,7 @@ func (c catalog) marketing() []string {
 // decideMessage decides what a message means for its contact.
 func (s *Service) decideMessage(snap Snapshot, m InboundMessage, kw Keyword, cat catalog, now time.Time) (Plan, error) {
 	c := snap.Contact
-	lang := s.lang(c.Language)
+	lang := s.lang(cmp.Or(kw.Lang, c.Language)) // AYUDA is answered in Spanish
 	p := Plan{At: now, Lang: lang, Evidence: Evidence{Source: SourceWhatsAppReply, MessageID: m.ID, MessageText: m.Text,
 		EntryPoint: c.EntryPoint}}
 
@@ -535,7 +536,7 @@ func (s *Service) lang(l string) string {
 		return l
 	}
 	if wl := s.settings().WelcomeLanguage; wl != "" {
-		return wl
+		return primaryTag(wl) // a template code: pt_BR → pt
 	}
 	return "en"
 }

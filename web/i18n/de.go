@@ -69,7 +69,7 @@ var de = map[string]string{
 
 	// The MO flow: the terms prompt and keyword replies sent on WhatsApp.
 	"mo.terms.prompt":   "Hallo! Hier ist %s auf WhatsApp. Bevor es weitergeht, stimme bitte unseren Bedingungen zu: Wir speichern deine Nummer und deine Auswahl, um dir die gewünschten Nachrichten zu senden, und du kannst jederzeit mit STOP abbestellen. Bedingungen: %s",
-	"mo.terms.footer":   "Wenn du ablehnst, löschen wir deine Nummer und deine Nachricht.",
+	"mo.terms.footer":   "Lehnst du ab, löschen wir deine Nummer und deine Nachricht.",
 	"mo.terms.accept":   "Zustimmen",
 	"mo.terms.decline":  "Ablehnen",
 	"mo.terms.accepted": "Danke! Du erhältst jetzt %s von %s. Antworte jederzeit STOP zum Abbestellen oder HILFE, wenn du Hilfe brauchst.",
