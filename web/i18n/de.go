@@ -72,6 +72,8 @@ var de = map[string]string{
 	"mo.terms.footer":   "Lehnst du ab, löschen wir deine Nummer und deine Nachricht.",
 	"mo.terms.accept":   "Zustimmen",
 	"mo.terms.decline":  "Ablehnen",
+	"mo.terms.declined": "Erledigt: Wir haben deine Nummer und deine Nachricht gelöscht. %s schreibt dir hier nicht. Wenn du es dir anders überlegst, schreib uns einfach wieder.",
+	"mo.terms.expired":  "Wir haben keine Antwort bekommen und deshalb deine Nummer und deine Nachricht gelöscht. %s schreibt dir hier nicht. Du kannst uns jederzeit wieder schreiben.",
 	"mo.terms.accepted": "Danke! Du erhältst jetzt %s von %s. Antworte jederzeit STOP zum Abbestellen oder HILFE, wenn du Hilfe brauchst.",
 	"mo.stop.all":       "Du bist abgemeldet: %s schickt dir hier keine Nachrichten mehr. Antworte START, wenn du es dir anders überlegst.\nDeine Auswahl und deine Daten: %s",
 	"mo.stop.category":  "Du erhältst keine %s mehr. Deine übrige Auswahl bleibt, wie sie ist. Antworte STOP, um alles abzubestellen.\nDeine Auswahl und deine Daten: %s",
