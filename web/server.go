@@ -61,6 +61,8 @@ type Server struct {
 	sessions     *sessions.CookieStore
 	signInByUser *limiter // failed sign-ins per account
 	signInByIP   *limiter // failed sign-ins per client IP
+	// passwordChecks holds a place per argon2id check running.
+	passwordChecks chan struct{}
 
 	metrics *metrics // request and webhook counts since start
 	ledger  ledgerRunner
@@ -79,9 +81,10 @@ func New(cfg Config, svc *consent.Service, log *slog.Logger) *Server {
 		countries: newCountryLists(),
 		secure:    strings.HasPrefix(cfg.BaseURL, "https://"),
 
-		signInByUser: newLimiter(signInPerAccount, signInWindow),
-		signInByIP:   newLimiter(signInPerIP, signInWindow),
-		metrics:      newMetrics(),
+		signInByUser:   newLimiter(signInPerAccount, signInWindow),
+		signInByIP:     newLimiter(signInPerIP, signInWindow),
+		passwordChecks: make(chan struct{}, passwordChecksAtOnce),
+		metrics:        newMetrics(),
 	}
 	s.sessions = newSessionStore(cfg.SessionKey, s.secure)
 	s.handler = s.routes()
