@@ -51,6 +51,11 @@ const (
 	StatusRead      DeliveryStatus = "read"
 	StatusFailed    DeliveryStatus = "failed"
 	StatusDead      DeliveryStatus = "dead"
+	// StatusUnknown is a message whose send was cut off (a crash, or a
+	// lease that ran out): the provider may or may not have accepted it. It
+	// is never sent again by itself; a status report naming its recipient
+	// resolves it, or an admin chooses to resend it.
+	StatusUnknown DeliveryStatus = "unknown"
 )
 
 // Rank orders statuses so that late or repeated reports never move a message
@@ -59,7 +64,7 @@ func (s DeliveryStatus) Rank() int {
 	switch s {
 	case StatusQueued:
 		return 0
-	case StatusSending:
+	case StatusSending, StatusUnknown:
 		return 1
 	case StatusSent:
 		return 2

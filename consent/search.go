@@ -145,6 +145,18 @@ type ContactAdminStore interface {
 	ContactInbound(ctx context.Context, contactID int64) ([]MessageIn, error)
 	// ContactOutbox returns the messages to a contact, oldest first.
 	ContactOutbox(ctx context.Context, contactID int64) ([]OutboxEntry, error)
+	// ResendUnknown queues again message id of contact, which is in doubt
+	// (StatusUnknown); ErrNotFound when it is not.
+	ResendUnknown(ctx context.Context, contactID, id int64, now time.Time) error
+	// UnknownMessages lists up to limit messages in doubt, oldest first.
+	UnknownMessages(ctx context.Context, limit int) ([]MessageInDoubt, error)
+}
+
+// MessageInDoubt is a message whose send a crash cut off (StatusUnknown),
+// for the admins to look at.
+type MessageInDoubt struct {
+	ID, ContactID int64
+	CreatedAt     time.Time
 }
 
 var (

@@ -211,6 +211,8 @@ func (s *Server) handleContactShow(w http.ResponseWriter, r *http.Request) {
 		m.Layout.Flash = "Opted out. The change is recorded as your act in the contact's timeline and the audit log."
 	case "nothing":
 		m.Layout.Flash = "Nothing to change: the contact was not opted in there."
+	case "resent":
+		m.Layout.Flash = "The message is queued again and goes out shortly. The resend is recorded in the audit log."
 	}
 	for _, c := range d.Categories {
 		item := views.AdminConsentItem{Slug: c.Slug, Name: c.Name}
@@ -231,7 +233,7 @@ func (s *Server) handleContactShow(w http.ResponseWriter, r *http.Request) {
 	for _, o := range d.Outbox {
 		item := views.AdminOutboxItem{At: consoleTime(o.CreatedAt), Purpose: o.Purpose, Kind: string(o.Message.Kind),
 			Preview: messagePreview(o.Message), Status: string(o.Status), Attempts: o.Attempts, ProviderID: o.ProviderID,
-			Updated: consoleTime(o.UpdatedAt)}
+			Updated: consoleTime(o.UpdatedAt), ID: strconv.FormatInt(o.ID, 10)}
 		if o.ErrorCode != 0 || o.ErrorTitle != "" {
 			item.Error = strings.TrimSpace(fmt.Sprintf("%s %s", codeOrEmpty(o.ErrorCode), o.ErrorTitle))
 		}
@@ -396,4 +398,46 @@ func (s *Server) handleContactErase(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, "/admin/contacts?done=erased", http.StatusSeeOther)
+}
+
+// handleMessageResend sends a message in doubt (status unknown: its send was
+// cut off by a crash) again, after a confirmation page: it may already have
+// reached the person, so only an admin's choice sends it twice.
+func (s *Server) handleMessageResend(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	id, err := contactID(r)
+	if err != nil {
+		s.failAdmin(w, r, err)
+		return
+	}
+	mid, err := strconv.ParseInt(r.PathValue("mid"), 10, 64)
+	if err != nil || mid <= 0 {
+		s.failAdmin(w, r, consent.ErrNotFound)
+		return
+	}
+	c, err := s.svc.ContactDetail(ctx, id)
+	if err != nil {
+		s.failAdmin(w, r, err)
+		return
+	}
+	back := "/admin/contacts/" + strconv.FormatInt(id, 10)
+	if r.PostFormValue("confirm") != "yes" {
+		render(w, r, http.StatusOK, views.AdminConfirmPage(views.AdminConfirmModel{
+			Layout: s.adminLayout(r, "Confirm resend", "contacts"), Subject: c.Contact.Phone,
+			Action: back + "/messages/" + strconv.FormatInt(mid, 10) + "/resend", CancelURL: back, Button: "Send again",
+			Title:       "Send this message again?",
+			Message:     "optin was stopped while this message was being sent, and no report from WhatsApp has told whether it arrived. If it did, the person gets it twice.",
+			Consequence: "The message is queued again as it was and goes out shortly. The resend is recorded in the audit log as your act.",
+		}))
+		return
+	}
+	if err := s.svc.ResendUnknown(ctx, id, mid); err != nil {
+		s.failAdmin(w, r, err)
+		return
+	}
+	if err := s.audit(r, "message.resend", "contact:"+strconv.FormatInt(id, 10), map[string]any{"message": mid}); err != nil {
+		s.failAdmin(w, r, err)
+		return
+	}
+	http.Redirect(w, r, back+"?done=resent", http.StatusSeeOther)
 }

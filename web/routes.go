@@ -85,8 +85,9 @@ func (s *Server) adminRoutes(m *http.ServeMux) {
 	// Contacts: search, the contact page, and an admin's opt-out and erasure.
 	m.Handle("GET /admin/contacts", s.viewer(s.handleContactList))
 	m.Handle("GET /admin/contacts/{id}", s.viewer(s.handleContactShow))
-	m.Handle("POST /admin/contacts/{id}/opt-out", s.adminOnly(s.handleContactOptOut)) // a confirmation page until confirm=yes
-	m.Handle("POST /admin/contacts/{id}/erase", s.adminOnly(s.handleContactErase))    // a confirmation page until confirm=yes
+	m.Handle("POST /admin/contacts/{id}/opt-out", s.adminOnly(s.handleContactOptOut))               // a confirmation page until confirm=yes
+	m.Handle("POST /admin/contacts/{id}/erase", s.adminOnly(s.handleContactErase))                  // a confirmation page until confirm=yes
+	m.Handle("POST /admin/contacts/{id}/messages/{mid}/resend", s.adminOnly(s.handleMessageResend)) // a confirmation page until confirm=yes
 
 	// The catalog: categories, the consent wording, entry points and their kit.
 	m.Handle("GET /admin/categories", s.viewer(s.handleCategoryList))
