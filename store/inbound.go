@@ -231,6 +231,9 @@ func (s *DB) EraseContact(ctx context.Context, contactID int64, t consent.Tombst
 		}
 		return nil
 	})
+	if err == nil {
+		err = s.checkpointErased(ctx) // erasure reaches the disk before it is reported done
+	}
 	return mapErr("erase contact", err)
 }
 

@@ -44,6 +44,9 @@ func (s *DB) FinishInbox(ctx context.Context, id int64, errText string, now time
 	_, err := s.db.ExecContext(ctx, `UPDATE inbox SET processed_at = ?, error = ?, attempts = attempts + 1,
 		body = CASE WHEN ? = '' THEN x'' ELSE body END WHERE id = ?`,
 		ts(now), errText, errText, id)
+	if err == nil {
+		err = s.checkpointAfterInbox(ctx) // an emptied body of an erased contact reaches the disk (erase_disk.go)
+	}
 	return mapErr("finish inbox", err)
 }
 

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"sync/atomic"
 	"time"
 
 	"github.com/optin/optin/consent"
@@ -34,6 +35,9 @@ type DB struct {
 	consentFor *sql.Stmt
 	apiKey     *sql.Stmt
 	stmts      stmts
+	// erasedSinceInbox: an erasure was checkpointed and an inbox body
+	// emptied after it may still hold its data (erase_disk.go).
+	erasedSinceInbox atomic.Bool
 }
 
 // Open opens (creating if needed) the SQLite database at path and applies
