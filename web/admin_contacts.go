@@ -18,6 +18,7 @@ import (
 // validation keys.
 var contactErrors = map[string]string{
 	"search.not_digits":      "Type digits of a number (spaces, +, - and brackets are ignored).",
+	"search.whole_number":    "Type the whole number, in any spelling (+49 151 …, 0049 …): viewers search by whole numbers only.",
 	"category.unknown":       "Choose a category from the list.",
 	"state.unknown":          "Choose a consent state from the list.",
 	"status.unknown":         "Choose a status from the list.",
@@ -87,11 +88,14 @@ func (s *Server) handleContactList(w http.ResponseWriter, r *http.Request) {
 	}
 	m.DateFields = []views.Option{{Value: string(consent.DateCreated), Label: "created"}, {Value: string(consent.DateChanged), Label: "changed"}}
 	m.Sorts = []views.Option{{Value: string(consent.SortCreated), Label: "Newest first"},
-		{Value: string(consent.SortChanged), Label: "Recently changed first"}, {Value: string(consent.SortPhone), Label: "By number"}}
+		{Value: string(consent.SortChanged), Label: "Recently changed first"}}
+	if !m.Masked {
+		m.Sorts = append(m.Sorts, views.Option{Value: string(consent.SortPhone), Label: "By number"})
+	}
 
 	q := consent.ContactQuery{Search: m.Search, Category: m.Category, State: consent.State(m.State),
 		Status: consent.ContactStatus(m.Status), Source: consent.Source(m.Source), EntryPoint: m.EntryPoint,
-		DateField: consent.DateField(m.DateField), Sort: consent.ContactSort(m.Sort),
+		DateField: consent.DateField(m.DateField), Sort: consent.ContactSort(m.Sort), WholeNumber: m.Masked,
 		After: v.Get("after"), Before: v.Get("before")}
 	if m.From != "" {
 		if q.From, err = time.Parse(adminDate, m.From); err != nil {
@@ -239,7 +243,47 @@ func (s *Server) handleContactShow(w http.ResponseWriter, r *http.Request) {
 		}
 		m.Outbox = append(m.Outbox, item)
 	}
+	if u.Role != consent.RoleAdmin {
+		maskContactPage(&m)
+	}
 	render(w, r, http.StatusOK, views.AdminContactPage(m))
+}
+
+// maskContactPage masks, for a viewer, every number the contact page could
+// show besides the contact's own (already masked): what people wrote (a
+// user_changed_number message names both numbers), evidence values, message
+// previews and errors, and provider message ids, which encode the recipient's
+// number (a wamid is base64 of it).
+func maskContactPage(m *views.AdminContactModel) {
+	for i := range m.Events {
+		for j := range m.Events[i].Evidence {
+			ev := &m.Events[i].Evidence[j]
+			if ev.Label == "WhatsApp message id" {
+				ev.Value = maskProviderID(ev.Value)
+			} else {
+				ev.Value = maskDigits(ev.Value)
+			}
+		}
+		m.Events[i].WordingText = maskDigits(m.Events[i].WordingText)
+	}
+	for i := range m.Inbound {
+		m.Inbound[i].Text = maskDigits(m.Inbound[i].Text)
+		m.Inbound[i].ProviderID = maskProviderID(m.Inbound[i].ProviderID)
+	}
+	for i := range m.Outbox {
+		m.Outbox[i].Preview = maskDigits(m.Outbox[i].Preview)
+		m.Outbox[i].Error = maskDigits(m.Outbox[i].Error)
+		m.Outbox[i].ProviderID = maskProviderID(m.Outbox[i].ProviderID)
+	}
+}
+
+// maskProviderID shortens a provider message id past recognition: a wamid
+// carries the recipient's number in base64.
+func maskProviderID(id string) string {
+	if len(id) <= 10 {
+		return id
+	}
+	return id[:10] + "…"
 }
 
 func codeOrEmpty(code int) string {
