@@ -8,6 +8,36 @@ type Inbound struct {
 	Messages    []InboundMessage
 	Statuses    []StatusUpdate
 	Preferences []PreferenceUpdate
+	// Invalid are the items the parser kept aside (a sender that is not a
+	// wa_id, a text longer than WhatsApp allows, a NUL): they make no
+	// contact and get no reply; the stored webhook call keeps them for
+	// inspection, marked with Note.
+	Invalid []InvalidInbound
+}
+
+// InvalidInbound is one webhook item kept aside: which one of the call
+// ("message 2") and why, never the offending value (it may be a number).
+type InvalidInbound struct {
+	Item, Reason string
+}
+
+// MaxInboundText is the longest text WhatsApp delivers, in characters.
+const MaxInboundText = 4096
+
+// Note says why the call's invalid items were kept aside; "" when none were.
+func (in Inbound) Note() string {
+	if len(in.Invalid) == 0 {
+		return ""
+	}
+	note := "kept aside:"
+	for i, v := range in.Invalid {
+		if i == 5 {
+			note += " …"
+			break
+		}
+		note += " " + v.Item + " (" + v.Reason + ")"
+	}
+	return note
 }
 
 // InboundType is the type of an inbound message.

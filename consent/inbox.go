@@ -101,7 +101,7 @@ func (w *InboxWorker) ProcessPending(ctx context.Context) (int, error) {
 			}
 			return i + 1, nil // try again on the next round
 		}
-		if err := w.Store.FinishInbox(ctx, it.ID, "", now); err != nil {
+		if err := w.Store.FinishInbox(ctx, it.ID, in.Note(), now); err != nil { // invalid items keep the body, marked
 			return i, err
 		}
 	}
