@@ -34,14 +34,14 @@ const (
 
 const adminCtx ctxKey = iota + 100
 
-func newSessionStore(key []byte, secure bool) *sessions.CookieStore {
+func newSessionStore(key []byte, secure bool, path string) *sessions.CookieStore {
 	if len(key) < 64 {
 		key = make([]byte, 64)
 		rand.Read(key)
 	}
 	st := sessions.NewCookieStore(key[:32], key[32:64])
 	st.Options = &sessions.Options{
-		Path:     "/admin",
+		Path:     path,
 		MaxAge:   int(sessionAbsolute / time.Second),
 		HttpOnly: true,
 		Secure:   secure,

@@ -42,10 +42,14 @@ type Config struct {
 	ParseWebhook func([]byte) (consent.Inbound, error)
 	// Health reports whether the database answers.
 	Health func(context.Context) error
-	// Sandbox, when set, adds the phone simulator's routes.
+	// Sandbox, when set, adds the phone simulator's routes (only the
+	// sandbox provider has one).
 	Sandbox interface{ Register(*http.ServeMux) }
-	Version string
-	Clock   consent.Clock
+	// SandboxAdminOnly puts the sandbox behind admin sign-in: its chat list
+	// shows every number and preference link.
+	SandboxAdminOnly bool
+	Version          string
+	Clock            consent.Clock
 }
 
 // Server serves optin over HTTP.
@@ -86,7 +90,13 @@ func New(cfg Config, svc *consent.Service, log *slog.Logger) *Server {
 		passwordChecks: make(chan struct{}, passwordChecksAtOnce),
 		metrics:        newMetrics(),
 	}
-	s.sessions = newSessionStore(cfg.SessionKey, s.secure)
+	// The session cookie goes where the console is; a sandbox behind
+	// sign-in needs it under /sandbox too.
+	cookiePath := "/admin"
+	if cfg.Sandbox != nil && cfg.SandboxAdminOnly {
+		cookiePath = "/"
+	}
+	s.sessions = newSessionStore(cfg.SessionKey, s.secure, cookiePath)
 	s.handler = s.routes()
 	return s
 }

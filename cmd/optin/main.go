@@ -251,6 +251,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	if phone != nil {
 		wcfg.Sandbox = phone
+		wcfg.SandboxAdminOnly = cfg.SandboxAccess == "admin"
 	}
 	srv := &http.Server{
 		Handler:           web.New(wcfg, svc, log),

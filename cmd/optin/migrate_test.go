@@ -133,3 +133,37 @@ func TestServeRefusesAnEditedMigration(t *testing.T) {
 		t.Fatalf("serve on a database with an edited migration: %v, want a refusal naming 0010_stats.sql", err)
 	}
 }
+
+// TestSandboxOnlyWithSandboxProvider: a real provider has no /sandbox; the
+// sandbox provider's goes behind sign-in with OPTIN_SANDBOX_ACCESS=admin, and
+// a wrong value stops serve.
+func TestSandboxOnlyWithSandboxProvider(t *testing.T) {
+	t.Parallel()
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	get := func(base string) int {
+		resp, err := noRedirect.Get(base + "/sandbox")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	fake := newFakeProvider(t, nil)
+	if code := get(startOptin(t, baseEnv(t, "360dialog", fake.URL))); code != http.StatusNotFound {
+		t.Errorf("/sandbox with 360dialog = %d, want 404", code)
+	}
+	if code := get(startOptin(t, baseEnv(t, "sandbox", ""))); code != http.StatusOK {
+		t.Errorf("/sandbox with the sandbox provider = %d, want 200", code)
+	}
+	env := baseEnv(t, "sandbox", "")
+	env["OPTIN_SANDBOX_ACCESS"] = "admin"
+	if code := get(startOptin(t, env)); code != http.StatusSeeOther {
+		t.Errorf("/sandbox behind sign-in, signed out = %d, want 303", code)
+	}
+	env["OPTIN_SANDBOX_ACCESS"] = "everyone"
+	getenv := func(k string) string { return env[k] }
+	err := run(context.Background(), []string{"serve", "--addr", "127.0.0.1:0"}, getenv, nil, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "OPTIN_SANDBOX_ACCESS") {
+		t.Errorf("serve with OPTIN_SANDBOX_ACCESS=everyone: %v, want a refusal naming it", err)
+	}
+}
