@@ -18,6 +18,9 @@ type InboxStore interface {
 	SaveInbox(ctx context.Context, body []byte, at time.Time) (int64, error)
 	PendingInbox(ctx context.Context, limit int) ([]InboxItem, error)
 	FinishInbox(ctx context.Context, id int64, errText string, at time.Time) error
+	// FinishInboxBatch marks the calls ids processed without error, in one
+	// transaction.
+	FinishInboxBatch(ctx context.Context, ids []int64, at time.Time) error
 	RetryInbox(ctx context.Context, id int64, errText string) error
 }
 
@@ -69,11 +72,23 @@ func (w *InboxWorker) Run(ctx context.Context) {
 }
 
 // ProcessPending processes the calls waiting now and returns how many.
-func (w *InboxWorker) ProcessPending(ctx context.Context) (int, error) {
+// Calls handled without error are marked processed together, once per
+// round: a crash before that handles them again, which every handler
+// allows (the provider itself delivers a webhook more than once).
+func (w *InboxWorker) ProcessPending(ctx context.Context) (n int, err error) {
 	items, err := w.Store.PendingInbox(ctx, 100)
 	if err != nil {
 		return 0, err
 	}
+	var done []int64
+	defer func() {
+		if len(done) == 0 {
+			return
+		}
+		if ferr := w.Store.FinishInboxBatch(context.WithoutCancel(ctx), done, w.Service.clock.Now()); ferr != nil && err == nil {
+			n, err = n-len(done), ferr
+		}
+	}()
 	for i, it := range items {
 		if ctx.Err() != nil {
 			return i, nil
@@ -101,9 +116,14 @@ func (w *InboxWorker) ProcessPending(ctx context.Context) (int, error) {
 			}
 			return i + 1, nil // try again on the next round
 		}
-		if err := w.Store.FinishInbox(ctx, it.ID, in.Note(), now); err != nil { // invalid items keep the body, marked
-			return i, err
+		if note := in.Note(); note != "" {
+			// Invalid items were kept aside: the call keeps its body, marked.
+			if err := w.Store.FinishInbox(ctx, it.ID, note, now); err != nil {
+				return i, err
+			}
+			continue
 		}
+		done = append(done, it.ID)
 	}
 	return len(items), nil
 }

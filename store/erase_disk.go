@@ -35,7 +35,7 @@ func (s *DB) checkpointErased(ctx context.Context) error {
 func (s *DB) checkpointWAL(ctx context.Context) error {
 	for try := 1; ; try++ {
 		var busy, logFrames, moved int
-		if err := s.db.QueryRowContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &logFrames, &moved); err != nil {
+		if err := s.w.QueryRowContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &logFrames, &moved); err != nil {
 			return mapErr("checkpoint after erasure", err)
 		}
 		if busy == 0 {

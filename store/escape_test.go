@@ -30,7 +30,7 @@ func TestEvidenceStoredEscaped(t *testing.T) {
 	ch := optIn("+4915112345678", consent.OptedIn, t0, "offers")
 	ch.Evidence.UserAgent = "agent\x00x"
 	ch.Evidence.Detail = map[string]string{"note": "bad \xff byte"}
-	if _, err := db.ApplyOptIn(ctx, ch); err != nil {
+	if _, err := db.FixtureOptIn(ctx, ch); err != nil {
 		t.Fatal(err)
 	}
 	var ua, detail string

@@ -81,16 +81,16 @@ func (s *DB) migrate(ctx context.Context) error { return s.migrateFrom(ctx, migr
 // migrateFrom applies the migrations of fsys the database lacks, each in its
 // own transaction, after checking every applied one against its file.
 func (s *DB) migrateFrom(ctx context.Context, fsys fs.FS) error {
-	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+	if _, err := s.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL) STRICT`); err != nil {
 		return fmt.Errorf("store: create schema_migrations: %w", err)
 	}
 	var hasChecksum int
-	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM pragma_table_info('schema_migrations') WHERE name = 'checksum'`).Scan(&hasChecksum); err != nil {
+	if err := s.w.QueryRowContext(ctx, `SELECT count(*) FROM pragma_table_info('schema_migrations') WHERE name = 'checksum'`).Scan(&hasChecksum); err != nil {
 		return fmt.Errorf("store: read schema_migrations: %w", err)
 	}
 	if hasChecksum == 0 {
-		if _, err := s.db.ExecContext(ctx, `ALTER TABLE schema_migrations ADD COLUMN checksum TEXT NOT NULL DEFAULT ''`); err != nil {
+		if _, err := s.w.ExecContext(ctx, `ALTER TABLE schema_migrations ADD COLUMN checksum TEXT NOT NULL DEFAULT ''`); err != nil {
 			return fmt.Errorf("store: add schema_migrations.checksum: %w", err)
 		}
 	}
@@ -140,13 +140,13 @@ func (s *DB) migrateFrom(ctx context.Context, fsys fs.FS) error {
 // that name nothing. No release carried that schema.
 func (s *DB) checkPreLedger(ctx context.Context) error {
 	var events, hash int
-	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'events'`).Scan(&events); err != nil {
+	if err := s.w.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'events'`).Scan(&events); err != nil {
 		return fmt.Errorf("store: read schema: %w", err)
 	}
 	if events == 0 {
 		return nil
 	}
-	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM pragma_table_info('events') WHERE name = 'hash'`).Scan(&hash); err != nil {
+	if err := s.w.QueryRowContext(ctx, `SELECT count(*) FROM pragma_table_info('events') WHERE name = 'hash'`).Scan(&hash); err != nil {
 		return fmt.Errorf("store: read schema: %w", err)
 	}
 	if hash == 0 {

@@ -19,7 +19,7 @@ func rawDB(t *testing.T, path string) *DB {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	return &DB{db: db}
+	return &DB{w: db, r: db, wq: make(chan struct{}, 1)}
 }
 
 func TestMigrationChecksums(t *testing.T) {
@@ -32,7 +32,7 @@ func TestMigrationChecksums(t *testing.T) {
 	}
 	db := rawDB(t, path)
 	// A database of the runner before checksums: no checksum column.
-	if _, err := db.db.Exec(`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL) STRICT;
+	if _, err := db.w.Exec(`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL) STRICT;
 		CREATE TABLE a (x INTEGER) STRICT; INSERT INTO schema_migrations VALUES (1, '0001_a.sql', '2026-11-01T00:00:00Z')`); err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +42,7 @@ func TestMigrationChecksums(t *testing.T) {
 	all, _ := embeddedMigrations(fsys)
 	for _, m := range all {
 		var sum string
-		if err := db.db.QueryRow(`SELECT checksum FROM schema_migrations WHERE version = ?`, m.version).Scan(&sum); err != nil || sum != m.checksum {
+		if err := db.w.QueryRow(`SELECT checksum FROM schema_migrations WHERE version = ?`, m.version).Scan(&sum); err != nil || sum != m.checksum {
 			t.Errorf("checksum of %s = %q (%v), want %s", m.name, sum, err, m.checksum)
 		}
 	}
@@ -58,7 +58,7 @@ func TestMigrationChecksums(t *testing.T) {
 		t.Fatalf("start with an edited 0001: %v, want MigrationChangedError naming 0001_a.sql", err)
 	}
 	var n int
-	db.db.QueryRow(`SELECT count(*) FROM sqlite_schema WHERE name = 'c'`).Scan(&n)
+	db.w.QueryRow(`SELECT count(*) FROM sqlite_schema WHERE name = 'c'`).Scan(&n)
 	if n != 0 {
 		t.Error("a later migration ran although an earlier one was refused")
 	}
@@ -74,11 +74,11 @@ func TestPreLedgerDatabaseRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.db.Exec(`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL) STRICT;
+	if _, err := db.w.Exec(`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL) STRICT;
 		INSERT INTO schema_migrations VALUES (1, '0001_init.sql', '2026-11-22T05:30:00Z');` + string(body)); err != nil {
 		t.Fatal(err)
 	}
-	db.db.Close()
+	db.w.Close()
 	_, err = Open(context.Background(), path)
 	if err == nil || !strings.Contains(err.Error(), "hash chain") {
 		t.Fatalf("Open of a pre-ledger database: %v, want a refusal naming the hash chain", err)

@@ -86,7 +86,7 @@ func (s *DB) MarkSent(ctx context.Context, id int64, res consent.SendResult, now
 
 // MarkRetry puts message id back in the queue, due at next.
 func (s *DB) MarkRetry(ctx context.Context, id int64, next time.Time, pe *consent.ProviderError, now time.Time) error {
-	_, err := s.db.ExecContext(ctx, `
+	_, err := s.execW(ctx, `
 		UPDATE outbox SET status = 'queued', next_attempt_at = ?, updated_at = ?,
 		    error_class = ?, error_code = ?, error_title = ?
 		WHERE id = ? AND status IN ('sending', 'unknown')`, ts(next), ts(now), pe.Class, pe.Code, pe.Title, id)
@@ -95,7 +95,7 @@ func (s *DB) MarkRetry(ctx context.Context, id int64, next time.Time, pe *consen
 
 // MarkFailed ends message id as failed or dead.
 func (s *DB) MarkFailed(ctx context.Context, id int64, status consent.DeliveryStatus, pe *consent.ProviderError, now time.Time) error {
-	_, err := s.db.ExecContext(ctx, `
+	_, err := s.execW(ctx, `
 		UPDATE outbox SET status = ?, updated_at = ?, error_class = ?, error_code = ?, error_title = ?
 		WHERE id = ? AND status IN ('sending', 'unknown')`, status, ts(now), pe.Class, pe.Code, pe.Title, id)
 	return mapErr("mark failed", err)
@@ -103,14 +103,14 @@ func (s *DB) MarkFailed(ctx context.Context, id int64, status consent.DeliverySt
 
 // AddAlert records something an admin must see.
 func (s *DB) AddAlert(ctx context.Context, a consent.Alert) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO alerts (kind, code, title, created_at) VALUES (?, ?, ?, ?)`,
+	_, err := s.execW(ctx, `INSERT INTO alerts (kind, code, title, created_at) VALUES (?, ?, ?, ?)`,
 		a.Kind, a.Code, a.Title, ts(a.At))
 	return mapErr("add alert", err)
 }
 
 // Alerts returns the unresolved alerts, newest first.
 func (s *DB) Alerts(ctx context.Context) ([]consent.Alert, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT kind, code, title, created_at FROM alerts WHERE resolved_at = '' ORDER BY id DESC`)
+	rows, err := s.r.QueryContext(ctx, `SELECT kind, code, title, created_at FROM alerts WHERE resolved_at = '' ORDER BY id DESC`)
 	if err != nil {
 		return nil, mapErr("alerts", err)
 	}
@@ -205,7 +205,7 @@ func matchUnknown(ctx context.Context, tx *sql.Tx, st consent.StatusUpdate) (id,
 
 // Messages returns the outgoing messages of a contact, oldest first.
 func (s *DB) Messages(ctx context.Context, contactID int64) ([]consent.OutboxMessage, error) {
-	rows, err := s.db.QueryContext(ctx, `
+	rows, err := s.r.QueryContext(ctx, `
 		SELECT id, contact_id, purpose, message, status, attempts, created_at, coalesce(provider_message_id, '')
 		FROM outbox WHERE contact_id = ? ORDER BY id`, contactID)
 	if err != nil {
@@ -230,7 +230,7 @@ func (s *DB) Messages(ctx context.Context, contactID int64) ([]consent.OutboxMes
 
 // OutboxStats counts outgoing messages by status.
 func (s *DB) OutboxStats(ctx context.Context) (map[consent.DeliveryStatus]int, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT status, count(*) FROM outbox GROUP BY status`)
+	rows, err := s.r.QueryContext(ctx, `SELECT status, count(*) FROM outbox GROUP BY status`)
 	if err != nil {
 		return nil, mapErr("outbox stats", err)
 	}
@@ -252,7 +252,7 @@ func (s *DB) OutboxStats(ctx context.Context) (map[consent.DeliveryStatus]int, e
 // "sending" was cut off by a crash, perhaps after the provider accepted it,
 // and becomes "unknown" rather than being sent again. It returns how many.
 func (s *DB) ReleaseLeases(ctx context.Context, now time.Time) (int, error) {
-	res, err := s.db.ExecContext(ctx, `UPDATE outbox SET status = 'unknown', updated_at = ?
+	res, err := s.execW(ctx, `UPDATE outbox SET status = 'unknown', updated_at = ?
 		WHERE status = 'sending'`, ts(now))
 	if err != nil {
 		return 0, mapErr("release leases", err)
@@ -265,7 +265,7 @@ func (s *DB) ReleaseLeases(ctx context.Context, now time.Time) (int, error) {
 // due now: an admin chose to risk the person getting it twice.
 // ErrNotFound when it is not (or no longer) unknown.
 func (s *DB) ResendUnknown(ctx context.Context, contactID, id int64, now time.Time) error {
-	res, err := s.db.ExecContext(ctx, `UPDATE outbox SET status = 'queued', next_attempt_at = ?, updated_at = ?,
+	res, err := s.execW(ctx, `UPDATE outbox SET status = 'queued', next_attempt_at = ?, updated_at = ?,
 		error_class = '', error_code = 0, error_title = ''
 		WHERE id = ? AND contact_id = ? AND status = 'unknown'`, ts(now), ts(now), id, contactID)
 	if err != nil {
@@ -279,7 +279,7 @@ func (s *DB) ResendUnknown(ctx context.Context, contactID, id int64, now time.Ti
 
 // UnknownMessages lists up to limit messages in doubt, oldest first.
 func (s *DB) UnknownMessages(ctx context.Context, limit int) ([]consent.MessageInDoubt, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, contact_id, created_at FROM outbox WHERE status = 'unknown' ORDER BY id LIMIT ?`, limit)
+	rows, err := s.r.QueryContext(ctx, `SELECT id, contact_id, created_at FROM outbox WHERE status = 'unknown' ORDER BY id LIMIT ?`, limit)
 	if err != nil {
 		return nil, mapErr("unknown messages", err)
 	}

@@ -212,9 +212,11 @@ func (s *DB) OpenAlerts(ctx context.Context, limit int) ([]consent.OpenAlert, er
 func (s *DB) ResolveAlert(ctx context.Context, id int64, at time.Time) (consent.OpenAlert, error) {
 	var a consent.OpenAlert
 	var created, resolved string
-	err := s.db.QueryRowContext(ctx, `UPDATE alerts SET resolved_at = ? WHERE id = ? AND resolved_at = ''
-		RETURNING id, kind, code, title, created_at, resolved_at`, ts(at), id).
-		Scan(&a.ID, &a.Kind, &a.Code, &a.Title, &created, &resolved)
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		return tx.QueryRowContext(ctx, `UPDATE alerts SET resolved_at = ? WHERE id = ? AND resolved_at = ''
+			RETURNING id, kind, code, title, created_at, resolved_at`, ts(at), id).
+			Scan(&a.ID, &a.Kind, &a.Code, &a.Title, &created, &resolved)
+	})
 	a.At, a.ResolvedAt = parseTS(created), parseTS(resolved)
 	return a, mapErr("resolve alert", err)
 }

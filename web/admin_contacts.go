@@ -400,7 +400,7 @@ func (s *Server) handleContactOptOut(w http.ResponseWriter, r *http.Request) {
 	}
 	// The audit row names the contact by id only: a number in the audit log
 	// would outlive the contact's erasure.
-	if err := s.audit(r, action, "contact:"+strconv.FormatInt(id, 10), map[string]any{"categories": changed}); err != nil {
+	if err := s.auditFirst(r, action, "contact:"+strconv.FormatInt(id, 10), map[string]any{"categories": changed}); err != nil {
 		s.failAdmin(w, r, err)
 		return
 	}
@@ -437,7 +437,7 @@ func (s *Server) handleContactErase(w http.ResponseWriter, r *http.Request) {
 		s.failAdmin(w, r, err)
 		return
 	}
-	if err := s.audit(r, "contact.erase", "contact:"+strconv.FormatInt(id, 10), map[string]any{"reason": "admin"}); err != nil {
+	if err := s.auditFirst(r, "contact.erase", "contact:"+strconv.FormatInt(id, 10), map[string]any{"reason": "admin"}); err != nil {
 		s.failAdmin(w, r, err)
 		return
 	}
@@ -479,9 +479,6 @@ func (s *Server) handleMessageResend(w http.ResponseWriter, r *http.Request) {
 		s.failAdmin(w, r, err)
 		return
 	}
-	if err := s.audit(r, "message.resend", "contact:"+strconv.FormatInt(id, 10), map[string]any{"message": mid}); err != nil {
-		s.failAdmin(w, r, err)
-		return
-	}
+	s.audit(r, "message.resend", "contact:"+strconv.FormatInt(id, 10), map[string]any{"message": mid})
 	http.Redirect(w, r, back+"?done=resent", http.StatusSeeOther)
 }

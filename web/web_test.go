@@ -35,8 +35,14 @@ type env struct {
 
 func newEnv(t testing.TB, mutate ...func(*Config, *consent.Config)) *env {
 	t.Helper()
+	return newEnvAt(t, filepath.Join(t.TempDir(), "optin.db"), mutate...)
+}
+
+// newEnvAt is newEnv over the database file at path.
+func newEnvAt(t testing.TB, path string, mutate ...func(*Config, *consent.Config)) *env {
+	t.Helper()
 	ctx := context.Background()
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "optin.db"))
+	db, err := store.Open(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}
