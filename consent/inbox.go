@@ -97,8 +97,10 @@ func (w *InboxWorker) ProcessPending(ctx context.Context) (n int, err error) {
 		now := w.Service.clock.Now()
 		in, err := w.Parse(it.Body)
 		if err != nil {
-			// Verified and stored, yet unreadable: keep it for inspection.
-			if err := w.Store.FinishInbox(ctx, it.ID, "parse: "+err.Error(), now); err != nil {
+			// Verified and stored, yet of a shape optin does not know (the
+			// handler stored it: answering 400 would make the provider
+			// resend it for days): keep it, with the reason, for admins.
+			if err := w.Store.FinishInbox(ctx, it.ID, IgnoredPrefix+err.Error(), now); err != nil {
 				return i, err
 			}
 			continue
@@ -115,6 +117,13 @@ func (w *InboxWorker) ProcessPending(ctx context.Context) (n int, err error) {
 				return i, err
 			}
 			return i + 1, nil // try again on the next round
+		}
+		if reason := in.IgnoredReason(); reason != "" {
+			// Kept for admins, body and all.
+			if err := w.Store.FinishInbox(ctx, it.ID, IgnoredPrefix+reason, now); err != nil {
+				return i, err
+			}
+			continue
 		}
 		if note := in.Note(); note != "" {
 			// Invalid items were kept aside: the call keeps its body, marked.

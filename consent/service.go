@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -58,6 +59,11 @@ type Config struct {
 	ControllerEmail   string
 	// NamespaceRequired refuses an empty template namespace (provider v1).
 	NamespaceRequired bool
+
+	// WelcomeLanguages are the further languages the business has the
+	// welcome template in (OPTIN_WELCOME_LANGUAGES); WelcomeLanguage is
+	// always one of them.
+	WelcomeLanguages []string
 }
 
 // Service holds optin's use cases.
@@ -157,7 +163,7 @@ func (s *Service) OptIn(ctx context.Context, r OptInRequest) (OptInOutcome, erro
 	if err != nil {
 		return OptInOutcome{}, err
 	}
-	chosen, names := pickCategories(cats, r.Categories, verr)
+	chosen, _ := pickCategories(cats, r.Categories, verr)
 	if strings.TrimSpace(r.Wording) == "" {
 		verr.Add("wording", "wording.missing")
 	}
@@ -173,7 +179,10 @@ func (s *Service) OptIn(ctx context.Context, r OptInRequest) (OptInOutcome, erro
 	ev := r.Evidence
 	ev.IP = TruncateIP(ev.IP)
 	wording := NewWording("consent", r.Lang, r.Wording)
-	welcome := s.welcome(r.Lang, names)
+	welcome, err := s.welcome(ctx, r.Lang, chosen)
+	if err != nil {
+		return OptInOutcome{}, err
+	}
 	snap, plan, err := s.store.ApplyToNumber(ctx, phone, r.Lang, now, func(snap Snapshot) (Plan, error) {
 		t, err := Decide(snap.Consents, Act{Kind: ActOptIn, Categories: chosen, Target: target})
 		if err != nil || len(t) == 0 {
@@ -218,15 +227,35 @@ func pickCategories(all []Category, requested []string, verr *ValidationError) (
 	return slugs, names
 }
 
-// welcome builds the welcome template. Its body parameters are {{1}} the
-// business name and {{2}} the chosen categories; in double mode quick-reply
-// button 0 carries the confirmation payload.
-func (s *Service) welcome(lang string, categoryNames []string) *Message {
-	list := strings.Join(categoryNames, ", ")
+// welcome builds the welcome template for a person who used the form in
+// lang: in lang when the business has the template in it
+// (Settings.WelcomeLanguages), else entirely in the default language —
+// template language, category names and preview alike, never a mix.
+func (s *Service) welcome(ctx context.Context, lang string, slugs []string) (*Message, error) {
 	st := s.settings()
+	tplLang, textLang := st.WelcomeLanguageFor(lang)
+	cats, err := s.Categories(ctx, textLang)
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, c := range cats {
+		if slices.Contains(slugs, c.Slug) {
+			names = append(names, c.Name)
+		}
+	}
+	return s.welcomeMessage(st, tplLang, textLang, names), nil
+}
+
+// welcomeMessage builds the welcome template in the template language
+// tplLang, its texts in textLang. Its body parameters are {{1}} the business
+// name and {{2}} the chosen categories; in double mode quick-reply button 0
+// carries the confirmation payload.
+func (s *Service) welcomeMessage(st *Settings, tplLang, lang string, categoryNames []string) *Message {
+	list := joinParam(categoryNames)
 	tpl := &Template{
 		Name:       st.WelcomeTemplate,
-		Language:   st.WelcomeLanguage,
+		Language:   tplLang,
 		Namespace:  st.TemplateNamespace,
 		BodyParams: []string{s.cfg.BusinessName, list},
 	}
@@ -249,6 +278,18 @@ func (s *Service) welcome(lang string, categoryNames []string) *Message {
 	}
 	tpl.Buttons = append(tpl.Buttons, manage)
 	return &Message{Kind: KindTemplate, Template: tpl}
+}
+
+// joinParam lists names for a template parameter, cut with "…" to
+// WhatsApp's 1,024 characters: a welcome naming many long categories is
+// still delivered.
+func joinParam(names []string) string {
+	list := strings.Join(names, ", ")
+	if runes(list) <= MaxTemplateParamRunes {
+		return list
+	}
+	r := []rune(list)[:MaxTemplateParamRunes-1]
+	return strings.TrimRight(string(r), ", ") + "…"
 }
 
 // Payloads of the welcome template's quick-reply buttons.

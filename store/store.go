@@ -98,15 +98,15 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	r.SetConnMaxIdleTime(0)
 	s := &DB{w: w, r: r, wq: make(chan struct{}, 1)}
 	if err := s.migrate(ctx); err != nil {
-		s.closeHandles()
+		_ = s.closeHandles() // the error above is the one to report
 		return nil, err
 	}
 	if err := s.unifyContacts(ctx); err != nil {
-		s.closeHandles()
+		_ = s.closeHandles() // the error above is the one to report
 		return nil, err
 	}
 	if err := s.prepare(ctx); err != nil {
-		s.closeHandles()
+		_ = s.closeHandles() // the error above is the one to report
 		return nil, err
 	}
 	s.inbox = newCommitter(s)

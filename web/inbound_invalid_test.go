@@ -62,15 +62,25 @@ func TestInvalidInboundKeptAside(t *testing.T) {
 			}
 		})
 	}
-	t.Run("invalid UTF-8 refused at the door", func(t *testing.T) {
+	t.Run("invalid UTF-8 kept unprocessed", func(t *testing.T) {
 		t.Parallel()
 		e := newEnv(t)
+		w := &consent.InboxWorker{Service: e.svc, Store: e.db, Parse: whatsapp.ParseWebhook, Log: slog.New(slog.DiscardHandler), MaxAttempts: 1}
 		before := e.rows()
-		if code := e.webhook(strings.Replace(msg("4915112345678", "START", "P"), "START", "ST\xffART", 1), "s3cret"); code != http.StatusBadRequest {
-			t.Errorf("webhook with invalid UTF-8 = %d, want 400", code)
+		if code := e.webhook(strings.Replace(msg("4915112345678", "START", "P"), "START", "ST\xffART", 1), "s3cret"); code != http.StatusOK {
+			t.Errorf("webhook with invalid UTF-8 = %d, want 200 (kept, as every verified JSON)", code)
 		}
-		if after := e.rows(); fmt.Sprint(after) != fmt.Sprint(before) {
-			t.Errorf("rows %v → %v, want no change", before, after)
+		w.ProcessPending(context.Background())
+		after := e.rows()
+		for _, table := range []string{"contacts", "events", "consents", "outbox"} {
+			if after[table] != before[table] {
+				t.Errorf("%s: %d rows → %d, want no change", table, before[table], after[table])
+			}
+		}
+		var errText string
+		e.db.SQL().QueryRow(`SELECT error FROM inbox ORDER BY id DESC LIMIT 1`).Scan(&errText)
+		if !strings.Contains(errText, "UTF-8") {
+			t.Errorf("inbox error = %q, want the call kept saying it is not UTF-8", errText)
 		}
 	})
 	t.Run("valid message beside an invalid one is processed", func(t *testing.T) {

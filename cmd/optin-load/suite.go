@@ -73,17 +73,21 @@ func suiteCmd(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
+	defer func() {
+		if err := os.RemoveAll(dir); err != nil {
+			fmt.Fprintln(stderr, "optin-load: remove the baselines' files:", err)
+		}
+	}()
 	naive, err := startBaseline(filepath.Join(dir, "naive.db"), false)
 	if err != nil {
 		return fmt.Errorf("start naive baseline: %w", err)
 	}
-	defer naive.Close()
+	defer func() { _ = naive.Close() }() // measurements are printed already
 	group, err := startBaseline(filepath.Join(dir, "group.db"), true)
 	if err != nil {
 		return fmt.Errorf("start group-commit baseline: %w", err)
 	}
-	defer group.Close()
+	defer func() { _ = group.Close() }()
 	echoSrv, err := startEcho([]byte(`{"ok":true}`))
 	if err != nil {
 		return fmt.Errorf("start echo server: %w", err)
@@ -227,7 +231,9 @@ func formOnce(ctx context.Context, base, phone string) error {
 	if err != nil {
 		return fmt.Errorf("probe POST /optin: %w (is optin running there?)", err)
 	}
-	drain(resp.Body)
+	if _, err := drain(resp.Body); err != nil {
+		return fmt.Errorf("probe POST /optin: read answer: %w", err)
+	}
 	if resp.StatusCode != http.StatusSeeOther {
 		msg := fmt.Sprintf("probe POST /optin: optin answered %s, want 303", resp.Status)
 		if resp.StatusCode == http.StatusTooManyRequests {
@@ -327,7 +333,11 @@ func startBaseline(path string, group bool) (*baseline, error) {
 	}
 	b.srv = &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 15 * time.Second,
 		WriteTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second}
-	go b.srv.Serve(ln)
+	go func() {
+		if err := b.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			ln.Close()
+		}
+	}()
 	b.URL = "http://" + ln.Addr().String()
 	return b, nil
 }
