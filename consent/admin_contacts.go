@@ -134,3 +134,44 @@ func (s *Service) EraseByAdmin(ctx context.Context, id int64, by AdminAct) error
 	}
 	return s.erase(ctx, c, "admin", EventErased, SourceAdmin, by.Actor())
 }
+
+// ResendUnknown sends message id of contact again although it may already
+// have reached the person: its send was cut off (StatusUnknown) and only an
+// admin may choose to risk a duplicate. A template goes again only while
+// the contact is deliverable and still has a consent that is not an
+// opt-out; replies are held by the 24-hour window when they go out.
+func (s *Service) ResendUnknown(ctx context.Context, contactID, id int64) error {
+	d, err := s.ContactDetail(ctx, contactID)
+	if err != nil {
+		return err
+	}
+	found := false
+	var msg OutboxEntry
+	for _, o := range d.Outbox {
+		if o.ID == id && o.Status == StatusUnknown {
+			found, msg = true, o
+		}
+	}
+	if !found {
+		return ErrNotFound
+	}
+	if msg.Message.Kind == KindTemplate {
+		allowed := d.Contact.Status == Active
+		if allowed {
+			allowed = false
+			for _, c := range d.Consents {
+				allowed = allowed || c.State == OptedIn || c.State == Pending
+			}
+		}
+		if !allowed {
+			return &ValidationError{Fields: map[string]string{"message": "outbox.resend_no_consent"}}
+		}
+	}
+	return s.store.ResendUnknown(ctx, contactID, id, s.clock.Now())
+}
+
+// MessagesInDoubt lists up to limit messages whose send was cut off, for the
+// dashboard, which links each to its contact's page and resend button.
+func (s *Service) MessagesInDoubt(ctx context.Context, limit int) ([]MessageInDoubt, error) {
+	return s.store.UnknownMessages(ctx, limit)
+}

@@ -135,6 +135,15 @@ func (s *Service) CreateCategory(ctx context.Context, in CategoryInput) (int64, 
 	if err != nil {
 		return 0, err
 	}
+	// Every category is a checkbox on the form and an event per STOP: a
+	// bound keeps both sane.
+	all, err := s.store.AdminCategories(ctx)
+	if err != nil {
+		return 0, err
+	}
+	if len(all) >= MaxCategories {
+		return 0, &ValidationError{Fields: map[string]string{"slug": "category.too_many"}}
+	}
 	id, err := s.store.CreateCategory(ctx, in, s.clock.Now())
 	if errors.Is(err, ErrConflict) {
 		return 0, &ValidationError{Fields: map[string]string{"slug": "slug.taken"}}
@@ -205,6 +214,12 @@ func validCategory(in CategoryInput) (CategoryInput, error) {
 	texts := map[string]CategoryText{}
 	for lang, t := range in.Texts {
 		t.Name, t.Description = strings.TrimSpace(t.Name), strings.TrimSpace(t.Description)
+		if !CleanText(t.Name) {
+			verr.Add("name."+lang, "text.invalid_chars")
+		}
+		if !CleanText(t.Description) {
+			verr.Add("description."+lang, "text.invalid_chars")
+		}
 		if utf8.RuneCountInString(t.Name) > MaxCategoryName {
 			verr.Add("name."+lang, "name.too_long")
 		}
@@ -285,6 +300,8 @@ func (s *Service) SetFormWording(ctx context.Context, lang, text, actor string) 
 		verr.Add("text", "wording.missing")
 	case n > MaxWordingRunes:
 		verr.Add("text", "wording.too_long")
+	case !CleanText(text):
+		verr.Add("text", "text.invalid_chars")
 	}
 	cur, err := s.FormWording(ctx, lang)
 	if err != nil {
@@ -319,4 +336,14 @@ func (s *Service) WordingVersion(ctx context.Context, hash string) (WordingVersi
 		return WordingVersion{}, ErrNotFound
 	}
 	return s.store.WordingVersion(ctx, hash)
+}
+
+// MaxCategories is the most categories an installation keeps.
+const MaxCategories = 50
+
+// CleanText reports whether s can be stored as a name or a text: valid
+// UTF-8 without NUL (a NUL cuts strings short in other tools, and invalid
+// bytes turn into U+FFFD on the way to a page or a JSON answer).
+func CleanText(s string) bool {
+	return utf8.ValidString(s) && !strings.ContainsRune(s, 0)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"time"
+	"unicode"
 )
 
 // CSV export and import of consents (the admin console).
@@ -141,15 +142,26 @@ func (s *Service) ExportEvents(ctx context.Context, f ExportFilter, fn func(Ledg
 }
 
 // SafeCell neutralises a cell that a spreadsheet would run as a formula:
-// one starting with = + - @ or a tab, carriage return or other control
-// character gets a leading apostrophe. The import removes it again.
+// one whose first character other than white space is = + - @ or their
+// fullwidth forms (＝ ＋ － ＠, which spreadsheets fold into the ASCII ones),
+// or that starts with a tab, carriage return or other control character,
+// gets a leading apostrophe. The import removes it again.
 func SafeCell(v string) string {
 	if v == "" {
 		return v
 	}
-	switch c := v[0]; {
-	case c == '=' || c == '+' || c == '-' || c == '@' || c < 0x20 || c == 0x7f:
+	if c := v[0]; c < 0x20 || c == 0x7f {
 		return "'" + v
+	}
+	for _, r := range v {
+		if unicode.IsSpace(r) {
+			continue
+		}
+		switch r {
+		case '=', '+', '-', '@', '＝', '＋', '－', '＠':
+			return "'" + v
+		}
+		break
 	}
 	return v
 }

@@ -21,6 +21,16 @@ func TestSafeCell(t *testing.T) {
 		{"\x00x", "'\x00x"},
 		{"a=b", "a=b"},
 		{"'quoted", "'quoted"},
+		{" =1+1", "' =1+1"},
+		{"  +1", "'  +1"},
+		{"\u3000=1", "'\u3000=1"}, // ideographic space
+		{"＝1+1", "'＝1+1"},
+		{"＋4915112345678", "'＋4915112345678"},
+		{"－2", "'－2"},
+		{"＠SUM(A1)", "'＠SUM(A1)"},
+		{" ＝x", "' ＝x"},
+		{"a =b", "a =b"},
+		{"   ", "   "},
 	}
 	for _, tt := range tests {
 		if got := SafeCell(tt.in); got != tt.want {

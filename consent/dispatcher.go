@@ -52,7 +52,7 @@ type Dispatcher struct {
 	MaxAttempts int
 	MaxAge      time.Duration
 	// Lease is how long a claimed message is reserved; a message still
-	// "sending" after it (the process died mid-send) is claimed again.
+	// "sending" after it (the process died mid-send) becomes unknown.
 	Lease time.Duration
 	// Poll is how often the queue is read when nobody called Wake.
 	Poll time.Duration
@@ -146,23 +146,26 @@ func (d *Dispatcher) SendDue(ctx context.Context) (int, error) {
 	if err := d.sendFarewells(ctx); err != nil {
 		return 0, err
 	}
-	batch, err := d.Store.ClaimDue(ctx, now, d.Lease, 50)
-	if err != nil {
-		return 0, err
-	}
-	for i, m := range batch {
+	// One message is claimed at a time, right before it is sent: a claimed
+	// message that a crash cuts off becomes unknown (it may have reached
+	// the provider, so it is never sent again by itself), and a batch
+	// claimed ahead would turn into unknown messages that were never tried.
+	for i := 0; i < 50; i++ {
 		if ctx.Err() != nil {
-			// Leave the rest leased; the lease expires and they are claimed
-			// again after the restart.
 			return i, nil
 		}
+		if err := d.pace(ctx); err != nil {
+			return i, nil
+		}
+		batch, err := d.Store.ClaimDue(ctx, d.Clock.Now(), d.Lease, 1)
+		if err != nil || len(batch) == 0 {
+			return i, err
+		}
+		m := batch[0]
 		if held, err := d.holdOverCap(ctx, m); err != nil {
 			return i + 1, err
 		} else if held {
 			continue
-		}
-		if err := d.pace(ctx); err != nil {
-			return i, nil
 		}
 		if err := d.send(context.WithoutCancel(ctx), m); err != nil {
 			return i + 1, err
@@ -174,7 +177,7 @@ func (d *Dispatcher) SendDue(ctx context.Context) (int, error) {
 			return i + 1, nil
 		}
 	}
-	return len(batch), nil
+	return 50, nil
 }
 
 // sendFarewells sends the last messages to erased numbers. Each is taken

@@ -127,6 +127,8 @@ func (s *Service) validEntry(ctx context.Context, code, name string, categories 
 	name = strings.TrimSpace(name)
 	if name == "" || utf8.RuneCountInString(name) > 100 {
 		verr.Add("name", "entry.name")
+	} else if !CleanText(name) {
+		verr.Add("name", "text.invalid_chars")
 	}
 	all, err := s.Categories(ctx, "en")
 	if err != nil {

@@ -12,6 +12,11 @@ type Inbound struct {
 	Messages    []InboundMessage
 	Statuses    []StatusUpdate
 	Preferences []PreferenceUpdate
+	// Invalid are the items the parser kept aside (a sender that is not a
+	// wa_id, a text longer than WhatsApp allows, a NUL): they make no
+	// contact and get no reply; the stored webhook call keeps them for
+	// inspection, marked with Note.
+	Invalid []InvalidInbound
 	// Errors are errors the provider reported outside any message or status:
 	// a Cloud API value's "errors", an on-premise {"errors":[…]} webhook.
 	Errors []ProviderErrorDetail
@@ -20,6 +25,31 @@ type Inbound struct {
 	// phone_number_quality_update…), with their raw value, for the code that
 	// acts on them (OtherFieldsHandled).
 	Other []OtherChange
+}
+
+// InvalidInbound is one webhook item kept aside: which one of the call
+// ("message 2") and why, never the offending value (it may be a number).
+type InvalidInbound struct {
+	Item, Reason string
+}
+
+// MaxInboundText is the longest text WhatsApp delivers, in characters.
+const MaxInboundText = 4096
+
+// Note says why the call's invalid items were kept aside; "" when none were.
+func (in Inbound) Note() string {
+	if len(in.Invalid) == 0 {
+		return ""
+	}
+	note := "kept aside:"
+	for i, v := range in.Invalid {
+		if i == 5 {
+			note += " …"
+			break
+		}
+		note += " " + v.Item + " (" + v.Reason + ")"
+	}
+	return note
 }
 
 // OtherChange is one change of a webhook field optin has no model for: the
@@ -101,6 +131,11 @@ const (
 	StatusRead      DeliveryStatus = "read"
 	StatusFailed    DeliveryStatus = "failed"
 	StatusDead      DeliveryStatus = "dead"
+	// StatusUnknown is a message whose send was cut off (a crash, or a
+	// lease that ran out): the provider may or may not have accepted it. It
+	// is never sent again by itself; a status report naming its recipient
+	// resolves it, or an admin chooses to resend it.
+	StatusUnknown DeliveryStatus = "unknown"
 )
 
 // Rank orders statuses so that late or repeated reports never move a message
@@ -109,7 +144,7 @@ func (s DeliveryStatus) Rank() int {
 	switch s {
 	case StatusQueued:
 		return 0
-	case StatusSending:
+	case StatusSending, StatusUnknown:
 		return 1
 	case StatusSent:
 		return 2

@@ -125,6 +125,13 @@ func (w *InboxWorker) ProcessPending(ctx context.Context) (n int, err error) {
 			}
 			continue
 		}
+		if note := in.Note(); note != "" {
+			// Invalid items were kept aside: the call keeps its body, marked.
+			if err := w.Store.FinishInbox(ctx, it.ID, note, now); err != nil {
+				return i, err
+			}
+			continue
+		}
 		done = append(done, it.ID)
 	}
 	return len(items), nil

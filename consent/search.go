@@ -47,15 +47,21 @@ const (
 type ContactQuery struct {
 	// Search is what an admin typed: a number in any format or some of its
 	// digits. Everything but digits is ignored.
-	Search     string
-	Category   string        // slug; narrows State and Source to that category
-	State      State         // opted_in, opted_out, pending, or NoConsent
-	Status     ContactStatus // pending_terms, active, undeliverable
-	Source     Source        // the source of a current consent
-	EntryPoint string        // the code the person wrote in through
-	DateField  DateField     // what From and To apply to; created when empty
-	From, To   time.Time     // From inclusive, To exclusive
-	Sort       ContactSort   // SortCreated when empty
+	Search string
+	// WholeNumber makes Search a whole number in any spelling, matched
+	// exactly (phone or wa_id), never by some of its digits: for viewers,
+	// who see numbers masked and must not rebuild one digit by digit from
+	// which searches find something. Sorting by number is refused with it,
+	// as the page links of that order carry numbers.
+	WholeNumber bool
+	Category    string        // slug; narrows State and Source to that category
+	State       State         // opted_in, opted_out, pending, or NoConsent
+	Status      ContactStatus // pending_terms, active, undeliverable
+	Source      Source        // the source of a current consent
+	EntryPoint  string        // the code the person wrote in through
+	DateField   DateField     // what From and To apply to; created when empty
+	From, To    time.Time     // From inclusive, To exclusive
+	Sort        ContactSort   // SortCreated when empty
 	// After and Before are cursors from a previous page's Next and Prev;
 	// at most one is set.
 	After, Before string
@@ -112,6 +118,7 @@ func DecodeContactCursor(s string, sort ContactSort) (ContactCursor, error) {
 type ContactSearch struct {
 	ContactQuery
 	Digits        string
+	Exact         string // E.164: the whole-number search of WholeNumber
 	After, Before *ContactCursor
 }
 
@@ -145,6 +152,18 @@ type ContactAdminStore interface {
 	ContactInbound(ctx context.Context, contactID int64) ([]MessageIn, error)
 	// ContactOutbox returns the messages to a contact, oldest first.
 	ContactOutbox(ctx context.Context, contactID int64) ([]OutboxEntry, error)
+	// ResendUnknown queues again message id of contact, which is in doubt
+	// (StatusUnknown); ErrNotFound when it is not.
+	ResendUnknown(ctx context.Context, contactID, id int64, now time.Time) error
+	// UnknownMessages lists up to limit messages in doubt, oldest first.
+	UnknownMessages(ctx context.Context, limit int) ([]MessageInDoubt, error)
+}
+
+// MessageInDoubt is a message whose send a crash cut off (StatusUnknown),
+// for the admins to look at.
+type MessageInDoubt struct {
+	ID, ContactID int64
+	CreatedAt     time.Time
 }
 
 var (
@@ -191,6 +210,17 @@ func (s *Service) SearchContacts(ctx context.Context, q ContactQuery) (ContactPa
 		if cs.Digits == "" {
 			verr.Add("q", "search.not_digits")
 		}
+		if q.WholeNumber {
+			cs.Digits = ""
+			if e164, err := ParsePhone(cs.Search, s.cfg.DefaultRegion); err != nil {
+				verr.Add("q", "search.whole_number")
+			} else {
+				cs.Exact = e164
+			}
+		}
+	}
+	if q.WholeNumber && q.Sort == SortPhone {
+		verr.Add("sort", "sort.unknown")
 	}
 	if q.Category != "" {
 		cats, err := s.Categories(ctx, "en")

@@ -131,6 +131,7 @@ func (s *DB) Wording(ctx context.Context, hash string) (consent.Wording, error) 
 // event to the last one by hash (see ledger.go), all in tx.
 func (s *DB) insertEvent(ctx context.Context, tx *sql.Tx, e consent.Event, now time.Time) (int64, error) {
 	ev := e.Evidence
+	escapeEvidence(&ev) // NUL and invalid UTF-8 are stored escaped (escape.go)
 	detail := "{}"
 	if len(ev.Detail) > 0 {
 		b, err := json.Marshal(ev.Detail)

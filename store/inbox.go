@@ -210,6 +210,9 @@ func (s *DB) FinishInbox(ctx context.Context, id int64, errText string, now time
 	_, err := s.execW(ctx, `UPDATE inbox SET processed_at = ?, error = ?, attempts = attempts + 1,
 		body = CASE WHEN ? = '' THEN x'' ELSE body END WHERE id = ?`,
 		ts(now), errText, errText, id)
+	if err == nil {
+		err = s.checkpointAfterInbox(ctx) // an emptied body of an erased contact reaches the disk (erase_disk.go)
+	}
 	return mapErr("finish inbox", err)
 }
 
@@ -225,6 +228,9 @@ func (s *DB) FinishInboxBatch(ctx context.Context, ids []int64, now time.Time) e
 		}
 		return nil
 	})
+	if err == nil {
+		err = s.checkpointAfterInbox(ctx) // an emptied body of an erased contact reaches the disk (erase_disk.go)
+	}
 	return mapErr("finish inbox", err)
 }
 

@@ -12,16 +12,21 @@ import (
 	"github.com/optin/optin/consent"
 )
 
-// ClaimDue leases up to limit messages that are queued and due, or whose
-// previous lease ran out (the process died while sending them), and returns
-// them with their attempt counted.
+// ClaimDue leases up to limit messages that are queued and due, and returns
+// them with their attempt counted. A message still "sending" when its lease
+// ends was cut off mid-send (the provider may have accepted it): it becomes
+// "unknown" and is never claimed again by itself.
 func (s *DB) ClaimDue(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]consent.OutboxMessage, error) {
 	var out []consent.OutboxMessage
 	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE outbox SET status = 'unknown', updated_at = ?
+			WHERE status = 'sending' AND next_attempt_at <= ?`, ts(now), ts(now)); err != nil {
+			return err
+		}
 		rows, err := tx.QueryContext(ctx, `
 			UPDATE outbox SET status = 'sending', attempts = attempts + 1, next_attempt_at = ?, updated_at = ?
 			WHERE id IN (SELECT id FROM outbox WHERE status IN ('queued', 'sending') AND next_attempt_at <= ?
-			             ORDER BY next_attempt_at, id LIMIT ?)
+			             AND status = 'queued' ORDER BY next_attempt_at, id LIMIT ?)
 			RETURNING id, contact_id, purpose, message, attempts, created_at`,
 			ts(now.Add(lease)), ts(now), ts(now), limit)
 		if err != nil {
@@ -51,7 +56,8 @@ func (s *DB) ClaimDue(ctx context.Context, now time.Time, lease time.Duration, l
 }
 
 // MarkSent records that the provider accepted message id. Only a message
-// still being sent moves: a late second call changes nothing.
+// still being sent (or whose lease ran out meanwhile) moves: a late second
+// call changes nothing.
 func (s *DB) MarkSent(ctx context.Context, id int64, res consent.SendResult, now time.Time) error {
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		var pid any
@@ -62,7 +68,7 @@ func (s *DB) MarkSent(ctx context.Context, id int64, res consent.SendResult, now
 		err := tx.QueryRowContext(ctx, `
 			UPDATE outbox SET status = 'sent', provider_message_id = ?, sent_at = ?, updated_at = ?,
 			    error_class = '', error_code = 0, error_title = ''
-			WHERE id = ? AND status = 'sending' RETURNING contact_id`, pid, ts(now), ts(now), id).Scan(&contactID)
+			WHERE id = ? AND status IN ('sending', 'unknown') RETURNING contact_id`, pid, ts(now), ts(now), id).Scan(&contactID)
 		if err == sql.ErrNoRows {
 			return nil
 		}
@@ -83,7 +89,7 @@ func (s *DB) MarkRetry(ctx context.Context, id int64, next time.Time, pe *consen
 	_, err := s.execW(ctx, `
 		UPDATE outbox SET status = 'queued', next_attempt_at = ?, updated_at = ?,
 		    error_class = ?, error_code = ?, error_title = ?
-		WHERE id = ? AND status = 'sending'`, ts(next), ts(now), pe.Class, pe.Code, pe.Title, id)
+		WHERE id = ? AND status IN ('sending', 'unknown')`, ts(next), ts(now), pe.Class, pe.Code, pe.Title, id)
 	return mapErr("mark retry", err)
 }
 
@@ -91,7 +97,7 @@ func (s *DB) MarkRetry(ctx context.Context, id int64, next time.Time, pe *consen
 func (s *DB) MarkFailed(ctx context.Context, id int64, status consent.DeliveryStatus, pe *consent.ProviderError, now time.Time) error {
 	_, err := s.execW(ctx, `
 		UPDATE outbox SET status = ?, updated_at = ?, error_class = ?, error_code = ?, error_title = ?
-		WHERE id = ? AND status = 'sending'`, status, ts(now), pe.Class, pe.Code, pe.Title, id)
+		WHERE id = ? AND status IN ('sending', 'unknown')`, status, ts(now), pe.Class, pe.Code, pe.Title, id)
 	return mapErr("mark failed", err)
 }
 
@@ -123,14 +129,29 @@ func (s *DB) Alerts(ctx context.Context) ([]consent.Alert, error) {
 }
 
 // ApplyStatus moves the message with the provider id forward to the reported
-// status; reports that arrive late or twice change nothing.
+// status; reports that arrive late or twice change nothing. A report for a
+// provider id optin never recorded resolves a message in doubt: when its
+// recipient has exactly one "unknown" message whose lease ended at most an
+// hour before the report (the provider's time) or after it, that message
+// was the one cut off after the provider accepted it.
 func (s *DB) ApplyStatus(ctx context.Context, st consent.StatusUpdate, now time.Time) (int64, error) {
 	var contactID int64
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		var current string
 		err := tx.QueryRowContext(ctx, `SELECT contact_id, status FROM outbox WHERE provider_message_id = ?`, st.MessageID).
 			Scan(&contactID, &current)
-		if err != nil {
+		if err == sql.ErrNoRows {
+			id, cid, ok, err := matchUnknown(ctx, tx, st)
+			if err != nil || !ok {
+				return cmp.Or(err, sql.ErrNoRows)
+			}
+			contactID, current = cid, string(consent.StatusUnknown)
+			if _, err := tx.ExecContext(ctx, `UPDATE outbox SET provider_message_id = ?,
+				sent_at = CASE WHEN ? THEN ? ELSE sent_at END WHERE id = ?`,
+				st.MessageID, st.Status != consent.StatusFailed, ts(now), id); err != nil {
+				return err
+			}
+		} else if err != nil {
 			return err
 		}
 		if st.Status.Rank() <= consent.DeliveryStatus(current).Rank() {
@@ -149,6 +170,37 @@ func (s *DB) ApplyStatus(ctx context.Context, st consent.StatusUpdate, now time.
 		return err
 	})
 	return contactID, mapErr("apply status", err)
+}
+
+// matchUnknown finds the one message in doubt a status report with an
+// unrecorded provider id can be about: the recipient's only "unknown"
+// message, whose lease (next_attempt_at) ended no more than an hour before
+// the report's time. Two in doubt for one recipient cannot be told apart:
+// both stay unknown.
+func matchUnknown(ctx context.Context, tx *sql.Tx, st consent.StatusUpdate) (id, contactID int64, ok bool, err error) {
+	if st.RecipientID == "" || st.MessageID == "" || st.Status.Rank() < consent.StatusSent.Rank() {
+		return 0, 0, false, nil
+	}
+	after := "0000"
+	if !st.Timestamp.IsZero() {
+		after = ts(st.Timestamp.Add(-time.Hour))
+	}
+	rows, err := tx.QueryContext(ctx, `
+		SELECT o.id, o.contact_id FROM contacts c JOIN outbox o ON o.contact_id = c.id AND o.status = 'unknown'
+		WHERE (c.wa_id = ? OR c.phone = ?) AND o.next_attempt_at >= ? AND o.provider_message_id IS NULL LIMIT 2`,
+		st.RecipientID, "+"+st.RecipientID, after)
+	if err != nil {
+		return 0, 0, false, err
+	}
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		if err := rows.Scan(&id, &contactID); err != nil {
+			return 0, 0, false, err
+		}
+		n++
+	}
+	return id, contactID, n == 1, rows.Err()
 }
 
 // Messages returns the outgoing messages of a contact, oldest first.
@@ -195,15 +247,52 @@ func (s *DB) OutboxStats(ctx context.Context) (map[consent.DeliveryStatus]int, e
 	return out, mapErr("outbox stats", rows.Err())
 }
 
-// ReleaseLeases makes every message a previous process was sending due now.
-// optin runs as one process per database, so at start no lease is alive: a
-// message left "sending" was cut off by a crash and must be tried again.
+// ReleaseLeases ends the leases of a previous process at start. optin runs
+// as one process per database, so no lease is alive then: a message left
+// "sending" was cut off by a crash, perhaps after the provider accepted it,
+// and becomes "unknown" rather than being sent again. It returns how many.
 func (s *DB) ReleaseLeases(ctx context.Context, now time.Time) (int, error) {
-	res, err := s.execW(ctx, `UPDATE outbox SET status = 'queued', next_attempt_at = ?, updated_at = ?
-		WHERE status = 'sending'`, ts(now), ts(now))
+	res, err := s.execW(ctx, `UPDATE outbox SET status = 'unknown', updated_at = ?
+		WHERE status = 'sending'`, ts(now))
 	if err != nil {
 		return 0, mapErr("release leases", err)
 	}
 	n, err := res.RowsAffected()
 	return int(n), mapErr("release leases", err)
+}
+
+// ResendUnknown puts message id of contact, in doubt, back in the queue,
+// due now: an admin chose to risk the person getting it twice.
+// ErrNotFound when it is not (or no longer) unknown.
+func (s *DB) ResendUnknown(ctx context.Context, contactID, id int64, now time.Time) error {
+	res, err := s.execW(ctx, `UPDATE outbox SET status = 'queued', next_attempt_at = ?, updated_at = ?,
+		error_class = '', error_code = 0, error_title = ''
+		WHERE id = ? AND contact_id = ? AND status = 'unknown'`, ts(now), ts(now), id, contactID)
+	if err != nil {
+		return mapErr("resend unknown", err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return cmp.Or(mapErr("resend unknown", err), consent.ErrNotFound)
+	}
+	return nil
+}
+
+// UnknownMessages lists up to limit messages in doubt, oldest first.
+func (s *DB) UnknownMessages(ctx context.Context, limit int) ([]consent.MessageInDoubt, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT id, contact_id, created_at FROM outbox WHERE status = 'unknown' ORDER BY id LIMIT ?`, limit)
+	if err != nil {
+		return nil, mapErr("unknown messages", err)
+	}
+	defer rows.Close()
+	var out []consent.MessageInDoubt
+	for rows.Next() {
+		var m consent.MessageInDoubt
+		var at string
+		if err := rows.Scan(&m.ID, &m.ContactID, &at); err != nil {
+			return nil, mapErr("unknown messages", err)
+		}
+		m.CreatedAt = parseTS(at)
+		out = append(out, m)
+	}
+	return out, mapErr("unknown messages", rows.Err())
 }

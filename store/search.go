@@ -108,6 +108,8 @@ func contactQuery(q consent.ContactSearch) (string, []any, bool, error) {
 	}
 	from, idCol := `contacts c`, `c.id`
 	switch {
+	case q.Exact != "":
+		add(`(c.phone = ? OR c.wa_id = ?)`, q.Exact, strings.TrimPrefix(q.Exact, "+"))
 	case len(q.Digits) >= consent.MinSearchDigits:
 		// A phrase: the digits' trigrams must appear in sequence. The
 		// index drives the join (CROSS JOIN keeps that order), so in id

@@ -10,12 +10,9 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"net/url"
-	"sort"
-	"strconv"
-	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/optin/optin/consent"
@@ -55,6 +52,9 @@ type DB struct {
 	inbox      *committer
 	// faults, when set, fails chosen steps (SetFault).
 	faults func(step string) error
+	// erasedSinceInbox: an erasure was checkpointed and an inbox body
+	// emptied after it may still hold its data (erase_disk.go).
+	erasedSinceInbox atomic.Bool
 }
 
 // Open opens (creating if needed) the SQLite database at path and applies
@@ -148,48 +148,6 @@ func (s *DB) Close() error {
 // this module, so that they may read and write alike. Close rows before
 // calling a store method that writes: until then they hold the writer.
 func (s *DB) SQL() *sql.DB { return s.w }
-
-func (s *DB) migrate(ctx context.Context) error {
-	if _, err := s.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL) STRICT`); err != nil {
-		return fmt.Errorf("store: create schema_migrations: %w", err)
-	}
-	names, err := fs.Glob(migrations, "migrations/*.sql")
-	if err != nil {
-		return fmt.Errorf("store: list migrations: %w", err)
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		base := strings.TrimPrefix(name, "migrations/")
-		version, err := strconv.Atoi(strings.SplitN(base, "_", 2)[0])
-		if err != nil {
-			return fmt.Errorf("store: migration %s: no number", base)
-		}
-		err = s.tx(ctx, func(tx *sql.Tx) error {
-			var n int
-			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?`, version).Scan(&n); err != nil {
-				return err
-			}
-			if n > 0 {
-				return nil
-			}
-			body, err := migrations.ReadFile(name)
-			if err != nil {
-				return err
-			}
-			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
-				return err
-			}
-			_, err = tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
-				version, base, ts(time.Now()))
-			return err
-		})
-		if err != nil {
-			return fmt.Errorf("store: migration %s: %w", base, err)
-		}
-	}
-	return nil
-}
 
 // tx runs f in one write transaction on the writer, committing when it
 // returns nil. f must use only tx: any other write (or a store method that

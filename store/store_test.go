@@ -195,13 +195,9 @@ func TestOutboxLifecycle(t *testing.T) {
 	if err != nil || len(due) != 1 || due[0].Attempts != 1 {
 		t.Fatalf("claim = %+v, %v; want one message, attempt 1", due, err)
 	}
-	// Leased: not claimed again before the lease ends, claimed after.
+	// Leased: not claimed again during the lease.
 	if again, _ := db.ClaimDue(ctx, t0.Add(30*time.Second), time.Minute, 10); len(again) != 0 {
 		t.Errorf("claimed %d during the lease, want 0", len(again))
-	}
-	again, _ := db.ClaimDue(ctx, t0.Add(2*time.Minute), time.Minute, 10)
-	if len(again) != 1 || again[0].Attempts != 2 {
-		t.Fatalf("after lease: %+v, want the message again with attempt 2", again)
 	}
 	pe := &consent.ProviderError{Class: consent.ErrThrottled, Code: 130429}
 	if err := db.MarkRetry(ctx, due[0].ID, t0.Add(time.Hour), pe, t0); err != nil {
@@ -288,18 +284,106 @@ func TestAPIKeys(t *testing.T) {
 	}
 }
 
+// TestReleaseLeases: a message left "sending" by a dead process may have
+// reached the provider; it becomes unknown and is never claimed again by
+// itself, until an admin resends it.
 func TestReleaseLeases(t *testing.T) {
 	db := openTest(t)
 	ctx := context.Background()
-	db.FixtureOptIn(ctx, optIn("+4915112345678", consent.OptedIn, t0, "offers"))
-	db.ClaimDue(ctx, t0, time.Hour, 10)
+	out, _ := db.FixtureOptIn(ctx, optIn("+4915112345678", consent.OptedIn, t0, "offers"))
+	claimed, _ := db.ClaimDue(ctx, t0, time.Hour, 10)
 	n, err := db.ReleaseLeases(ctx, t0.Add(time.Second))
 	if err != nil || n != 1 {
 		t.Fatalf("ReleaseLeases = %d, %v; want 1", n, err)
 	}
-	due, _ := db.ClaimDue(ctx, t0.Add(time.Second), time.Hour, 10)
-	if len(due) != 1 || due[0].Attempts != 2 {
-		t.Errorf("after release: %+v, want the message with attempt 2", due)
+	if due, _ := db.ClaimDue(ctx, t0.Add(2*time.Hour), time.Hour, 10); len(due) != 0 {
+		t.Errorf("after release: claimed %d, want 0 (unknown is not sent again)", len(due))
+	}
+	msgs, _ := db.Messages(ctx, out.Contact.ID)
+	if len(msgs) != 1 || msgs[0].Status != consent.StatusUnknown {
+		t.Fatalf("messages = %+v, want one unknown", msgs)
+	}
+	if err := db.ResendUnknown(ctx, out.Contact.ID+1, claimed[0].ID, t0); !errors.Is(err, consent.ErrNotFound) {
+		t.Errorf("resend under another contact: %v, want ErrNotFound", err)
+	}
+	if err := db.ResendUnknown(ctx, out.Contact.ID, claimed[0].ID, t0.Add(2*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.ResendUnknown(ctx, out.Contact.ID, claimed[0].ID, t0.Add(2*time.Hour)); !errors.Is(err, consent.ErrNotFound) {
+		t.Errorf("second resend: %v, want ErrNotFound", err)
+	}
+	if due, _ := db.ClaimDue(ctx, t0.Add(2*time.Hour), time.Hour, 10); len(due) != 1 || due[0].Attempts != 2 {
+		t.Errorf("after resend: %+v, want the message with attempt 2", due)
+	}
+}
+
+// TestLeaseEndMakesUnknown: a message still sending when its lease ends is
+// not claimed again but marked unknown; a late answer of the send still
+// records it as sent.
+func TestLeaseEndMakesUnknown(t *testing.T) {
+	db := openTest(t)
+	ctx := context.Background()
+	out, _ := db.FixtureOptIn(ctx, optIn("+4915112345678", consent.OptedIn, t0, "offers"))
+	due, _ := db.ClaimDue(ctx, t0, time.Minute, 10)
+	if again, _ := db.ClaimDue(ctx, t0.Add(2*time.Minute), time.Minute, 10); len(again) != 0 {
+		t.Fatalf("claimed %d after the lease ended, want 0", len(again))
+	}
+	msgs, _ := db.Messages(ctx, out.Contact.ID)
+	if msgs[0].Status != consent.StatusUnknown {
+		t.Fatalf("status after lease = %s, want unknown", msgs[0].Status)
+	}
+	if err := db.MarkSent(ctx, due[0].ID, consent.SendResult{MessageID: "wamid.late"}, t0.Add(3*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	msgs, _ = db.Messages(ctx, out.Contact.ID)
+	if msgs[0].Status != consent.StatusSent || msgs[0].ProviderID != "wamid.late" {
+		t.Errorf("after a late answer: %s %q, want sent wamid.late", msgs[0].Status, msgs[0].ProviderID)
+	}
+}
+
+// TestStatusResolvesUnknown: a status report for a provider id optin never
+// recorded resolves the recipient's only message in doubt; with two in
+// doubt for one recipient, neither is guessed.
+func TestStatusResolvesUnknown(t *testing.T) {
+	db := openTest(t)
+	ctx := context.Background()
+	a, _ := db.FixtureOptIn(ctx, optIn("+4915112345678", consent.OptedIn, t0, "offers"))
+	b, _ := db.FixtureOptIn(ctx, optIn("+4915187654321", consent.OptedIn, t0, "offers"))
+	db.ClaimDue(ctx, t0, time.Minute, 10)
+	db.ReleaseLeases(ctx, t0.Add(time.Second))
+	// b gets a second message in doubt.
+	if err := db.Enqueue(ctx, b.Contact.ID, "reply", consent.Message{Kind: consent.KindText, Text: "hi"}, t0); err != nil {
+		t.Fatal(err)
+	}
+	db.ClaimDue(ctx, t0.Add(2*time.Second), time.Minute, 10)
+	db.ReleaseLeases(ctx, t0.Add(3*time.Second))
+
+	cid, err := db.ApplyStatus(ctx, consent.StatusUpdate{MessageID: "wamid.A", RecipientID: "4915112345678",
+		Status: consent.StatusDelivered, Timestamp: t0.Add(time.Second)}, t0.Add(time.Minute))
+	if err != nil || cid != a.Contact.ID {
+		t.Fatalf("status for a's message in doubt: contact %d, %v; want %d", cid, err, a.Contact.ID)
+	}
+	msgs, _ := db.Messages(ctx, a.Contact.ID)
+	if msgs[0].Status != consent.StatusDelivered || msgs[0].ProviderID != "wamid.A" {
+		t.Errorf("a's message = %s %q, want delivered wamid.A", msgs[0].Status, msgs[0].ProviderID)
+	}
+	if _, err := db.ApplyStatus(ctx, consent.StatusUpdate{MessageID: "wamid.B", RecipientID: "4915187654321",
+		Status: consent.StatusDelivered, Timestamp: t0.Add(time.Second)}, t0.Add(time.Minute)); !errors.Is(err, consent.ErrNotFound) {
+		t.Errorf("status for b with two in doubt: %v, want ErrNotFound (not guessed)", err)
+	}
+	msgs, _ = db.Messages(ctx, b.Contact.ID)
+	for _, m := range msgs {
+		if m.Status != consent.StatusUnknown {
+			t.Errorf("b's message %d = %s, want unknown", m.ID, m.Status)
+		}
+	}
+	// A report long after the lease ended is about something else.
+	db.FixtureOptIn(ctx, optIn("+4915100000003", consent.OptedIn, t0, "offers"))
+	db.ClaimDue(ctx, t0.Add(4*time.Second), time.Minute, 10)
+	db.ReleaseLeases(ctx, t0.Add(5*time.Second))
+	if _, err := db.ApplyStatus(ctx, consent.StatusUpdate{MessageID: "wamid.C", RecipientID: "4915100000003",
+		Status: consent.StatusRead, Timestamp: t0.Add(3 * time.Hour)}, t0.Add(3*time.Hour)); !errors.Is(err, consent.ErrNotFound) {
+		t.Errorf("a report 3 hours later: %v, want ErrNotFound", err)
 	}
 }
 

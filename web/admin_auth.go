@@ -34,14 +34,14 @@ const (
 
 const adminCtx ctxKey = iota + 100
 
-func newSessionStore(key []byte, secure bool) *sessions.CookieStore {
+func newSessionStore(key []byte, secure bool, path string) *sessions.CookieStore {
 	if len(key) < 64 {
 		key = make([]byte, 64)
 		rand.Read(key)
 	}
 	st := sessions.NewCookieStore(key[:32], key[32:64])
 	st.Options = &sessions.Options{
-		Path:     "/admin",
+		Path:     path,
 		MaxAge:   int(sessionAbsolute / time.Second),
 		HttpOnly: true,
 		Secure:   secure,
@@ -176,17 +176,20 @@ func (s *Server) handleAdminLoginSubmit(w http.ResponseWriter, r *http.Request) 
 	}
 	email := strings.ToLower(strings.TrimSpace(r.PostForm.Get("email")))
 	m := views.AdminLoginModel{BusinessName: s.cfg.BusinessName, Email: email, Next: safeNext(r.PostForm.Get("next"))}
-	now := s.cfg.Clock.Now()
 	ip := clientIP(r)
-	if s.signInByIP.exceeded(ip, now) || s.signInByUser.exceeded(email, now) {
-		m.Error = "Too many failed sign-ins. Wait 15 minutes and try again, or ask another admin to check your account."
+	gate, ok := s.openPasswordGate(ip, email)
+	if !ok {
+		gate.setRetryAfter(w)
+		m.Error = "Too many sign-ins are being checked right now. Wait a moment and try again."
+		if gate.tooManyTries {
+			m.Error = "Too many failed sign-ins. Wait 15 minutes and try again, or ask another admin to check your account."
+		}
 		render(w, r, http.StatusTooManyRequests, views.AdminLoginPage(m))
 		return
 	}
 	u, err := s.svc.SignIn(r.Context(), email, r.PostForm.Get("password"))
+	gate.close(err == nil)
 	if errors.Is(err, consent.ErrBadCredentials) {
-		s.signInByIP.allow(ip, now)
-		s.signInByUser.allow(email, now)
 		s.auditEntry(r, consent.AuditEntry{Action: "sign_in_failed", Target: "admin", IP: ip})
 		m.Error = "The e-mail or password is not right. Check both and try again."
 		render(w, r, http.StatusUnauthorized, views.AdminLoginPage(m))

@@ -2,6 +2,7 @@ package web
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -34,6 +35,8 @@ var catalogMessages = map[string]string{
 	"entry.code.taken":     "An entry point with this code exists.",
 	"entry.name":           "Give a name of 1–100 characters.",
 	"entry.categories":     "Choose at least one category.",
+	"text.invalid_chars":   "Remove the NUL character or the bytes that are not UTF-8 text.",
+	"category.too_many":    fmt.Sprintf("There are %d categories already, the most optin keeps: every category is a checkbox on the form. Delete an unused one first.", consent.MaxCategories),
 }
 
 // catalogErrors turns a validation error into messages per field.

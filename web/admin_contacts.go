@@ -18,6 +18,7 @@ import (
 // validation keys.
 var contactErrors = map[string]string{
 	"search.not_digits":      "Type digits of a number (spaces, +, - and brackets are ignored).",
+	"search.whole_number":    "Type the whole number, in any spelling (+49 151 …, 0049 …): viewers search by whole numbers only.",
 	"category.unknown":       "Choose a category from the list.",
 	"state.unknown":          "Choose a consent state from the list.",
 	"status.unknown":         "Choose a status from the list.",
@@ -87,11 +88,14 @@ func (s *Server) handleContactList(w http.ResponseWriter, r *http.Request) {
 	}
 	m.DateFields = []views.Option{{Value: string(consent.DateCreated), Label: "created"}, {Value: string(consent.DateChanged), Label: "changed"}}
 	m.Sorts = []views.Option{{Value: string(consent.SortCreated), Label: "Newest first"},
-		{Value: string(consent.SortChanged), Label: "Recently changed first"}, {Value: string(consent.SortPhone), Label: "By number"}}
+		{Value: string(consent.SortChanged), Label: "Recently changed first"}}
+	if !m.Masked {
+		m.Sorts = append(m.Sorts, views.Option{Value: string(consent.SortPhone), Label: "By number"})
+	}
 
 	q := consent.ContactQuery{Search: m.Search, Category: m.Category, State: consent.State(m.State),
 		Status: consent.ContactStatus(m.Status), Source: consent.Source(m.Source), EntryPoint: m.EntryPoint,
-		DateField: consent.DateField(m.DateField), Sort: consent.ContactSort(m.Sort),
+		DateField: consent.DateField(m.DateField), Sort: consent.ContactSort(m.Sort), WholeNumber: m.Masked,
 		After: v.Get("after"), Before: v.Get("before")}
 	if m.From != "" {
 		if q.From, err = time.Parse(adminDate, m.From); err != nil {
@@ -211,6 +215,8 @@ func (s *Server) handleContactShow(w http.ResponseWriter, r *http.Request) {
 		m.Layout.Flash = "Opted out. The change is recorded as your act in the contact's timeline and the audit log."
 	case "nothing":
 		m.Layout.Flash = "Nothing to change: the contact was not opted in there."
+	case "resent":
+		m.Layout.Flash = "The message is queued again and goes out shortly. The resend is recorded in the audit log."
 	}
 	for _, c := range d.Categories {
 		item := views.AdminConsentItem{Slug: c.Slug, Name: c.Name}
@@ -231,13 +237,53 @@ func (s *Server) handleContactShow(w http.ResponseWriter, r *http.Request) {
 	for _, o := range d.Outbox {
 		item := views.AdminOutboxItem{At: consoleTime(o.CreatedAt), Purpose: o.Purpose, Kind: string(o.Message.Kind),
 			Preview: messagePreview(o.Message), Status: string(o.Status), Attempts: o.Attempts, ProviderID: o.ProviderID,
-			Updated: consoleTime(o.UpdatedAt)}
+			Updated: consoleTime(o.UpdatedAt), ID: strconv.FormatInt(o.ID, 10)}
 		if o.ErrorCode != 0 || o.ErrorTitle != "" {
 			item.Error = strings.TrimSpace(fmt.Sprintf("%s %s", codeOrEmpty(o.ErrorCode), o.ErrorTitle))
 		}
 		m.Outbox = append(m.Outbox, item)
 	}
+	if u.Role != consent.RoleAdmin {
+		maskContactPage(&m)
+	}
 	render(w, r, http.StatusOK, views.AdminContactPage(m))
+}
+
+// maskContactPage masks, for a viewer, every number the contact page could
+// show besides the contact's own (already masked): what people wrote (a
+// user_changed_number message names both numbers), evidence values, message
+// previews and errors, and provider message ids, which encode the recipient's
+// number (a wamid is base64 of it).
+func maskContactPage(m *views.AdminContactModel) {
+	for i := range m.Events {
+		for j := range m.Events[i].Evidence {
+			ev := &m.Events[i].Evidence[j]
+			if ev.Label == "WhatsApp message id" {
+				ev.Value = maskProviderID(ev.Value)
+			} else {
+				ev.Value = maskDigits(ev.Value)
+			}
+		}
+		m.Events[i].WordingText = maskDigits(m.Events[i].WordingText)
+	}
+	for i := range m.Inbound {
+		m.Inbound[i].Text = maskDigits(m.Inbound[i].Text)
+		m.Inbound[i].ProviderID = maskProviderID(m.Inbound[i].ProviderID)
+	}
+	for i := range m.Outbox {
+		m.Outbox[i].Preview = maskDigits(m.Outbox[i].Preview)
+		m.Outbox[i].Error = maskDigits(m.Outbox[i].Error)
+		m.Outbox[i].ProviderID = maskProviderID(m.Outbox[i].ProviderID)
+	}
+}
+
+// maskProviderID shortens a provider message id past recognition: a wamid
+// carries the recipient's number in base64.
+func maskProviderID(id string) string {
+	if len(id) <= 10 {
+		return id
+	}
+	return id[:10] + "…"
 }
 
 func codeOrEmpty(code int) string {
@@ -396,4 +442,43 @@ func (s *Server) handleContactErase(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, "/admin/contacts?done=erased", http.StatusSeeOther)
+}
+
+// handleMessageResend sends a message in doubt (status unknown: its send was
+// cut off by a crash) again, after a confirmation page: it may already have
+// reached the person, so only an admin's choice sends it twice.
+func (s *Server) handleMessageResend(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	id, err := contactID(r)
+	if err != nil {
+		s.failAdmin(w, r, err)
+		return
+	}
+	mid, err := strconv.ParseInt(r.PathValue("mid"), 10, 64)
+	if err != nil || mid <= 0 {
+		s.failAdmin(w, r, consent.ErrNotFound)
+		return
+	}
+	c, err := s.svc.ContactDetail(ctx, id)
+	if err != nil {
+		s.failAdmin(w, r, err)
+		return
+	}
+	back := "/admin/contacts/" + strconv.FormatInt(id, 10)
+	if r.PostFormValue("confirm") != "yes" {
+		render(w, r, http.StatusOK, views.AdminConfirmPage(views.AdminConfirmModel{
+			Layout: s.adminLayout(r, "Confirm resend", "contacts"), Subject: c.Contact.Phone,
+			Action: back + "/messages/" + strconv.FormatInt(mid, 10) + "/resend", CancelURL: back, Button: "Send again",
+			Title:       "Send this message again?",
+			Message:     "optin was stopped while this message was being sent, and no report from WhatsApp has told whether it arrived. If it did, the person gets it twice.",
+			Consequence: "The message is queued again as it was and goes out shortly. The resend is recorded in the audit log as your act.",
+		}))
+		return
+	}
+	if err := s.svc.ResendUnknown(ctx, id, mid); err != nil {
+		s.failAdmin(w, r, err)
+		return
+	}
+	s.audit(r, "message.resend", "contact:"+strconv.FormatInt(id, 10), map[string]any{"message": mid})
+	http.Redirect(w, r, back+"?done=resent", http.StatusSeeOther)
 }

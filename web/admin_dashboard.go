@@ -36,6 +36,18 @@ func (s *Server) handleDashboard(w http.ResponseWriter, r *http.Request) {
 	m.Layout = s.adminLayout(r, "Dashboard", "dashboard")
 	m.Layout.Flash = dashboardFlashes[r.URL.Query().Get("done")]
 	m.Ledger.Running = s.ledger.busy()
+	if m.Outbox.Unknown > 0 {
+		doubt, err := s.svc.MessagesInDoubt(r.Context(), 10)
+		if err != nil {
+			s.failAdmin(w, r, err)
+			return
+		}
+		for _, u := range doubt {
+			m.Outbox.InDoubt = append(m.Outbox.InDoubt, views.DashboardInDoubt{
+				ContactURL: "/admin/contacts/" + strconv.FormatInt(u.ContactID, 10),
+				Label:      "Message " + strconv.FormatInt(u.ID, 10) + " of " + consoleTime(u.CreatedAt)})
+		}
+	}
 	render(w, r, http.StatusOK, views.DashboardPage(m))
 }
 
@@ -95,7 +107,8 @@ func dashboardModel(d consent.Dashboard, cats []consent.Category) views.Dashboar
 	}
 	o := d.Outbox
 	m.Outbox = views.DashboardOutbox{Queued: o.Queued(), Retrying: o.Retrying, Dead: o.Dead(), Failed: o.ByStatus[consent.StatusFailed],
-		Sent: o.ByStatus[consent.StatusSent] + o.ByStatus[consent.StatusDelivered] + o.ByStatus[consent.StatusRead]}
+		Sent:    o.ByStatus[consent.StatusSent] + o.ByStatus[consent.StatusDelivered] + o.ByStatus[consent.StatusRead],
+		Unknown: o.ByStatus[consent.StatusUnknown]}
 	for _, f := range o.Failures {
 		status, class, _ := strings.Cut(f.Key, "/")
 		if class == "" {

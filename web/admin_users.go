@@ -212,7 +212,22 @@ func (s *Server) handleAccountPassword(w http.ResponseWriter, r *http.Request) {
 	if next != r.PostForm.Get("password2") {
 		err = &consent.ValidationError{Fields: map[string]string{"password2": "admin.password_repeat"}}
 	} else {
+		// The current password is checked like a sign-in: the same limits
+		// for the account and the IP, the same bound on running checks.
+		gate, ok := s.openPasswordGate(clientIP(r), me.Email)
+		if !ok {
+			gate.setRetryAfter(w)
+			msg := "Too many password checks are running right now. Wait a moment and try again."
+			if gate.tooManyTries {
+				msg = "Too many wrong passwords. Wait 15 minutes and try again."
+			}
+			render(w, r, http.StatusTooManyRequests, views.AdminAccountPage(views.AdminAccountModel{
+				Layout: s.adminLayout(r, "Account", ""), Errors: map[string]string{"current": msg}}))
+			return
+		}
 		u, err = s.svc.ChangePassword(r.Context(), me.ID, r.PostForm.Get("current"), next)
+		var verr *consent.ValidationError
+		gate.close(!errors.As(err, &verr) || verr.Fields["current"] == "")
 	}
 	var verr *consent.ValidationError
 	if errors.As(err, &verr) {

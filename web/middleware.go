@@ -22,6 +22,24 @@ func securityHeaders(next http.Handler) http.Handler {
 	})
 }
 
+// noStore keeps answers with personal data (the API's) out of every cache:
+// browsers', proxies' and the disk of a shared machine.
+func noStore(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// hsts tells browsers to come back over https only, when the base URL is
+// https (a plain-http installation must not pin itself).
+func hsts(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Strict-Transport-Security", "max-age=31536000")
+		next.ServeHTTP(w, r)
+	})
+}
+
 // allowFraming lets the page be embedded by the configured origins.
 func (s *Server) allowFraming(w http.ResponseWriter) {
 	w.Header().Set("Content-Security-Policy", csp+s.frameAncestors())

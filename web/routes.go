@@ -27,7 +27,12 @@ func (s *Server) routes() http.Handler {
 	assets, _ := fs.Sub(static.FS, ".")
 	pages.Handle("GET /static/", http.StripPrefix("/static/", cacheStatic(http.FileServerFS(assets))))
 	s.adminRoutes(pages)
-	if s.cfg.Sandbox != nil {
+	if s.cfg.Sandbox != nil && s.cfg.SandboxAdminOnly {
+		sb := http.NewServeMux()
+		s.cfg.Sandbox.Register(sb)
+		pages.Handle("/sandbox", s.adminOnly(sb.ServeHTTP))
+		pages.Handle("/sandbox/", s.adminOnly(sb.ServeHTTP))
+	} else if s.cfg.Sandbox != nil {
 		s.cfg.Sandbox.Register(pages)
 	}
 	pages.HandleFunc("/", s.handleNotFound)
@@ -51,10 +56,14 @@ func (s *Server) routes() http.Handler {
 	api.HandleFunc("GET /api/v1/events", s.handleAPIEvents)
 	api.HandleFunc("GET /api/v1/categories", s.handleAPICategories)
 	api.HandleFunc("/api/", s.handleAPINotFound)
-	mux.Handle("/api/", s.requireAPIKey(notePattern(api)))
+	mux.Handle("/api/", noStore(s.requireAPIKey(notePattern(api))))
 	mux.HandleFunc("GET /api/v1/openapi.json", s.handleAPIOpenAPI) // public: documentation only
 
-	return s.logRequests(securityHeaders(mux))
+	h := securityHeaders(mux)
+	if s.secure {
+		h = hsts(h)
+	}
+	return s.logRequests(h)
 }
 
 // adminRoutes is the admin console. Every page but sign-in is wrapped in
@@ -85,8 +94,9 @@ func (s *Server) adminRoutes(m *http.ServeMux) {
 	// Contacts: search, the contact page, and an admin's opt-out and erasure.
 	m.Handle("GET /admin/contacts", s.viewer(s.handleContactList))
 	m.Handle("GET /admin/contacts/{id}", s.viewer(s.handleContactShow))
-	m.Handle("POST /admin/contacts/{id}/opt-out", s.adminOnly(s.handleContactOptOut)) // a confirmation page until confirm=yes
-	m.Handle("POST /admin/contacts/{id}/erase", s.adminOnly(s.handleContactErase))    // a confirmation page until confirm=yes
+	m.Handle("POST /admin/contacts/{id}/opt-out", s.adminOnly(s.handleContactOptOut))               // a confirmation page until confirm=yes
+	m.Handle("POST /admin/contacts/{id}/erase", s.adminOnly(s.handleContactErase))                  // a confirmation page until confirm=yes
+	m.Handle("POST /admin/contacts/{id}/messages/{mid}/resend", s.adminOnly(s.handleMessageResend)) // a confirmation page until confirm=yes
 
 	// The catalog: categories, the consent wording, entry points and their kit.
 	m.Handle("GET /admin/categories", s.viewer(s.handleCategoryList))

@@ -40,10 +40,14 @@ type Config struct {
 	MetricsToken string
 	// Health reports whether the database answers.
 	Health func(context.Context) error
-	// Sandbox, when set, adds the phone simulator's routes.
+	// Sandbox, when set, adds the phone simulator's routes (only the
+	// sandbox provider has one).
 	Sandbox interface{ Register(*http.ServeMux) }
-	Version string
-	Clock   consent.Clock
+	// SandboxAdminOnly puts the sandbox behind admin sign-in: its chat list
+	// shows every number and preference link.
+	SandboxAdminOnly bool
+	Version          string
+	Clock            consent.Clock
 }
 
 // Server serves optin over HTTP.
@@ -59,6 +63,8 @@ type Server struct {
 	sessions     *sessions.CookieStore
 	signInByUser *limiter // failed sign-ins per account
 	signInByIP   *limiter // failed sign-ins per client IP
+	// passwordChecks holds a place per argon2id check running.
+	passwordChecks chan struct{}
 
 	metrics *metrics // request and webhook counts since start
 	ledger  ledgerRunner
@@ -77,11 +83,18 @@ func New(cfg Config, svc *consent.Service, log *slog.Logger) *Server {
 		countries: newCountryLists(),
 		secure:    strings.HasPrefix(cfg.BaseURL, "https://"),
 
-		signInByUser: newLimiter(signInPerAccount, signInWindow),
-		signInByIP:   newLimiter(signInPerIP, signInWindow),
-		metrics:      newMetrics(),
+		signInByUser:   newLimiter(signInPerAccount, signInWindow),
+		signInByIP:     newLimiter(signInPerIP, signInWindow),
+		passwordChecks: make(chan struct{}, passwordChecksAtOnce),
+		metrics:        newMetrics(),
 	}
-	s.sessions = newSessionStore(cfg.SessionKey, s.secure)
+	// The session cookie goes where the console is; a sandbox behind
+	// sign-in needs it under /sandbox too.
+	cookiePath := "/admin"
+	if cfg.Sandbox != nil && cfg.SandboxAdminOnly {
+		cookiePath = "/"
+	}
+	s.sessions = newSessionStore(cfg.SessionKey, s.secure, cookiePath)
 	s.handler = s.routes()
 	return s
 }

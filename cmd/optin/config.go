@@ -51,6 +51,9 @@ type config struct {
 	ControllerAddress string
 	ControllerCountry string
 	ControllerEmail   string
+	// SandboxAccess is who may open the sandbox phone: "public" or "admin"
+	// (signed-in admins only). Only the sandbox provider has one.
+	SandboxAccess string
 	// baseURLDefaulted is set when OPTIN_BASE_URL was not given, so that
 	// serve can follow the real listener (port 0 picks one).
 	baseURLDefaulted bool
@@ -94,6 +97,7 @@ var settings = []setting{
 	{"OPTIN_CONTROLLER_ADDRESS", "controller-address", "", "the controller's postal address, for consent receipts"},
 	{"OPTIN_CONTROLLER_COUNTRY", "controller-country", "", "the controller's country (ISO code such as DE), for consent receipts"},
 	{"OPTIN_CONTROLLER_EMAIL", "controller-email", "", "the controller's e-mail address, for consent receipts"},
+	{"OPTIN_SANDBOX_ACCESS", "sandbox-access", "public", "who may open /sandbox (sandbox provider only): public, or admin (signed-in admins only; it lists every chat)"},
 }
 
 // loadConfig reads the environment, then the flags in args, and checks the
@@ -144,6 +148,7 @@ func loadConfig(args []string, getenv func(string) string, fs *flag.FlagSet) (co
 		ControllerAddress: get("controller-address"),
 		ControllerCountry: strings.ToUpper(get("controller-country")),
 		ControllerEmail:   get("controller-email"),
+		SandboxAccess:     get("sandbox-access"),
 	}
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		bad("OPTIN_ADDR %q is not host:port", c.Addr)
@@ -177,6 +182,9 @@ func loadConfig(args []string, getenv func(string) string, fs *flag.FlagSet) (co
 		bad("OPTIN_BUSINESS_NUMBER %q is not a valid phone number", c.BusinessNumber)
 	} else {
 		c.BusinessNumber = n
+	}
+	if c.SandboxAccess != "public" && c.SandboxAccess != "admin" {
+		bad("OPTIN_SANDBOX_ACCESS %q is not public or admin", c.SandboxAccess)
 	}
 	switch c.Provider {
 	case "sandbox":

@@ -120,7 +120,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if n, err := db.ReleaseLeases(ctx, time.Now().UTC()); err != nil {
 		return err
 	} else if n > 0 {
-		log.Info("outbox resumes messages cut off by the last stop", "count", n)
+		log.Warn("outbox: messages cut off by the last stop are unknown (not sent again; admins see them with a resend button)", "count", n)
 	}
 	sessionKey, err := db.Secret(ctx, "admin_session_key", 64)
 	if err != nil {
@@ -251,6 +251,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	if phone != nil {
 		wcfg.Sandbox = phone
+		wcfg.SandboxAdminOnly = cfg.SandboxAccess == "admin"
 	}
 	srv := &http.Server{
 		Handler:           web.New(wcfg, svc, log),

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/optin/optin/consent"
 )
@@ -161,6 +163,10 @@ func ParseWebhook(body []byte) (consent.Inbound, error) {
 		}
 		return in, errors.New("whatsapp: webhook is not a JSON object")
 	}
+	if !utf8.Valid(body) {
+		// encoding/json would quietly turn the bad bytes into U+FFFD.
+		return in, errors.New("whatsapp: webhook is not valid UTF-8")
+	}
 	var w webhookBody
 	if err := json.Unmarshal(body, &w); err != nil {
 		return in, fmt.Errorf("whatsapp: parse webhook: %w", err)
@@ -215,7 +221,12 @@ func (p *payload) appendTo(in *consent.Inbound) {
 			})
 			continue
 		}
-		in.Messages = append(in.Messages, p.message(msg))
+		m := p.message(msg)
+		if why := invalidMessage(m); why != "" {
+			in.Invalid = append(in.Invalid, consent.InvalidInbound{Item: "message " + strconv.Itoa(i+1), Reason: why})
+			continue
+		}
+		in.Messages = append(in.Messages, m)
 	}
 	for i := range p.Statuses {
 		s := &p.Statuses[i]
@@ -232,6 +243,10 @@ func (p *payload) appendTo(in *consent.Inbound) {
 			}
 			u.Errors = append(u.Errors, consent.ProviderErrorDetail{Code: int(e.Code), Title: safeTitle(title, nil)})
 		}
+		if u.RecipientID != "" && !isWaID(u.RecipientID) {
+			in.Invalid = append(in.Invalid, consent.InvalidInbound{Item: "status " + strconv.Itoa(i+1), Reason: "recipient_id is not a wa_id"})
+			continue
+		}
 		in.Statuses = append(in.Statuses, u)
 	}
 	for _, e := range p.Errors {
@@ -241,7 +256,11 @@ func (p *payload) appendTo(in *consent.Inbound) {
 		}
 		in.Errors = append(in.Errors, consent.ProviderErrorDetail{Code: int(e.Code), Title: safeTitle(title, nil)})
 	}
-	for _, up := range p.UserPreferences {
+	for i, up := range p.UserPreferences {
+		if !isWaID(up.WaID) {
+			in.Invalid = append(in.Invalid, consent.InvalidInbound{Item: "user_preferences " + strconv.Itoa(i+1), Reason: "wa_id is not a wa_id"})
+			continue
+		}
 		in.Preferences = append(in.Preferences, consent.PreferenceUpdate{
 			WaID:      up.WaID,
 			Category:  up.Category,
@@ -249,6 +268,41 @@ func (p *payload) appendTo(in *consent.Inbound) {
 			Timestamp: up.Timestamp.Time,
 		})
 	}
+}
+
+// isWaID reports whether s can be a WhatsApp id: 1 to 15 ASCII digits (an
+// E.164 number without its +). Anything else (markup, formulas, links) would
+// become a contact and get a reply.
+func isWaID(s string) bool {
+	if len(s) == 0 || len(s) > 15 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// maxProfileName bounds a profile name (WhatsApp allows 25 characters).
+const maxProfileName = 256
+
+// invalidMessage says why m cannot be from WhatsApp, or "" when it can.
+func invalidMessage(m consent.InboundMessage) string {
+	switch {
+	case !isWaID(m.From):
+		return "from is not a wa_id (1-15 digits)"
+	case m.NewWaID != "" && !isWaID(m.NewWaID):
+		return "new wa_id is not a wa_id (1-15 digits)"
+	case utf8.RuneCountInString(m.Text) > consent.MaxInboundText:
+		return "text longer than 4,096 characters"
+	case strings.ContainsRune(m.Text, 0) || strings.ContainsRune(m.ButtonID, 0):
+		return "text contains NUL"
+	case strings.ContainsRune(m.Name, 0) || utf8.RuneCountInString(m.Name) > maxProfileName:
+		return "profile name contains NUL or is longer than 256 characters"
+	}
+	return ""
 }
 
 // message converts one inbound message. Types optin does not act on keep

@@ -1,0 +1,157 @@
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"fmt"
+	"io/fs"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// A migration that has landed is history: databases everywhere ran it as it
+// was then. The runner stores each migration's SHA-256 when it applies it
+// and refuses to start when an applied migration's file no longer matches,
+// naming the file, so that an edit is caught at the first start instead of
+// leaving older databases with a different schema than newer ones (0010 was
+// edited twice after landing; 0013 repairs what that left behind).
+//
+// Databases migrated before the checksums existed get them filled on their
+// first start from the embedded files: what they ran cannot be known any
+// more, and 0013 repairs the one known difference.
+
+// migration is one embedded migrations/NNNN_name.sql.
+type migration struct {
+	version  int
+	name     string // file name, e.g. 0010_stats.sql
+	body     string
+	checksum string // hex SHA-256 of body
+}
+
+// embeddedMigrations lists the embedded migrations in version order.
+func embeddedMigrations(fsys fs.FS) ([]migration, error) {
+	names, err := fs.Glob(fsys, "migrations/*.sql")
+	if err != nil {
+		return nil, fmt.Errorf("store: list migrations: %w", err)
+	}
+	sort.Strings(names)
+	var out []migration
+	seen := map[int]string{}
+	for _, name := range names {
+		base := strings.TrimPrefix(name, "migrations/")
+		version, err := strconv.Atoi(strings.SplitN(base, "_", 2)[0])
+		if err != nil {
+			return nil, fmt.Errorf("store: migration %s: no number", base)
+		}
+		if other, dup := seen[version]; dup {
+			return nil, fmt.Errorf("store: migrations %s and %s have the same number", other, base)
+		}
+		seen[version] = base
+		body, err := fs.ReadFile(fsys, name)
+		if err != nil {
+			return nil, fmt.Errorf("store: read migration %s: %w", base, err)
+		}
+		sum := sha256.Sum256(body)
+		out = append(out, migration{version: version, name: base, body: string(body), checksum: hex.EncodeToString(sum[:])})
+	}
+	return out, nil
+}
+
+// MigrationChangedError is returned by Open when a migration the database
+// has applied differs from the embedded file of the same number.
+type MigrationChangedError struct {
+	Name         string // the embedded file
+	Applied      string // checksum recorded when it was applied
+	Embedded     string // checksum of the file now
+	AppliedAsKey string // the file name the database recorded
+}
+
+func (e *MigrationChangedError) Error() string {
+	return fmt.Sprintf("store: migration %s changed after it was applied to this database "+
+		"(applied as %s with SHA-256 %s, the file now has %s): a landed migration is never edited; "+
+		"restore the file and put the change in a new migration", e.Name, e.AppliedAsKey, e.Applied, e.Embedded)
+}
+
+func (s *DB) migrate(ctx context.Context) error { return s.migrateFrom(ctx, migrations) }
+
+// migrateFrom applies the migrations of fsys the database lacks, each in its
+// own transaction, after checking every applied one against its file.
+func (s *DB) migrateFrom(ctx context.Context, fsys fs.FS) error {
+	if _, err := s.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL) STRICT`); err != nil {
+		return fmt.Errorf("store: create schema_migrations: %w", err)
+	}
+	var hasChecksum int
+	if err := s.w.QueryRowContext(ctx, `SELECT count(*) FROM pragma_table_info('schema_migrations') WHERE name = 'checksum'`).Scan(&hasChecksum); err != nil {
+		return fmt.Errorf("store: read schema_migrations: %w", err)
+	}
+	if hasChecksum == 0 {
+		if _, err := s.w.ExecContext(ctx, `ALTER TABLE schema_migrations ADD COLUMN checksum TEXT NOT NULL DEFAULT ''`); err != nil {
+			return fmt.Errorf("store: add schema_migrations.checksum: %w", err)
+		}
+	}
+	all, err := embeddedMigrations(fsys)
+	if err != nil {
+		return err
+	}
+	if err := s.checkPreLedger(ctx); err != nil {
+		return err
+	}
+	for _, m := range all {
+		err := s.tx(ctx, func(tx *sql.Tx) error {
+			var name, sum string
+			err := tx.QueryRowContext(ctx, `SELECT name, checksum FROM schema_migrations WHERE version = ?`, m.version).Scan(&name, &sum)
+			switch {
+			case err == sql.ErrNoRows:
+				if _, err := tx.ExecContext(ctx, m.body); err != nil {
+					return err
+				}
+				_, err = tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at, checksum) VALUES (?, ?, ?, ?)`,
+					m.version, m.name, ts(time.Now()), m.checksum)
+				return err
+			case err != nil:
+				return err
+			case sum == "":
+				_, err = tx.ExecContext(ctx, `UPDATE schema_migrations SET checksum = ? WHERE version = ?`, m.checksum, m.version)
+				return err
+			case sum != m.checksum:
+				return &MigrationChangedError{Name: m.name, Applied: sum, Embedded: m.checksum, AppliedAsKey: name}
+			}
+			return nil
+		})
+		if err != nil {
+			if _, ok := err.(*MigrationChangedError); ok {
+				return err
+			}
+			return fmt.Errorf("store: migration %s: %w", m.name, err)
+		}
+	}
+	return nil
+}
+
+// checkPreLedger refuses a database made by 0001_init.sql as it was in the
+// first hour of the project (before commit 87fefc2 added the events' hash
+// chain): its events lack the hash columns, which no SQL migration can fill
+// (the canonical form is computed in Go), and it would fail later in ways
+// that name nothing. No release carried that schema.
+func (s *DB) checkPreLedger(ctx context.Context) error {
+	var events, hash int
+	if err := s.w.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'events'`).Scan(&events); err != nil {
+		return fmt.Errorf("store: read schema: %w", err)
+	}
+	if events == 0 {
+		return nil
+	}
+	if err := s.w.QueryRowContext(ctx, `SELECT count(*) FROM pragma_table_info('events') WHERE name = 'hash'`).Scan(&hash); err != nil {
+		return fmt.Errorf("store: read schema: %w", err)
+	}
+	if hash == 0 {
+		return fmt.Errorf("store: this database was made by 0001_init.sql from before the event hash chain (commit 87fefc2) " +
+			"and cannot be upgraded: start optin on a new database file")
+	}
+	return nil
+}
