@@ -174,7 +174,7 @@ func CategoryListPage(m CategoryListModel) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 3, "</div><p class=\"muted\">The kinds of messages people can choose, in the order the form shows them. A slug is fixed once an event or a consent uses it.</p><div class=\"table-wrap\"><table class=\"table\" data-testid=\"category-list\"><thead><tr><th class=\"num\">Order</th><th>Slug</th><th>Name</th><th>Kind</th><th class=\"num\">Opted in</th><th>Entry points</th><th>Status</th></tr></thead> <tbody>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 3, "</div><p class=\"muted\">The kinds of messages people can choose, in the order the form shows them. A slug is fixed once an event or a consent uses it.</p><div class=\"table-wrap\" tabindex=\"0\"><table class=\"table\" data-testid=\"category-list\"><thead><tr><th class=\"num\">Order</th><th>Slug</th><th>Name</th><th>Kind</th><th class=\"num\">Opted in</th><th>Entry points</th><th>Status</th></tr></thead> <tbody>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -1490,7 +1490,7 @@ func wordingVersions(vs []WordingVersionModel, testid string) templ.Component {
 			templ_7745c5c3_Var75 = templ.NopComponent
 		}
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 130, "<div class=\"table-wrap\"><table class=\"table\" data-testid=\"")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 130, "<div class=\"table-wrap\" tabindex=\"0\"><table class=\"table\" data-testid=\"")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

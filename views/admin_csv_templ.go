@@ -569,7 +569,7 @@ func AdminImportPage(m AdminImportModel) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			if len(m.Problems) > 0 {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 46, "<section class=\"card\" aria-labelledby=\"problems-title\"><h2 id=\"problems-title\">Rows with problems</h2><div class=\"table-wrap\"><table class=\"table\" data-testid=\"import-problems\"><thead><tr><th class=\"num\">Row</th><th>Field</th><th>Problem</th></tr></thead> <tbody>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 46, "<section class=\"card\" aria-labelledby=\"problems-title\"><h2 id=\"problems-title\">Rows with problems</h2><div class=\"table-wrap\" tabindex=\"0\"><table class=\"table\" data-testid=\"import-problems\"><thead><tr><th class=\"num\">Row</th><th>Field</th><th>Problem</th></tr></thead> <tbody>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}

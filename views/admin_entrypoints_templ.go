@@ -126,7 +126,7 @@ func EntryListPage(m EntryListModel) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 3, "</div><p class=\"muted\">Where people come from: a poster, an e-mail campaign, a shop's checkout. Each has a WhatsApp link, a short link and QR codes; scans count visits to the short link and the QR codes.</p><div class=\"table-wrap\"><table class=\"table\" data-testid=\"entry-list\"><thead><tr><th>Code</th><th>Name</th><th>Categories</th><th class=\"num\">Scans</th><th class=\"num\">Conversations</th><th class=\"num\">Accepted</th></tr></thead> <tbody>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 3, "</div><p class=\"muted\">Where people come from: a poster, an e-mail campaign, a shop's checkout. Each has a WhatsApp link, a short link and QR codes; scans count visits to the short link and the QR codes.</p><div class=\"table-wrap\" tabindex=\"0\"><table class=\"table\" data-testid=\"entry-list\"><thead><tr><th>Code</th><th>Name</th><th>Categories</th><th class=\"num\">Scans</th><th class=\"num\">Conversations</th><th class=\"num\">Accepted</th></tr></thead> <tbody>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -970,14 +970,14 @@ func EntryKitPage(m EntryKitModel) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 75, "\" data-testid=\"kit-qr-svg\">Download SVG</a></div></div></div></section><section class=\"card stack\" aria-labelledby=\"email-title\"><h2 id=\"email-title\">E-mail button</h2><p class=\"muted\">Paste this HTML into an e-mail template. Its styles are inline, as e-mail clients need; it links to the short link.</p><p><span class=\"kit-email-preview\" aria-hidden=\"true\">Chat with us on WhatsApp</span></p><textarea id=\"kit-email\" class=\"mono kit-snippet\" readonly rows=\"6\" data-testid=\"kit-email-html\">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 75, "\" data-testid=\"kit-qr-svg\">Download SVG</a></div></div></div></section><section class=\"card stack\" aria-labelledby=\"email-title\"><h2 id=\"email-title\">E-mail button</h2><p class=\"muted\">Paste this HTML into an e-mail template. Its styles are inline, as e-mail clients need; it links to the short link.</p><p><span class=\"kit-email-preview\" aria-hidden=\"true\">Chat with us on WhatsApp</span></p><textarea id=\"kit-email\" aria-labelledby=\"email-title\" class=\"mono kit-snippet\" readonly rows=\"6\" data-testid=\"kit-email-html\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var54 string
 			templ_7745c5c3_Var54, templ_7745c5c3_Err = templ.JoinStringErrs(m.EmailHTML)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/admin_entrypoints.templ`, Line: 238, Col: 113}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/admin_entrypoints.templ`, Line: 238, Col: 143}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var54))
 			if templ_7745c5c3_Err != nil {
@@ -1011,14 +1011,14 @@ func EntryKitPage(m EntryKitModel) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 80, "<textarea id=\"kit-iframe\" class=\"mono kit-snippet\" readonly rows=\"3\" data-testid=\"kit-iframe-html\">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 80, "<textarea id=\"kit-iframe\" aria-labelledby=\"iframe-title\" class=\"mono kit-snippet\" readonly rows=\"3\" data-testid=\"kit-iframe-html\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var56 string
 			templ_7745c5c3_Var56, templ_7745c5c3_Err = templ.JoinStringErrs(m.IframeHTML)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/admin_entrypoints.templ`, Line: 249, Col: 116}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/admin_entrypoints.templ`, Line: 249, Col: 147}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var56))
 			if templ_7745c5c3_Err != nil {

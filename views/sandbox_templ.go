@@ -258,7 +258,7 @@ func SandboxPage(m SandboxModel) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 2, "</title><link rel=\"icon\" href=\"/static/img/logo.svg\" type=\"image/svg+xml\"><link rel=\"stylesheet\" href=\"/static/css/sandbox.css\"><script src=\"/static/js/sandbox.js\" defer></script></head><body class=\"sb-body\"><p class=\"sb-banner\" role=\"note\" data-testid=\"sandbox-banner\"><strong>Sandbox</strong> — no real WhatsApp messages are sent</p><main id=\"main\" class=\"sb-phone\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 2, "</title><link rel=\"icon\" href=\"/static/img/logo.svg\" type=\"image/svg+xml\"><link rel=\"stylesheet\" href=\"/static/css/sandbox.css\"><script src=\"/static/js/sandbox.js\" defer></script></head><body class=\"sb-body\"><header class=\"sb-banner\" data-testid=\"sandbox-banner\"><strong>Sandbox</strong> — no real WhatsApp messages are sent</header><main id=\"main\" class=\"sb-phone\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

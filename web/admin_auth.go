@@ -183,7 +183,8 @@ func (s *Server) handleAdminLoginSubmit(w http.ResponseWriter, r *http.Request) 
 	if errors.Is(err, consent.ErrBadCredentials) {
 		s.signInByIP.allow(ip, now)
 		s.signInByUser.allow(email, now)
-		s.svc.Audit(r.Context(), consent.AuditEntry{Action: "sign_in_failed", Target: "admin", IP: ip})
+		// A wrong password for a real account is logged under that account.
+		s.svc.Audit(r.Context(), consent.AuditEntry{Actor: u.Email, ActorID: u.ID, Action: "sign_in_failed", Target: "admin", IP: ip})
 		m.Error = "The e-mail or password is not right. Check both and try again."
 		render(w, r, http.StatusUnauthorized, views.AdminLoginPage(m))
 		return

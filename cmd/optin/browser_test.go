@@ -58,9 +58,11 @@ func newBrowser(t *testing.T, width, height int) context.Context {
 }
 
 // screenshot saves a full-page PNG into $OPTIN_SCREENSHOTS (for the README
-// and for people to look at) or the test's temp dir.
+// and for people to look at) or the test's temp dir. Every page state worth
+// a picture is also checked with axe-core.
 func screenshot(t *testing.T, ctx context.Context, name string) {
 	t.Helper()
+	checkAccessible(t, ctx, name)
 	// Let bubbles that just came in finish fading in.
 	_, _ = chromedp.Run(ctx, chromedp.Poll[chromedp.Void](`document.getAnimations().every(a => a.playState !== "running")`,
 		chromedp.WithPollingInterval(20*time.Millisecond), chromedp.WithPollingTimeout(2*time.Second)))

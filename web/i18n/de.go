@@ -149,6 +149,8 @@ var de = map[string]string{
 	"receipt.events":                   "Protokolleinträge",
 	"receipt.json":                     "Diese Quittung als JSON herunterladen (Kantara Consent Receipt v1.1)",
 	"receipt.link.note":                "Jeder mit dem Link zu dieser Seite kann sie lesen. Teile ihn nur mit Menschen, denen du vertraust.",
+	"receipt.wording.text":             "Der Text, dem du zugestimmt hast",
+	"receipt.details":                  "Angaben zum Prüfen dieser Quittung",
 	"receipt.unknown":                  "Nicht angegeben",
 	"receipt.yes":                      "Ja",
 	"receipt.no":                       "Nein",

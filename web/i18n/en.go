@@ -163,6 +163,8 @@ var en = map[string]string{
 	"receipt.events":                   "Record entries",
 	"receipt.json":                     "Download this receipt as JSON (Kantara Consent Receipt v1.1)",
 	"receipt.link.note":                "Anyone with the link to this page can read it. Share it only with people you trust.",
+	"receipt.wording.text":             "The words you agreed to",
+	"receipt.details":                  "Details for checking this receipt",
 	"receipt.unknown":                  "Not stated",
 	"receipt.yes":                      "Yes",
 	"receipt.no":                       "No",

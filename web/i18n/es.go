@@ -149,6 +149,8 @@ var es = map[string]string{
 	"receipt.events":                   "Entradas del registro",
 	"receipt.json":                     "Descargar este comprobante en JSON (Kantara Consent Receipt v1.1)",
 	"receipt.link.note":                "Cualquiera con el enlace a esta página puede leerla. Compártelo solo con personas de confianza.",
+	"receipt.wording.text":             "El texto que aceptaste",
+	"receipt.details":                  "Datos para comprobar este recibo",
 	"receipt.unknown":                  "No indicado",
 	"receipt.yes":                      "Sí",
 	"receipt.no":                       "No",

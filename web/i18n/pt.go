@@ -149,6 +149,8 @@ var pt = map[string]string{
 	"receipt.events":                   "Entradas do registro",
 	"receipt.json":                     "Baixar este comprovante em JSON (Kantara Consent Receipt v1.1)",
 	"receipt.link.note":                "Qualquer pessoa com o link desta página pode lê-la. Compartilhe-o só com pessoas de confiança.",
+	"receipt.wording.text":             "O texto que você aceitou",
+	"receipt.details":                  "Dados para verificar este recibo",
 	"receipt.unknown":                  "Não informado",
 	"receipt.yes":                      "Sim",
 	"receipt.no":                       "Não",

@@ -1,0 +1,91 @@
+package web
+
+import (
+	"context"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/optin/optin/consent"
+)
+
+// TestEventListNamesPeople: the event log names a contact by its masked
+// number, links to it, and shows an erased one as "erased" with no link.
+// Types, states and sources read in words, the raw name kept as detail.
+func TestEventListNamesPeople(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	var ids []int64
+	for _, phone := range []string{"+4915112340001", "+4915112340002"} {
+		out, err := e.db.ApplyOptIn(ctx, consent.OptInChange{Phone: phone, Lang: "en", Categories: []string{"offers"},
+			Target: consent.OptedIn, Wording: consent.NewWording("consent", "en", "I agree."),
+			Evidence: consent.Evidence{Source: consent.SourceWebForm}, At: e.clock.t})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, out.Contact.ID)
+	}
+	admin := e.signIn(consent.RoleAdmin)
+	if err := e.svc.EraseByAdmin(ctx, ids[1], consent.AdminAct{Email: admin.user.Email}); err != nil {
+		t.Fatal(err)
+	}
+	_, body := admin.get("/admin/events")
+	if !strings.Contains(body, "+49 ••• 0001") || strings.Contains(body, "Contact 1") {
+		t.Errorf("the log does not name the contact by its masked number")
+	}
+	if strings.Contains(body, "/admin/contacts/"+itoa(ids[1])+`"`) {
+		t.Errorf("the log links to the erased contact")
+	}
+	for _, want := range []string{">Opt-in<", ">Opted in<", ">Web form<", `<span class="raw">opt_in</span>`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("event log lacks %s", want)
+		}
+	}
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+func TestAuditLines(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		detail string
+		want   []string
+	}{
+		{"", nil},
+		{"{}", nil},
+		{`{"category":"offers","marketing":true,"languages":["en","de"],"rows":12345}`,
+			[]string{"Category: offers", "Marketing: yes", "Languages: en, de", "Rows: 12,345"}},
+		{`{"new_role":"viewer","was":""}`, []string{"New role: viewer", "Was: –"}},
+		{`not json`, []string{"not json"}},
+	} {
+		if got := auditLines(tc.detail); !slices.Equal(got, tc.want) {
+			t.Errorf("auditLines(%q) = %q, want %q", tc.detail, got, tc.want)
+		}
+	}
+}
+
+// TestAuditFailedSignIn: a wrong password for a real account is logged
+// under that account; an unknown e-mail under nobody.
+func TestAuditFailedSignIn(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	admin := e.signIn(consent.RoleAdmin)
+	e.client().post("/admin/login", url.Values{"email": {admin.user.Email}, "password": {"not the password at all"}})
+	e.client().post("/admin/login", url.Values{"email": {"nobody@example.com"}, "password": {"not the password at all"}})
+	_, body := admin.get("/admin/audit?action=sign_in_failed")
+	if got := auditRows(body); got != 2 {
+		t.Fatalf("%d failed sign-ins listed, want 2", got)
+	}
+	if !strings.Contains(body, `href="/admin/audit?actor=`+url.QueryEscape(admin.user.Email)+`"`) {
+		t.Errorf("the failed sign-in on a real account is not under that account")
+	}
+	if !strings.Contains(body, "an e-mail with no account") || strings.Contains(body, "nobody@example.com") {
+		t.Errorf("the unknown e-mail: want it recorded as no account, and not shown")
+	}
+	if !strings.Contains(body, "Failed sign-in") {
+		t.Errorf("the action is not in words")
+	}
+}
