@@ -189,7 +189,7 @@ func (s *Server) endCSV(r *http.Request, cw *csv.Writer, err error) {
 }
 
 func (s *Server) csvModel(r *http.Request) (views.AdminCSVModel, error) {
-	m := views.AdminCSVModel{Layout: s.adminLayout(r, "CSV export and import", "contacts"), MaxMB: consent.MaxImportBytes >> 20,
+	m := views.AdminCSVModel{Layout: s.adminLayout(r, "CSV export and import", "csv"), MaxMB: consent.MaxImportBytes >> 20,
 		MaxRows: consent.MaxImportRows}
 	cats, err := s.svc.Categories(r.Context(), "en")
 	for _, c := range cats {
@@ -278,7 +278,7 @@ func (s *Server) handleAdminImportShow(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	m := views.AdminImportModel{Layout: s.adminLayout(r, "Import", "contacts"), ID: j.ID, Filename: j.Filename,
+	m := views.AdminImportModel{Layout: s.adminLayout(r, "Import", "csv"), ID: j.ID, Filename: j.Filename,
 		Status: string(j.Status), Total: j.Total, Processed: j.Processed, Applied: j.Applied, Unchanged: j.Unchanged,
 		Refused: j.Refused, Error: j.Error}
 	for _, p := range j.Problems {

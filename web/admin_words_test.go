@@ -89,3 +89,73 @@ func TestAuditFailedSignIn(t *testing.T) {
 		t.Errorf("the action is not in words")
 	}
 }
+
+// TestConsoleFrame: Import / export is in the navigation for admins only
+// and is the current item on its page; a viewer opening it is told it is
+// for admins; the header names the provider and the base URL, and warns when
+// a live provider's links point to a loopback address.
+func TestConsoleFrame(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(c *Config, _ *consent.Config) { c.Provider = "360dialog"; c.BaseURL = "http://127.0.0.1:8080" })
+	admin := e.signIn(consent.RoleAdmin)
+	viewer := e.signIn(consent.RoleViewer)
+
+	_, body := admin.get("/admin/import")
+	if !strings.Contains(body, `<a href="/admin/import" aria-current="page">Import / export</a>`) {
+		t.Errorf("the import page does not highlight Import / export")
+	}
+	if strings.Contains(body, `href="/admin/contacts" aria-current="page"`) {
+		t.Errorf("the import page highlights Contacts")
+	}
+	if got := testidText(body, "admin-provider"); got != "360dialog http://127.0.0.1:8080" {
+		t.Errorf("header provider = %q", got)
+	}
+	if !strings.Contains(body, `data-testid="link-warning"`) {
+		t.Errorf("no warning for a live provider with a loopback base URL")
+	}
+	for _, p := range []string{"/admin/contacts", "/admin/events"} {
+		if _, body := admin.get(p); !strings.Contains(body, `href="/admin/import" data-testid=`) {
+			t.Errorf("%s has no link to import / export for an admin", p)
+		}
+		if _, body := viewer.get(p); strings.Contains(body, `href="/admin/import"`) {
+			t.Errorf("%s offers a viewer import / export", p)
+		}
+	}
+	resp, body := viewer.get("/admin/import")
+	if resp.StatusCode != 403 || strings.Contains(body, "can see this") || !strings.Contains(body, "Only admins") {
+		t.Errorf("viewer on /admin/import: %d, %q", resp.StatusCode, testidText(body, "admin-error"))
+	}
+
+	for _, tc := range []struct{ provider, base, want string }{
+		{"sandbox", "http://127.0.0.1:8080", ""},
+		{"cloud", "https://optin.example", ""},
+		{"cloud", "http://localhost:8080", "can't reach"},
+		{"v1", "http://0.0.0.0:8080", "can't reach"},
+		{"360dialog", "http://[::1]:8080", "can't reach"},
+	} {
+		if got := linkWarning(tc.provider, tc.base); tc.want == "" && got != "" || !strings.Contains(got, tc.want) {
+			t.Errorf("linkWarning(%s, %s) = %q, want %q", tc.provider, tc.base, got, tc.want)
+		}
+	}
+}
+
+// TestContactListCount: the list says how many contacts there are.
+func TestContactListCount(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	for _, phone := range []string{"+4915112340001", "+4915112340002", "+4915112349999"} {
+		if _, err := e.db.ApplyOptIn(ctx, consent.OptInChange{Phone: phone, Lang: "en", Categories: []string{"offers"},
+			Target: consent.OptedIn, Wording: consent.NewWording("consent", "en", "I agree."),
+			Evidence: consent.Evidence{Source: consent.SourceWebForm}, At: e.clock.t}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := e.signIn(consent.RoleViewer)
+	if _, body := c.get("/admin/contacts"); testidText(body, "contacts-count") != "3 contacts" {
+		t.Errorf("count = %q, want 3 contacts", testidText(body, "contacts-count"))
+	}
+	if _, body := c.get("/admin/contacts?q=9999"); testidText(body, "contacts-count") != "1 contact matches" {
+		t.Errorf("count = %q, want 1 contact matches", testidText(body, "contacts-count"))
+	}
+}
