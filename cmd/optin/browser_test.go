@@ -44,6 +44,10 @@ func newBrowser(t *testing.T, width, height int) context.Context {
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
 		chromedp.Flag("disable-quic", true),
+		// A person in Germany reading English: the form preselects the
+		// country from the browser's language region, and the tests type
+		// German numbers.
+		chromedp.Flag("accept-lang", "en-DE,en"),
 		chromedp.UserDataDir(t.TempDir()),
 		chromedp.WindowSize(width, height),
 	}

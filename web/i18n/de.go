@@ -24,6 +24,7 @@ var de = map[string]string{
 	"phone.too_short":      "Diese Nummer ist zu kurz. Prüfe sie und gib die Vorwahl mit an.",
 	"phone.too_long":       "Diese Nummer ist zu lang. Prüfe, ob eine Ziffer zu viel ist.",
 	"phone.invalid_region": "Wir konnten nicht erkennen, aus welchem Land diese Nummer stammt. Beginne mit + und der Ländervorwahl oder wähle dein Land aus.",
+	"phone.other_country":  "Diese Nummer ist für das gewählte Land (%s) nicht gültig, aber für %s. Wähle dieses Land oder beginne die Nummer mit + und der Ländervorwahl.",
 	"phone.invalid":        "Diese Nummer ist ungültig. Prüfe die Ziffern und das Land.",
 	"category.required":    "Wähle mindestens eine Art von Nachrichten aus.",
 	"category.unknown":     "Eine der gewählten Nachrichtenarten gibt es nicht mehr. Wähle bitte erneut aus der Liste.",

@@ -29,6 +29,7 @@ var en = map[string]string{
 	"phone.too_short":      "This number is too short. Check it and include the area code.",
 	"phone.too_long":       "This number is too long. Check it for extra digits.",
 	"phone.invalid_region": "We couldn't tell which country this number is from. Start with + and the country code, or choose your country.",
+	"phone.other_country":  "This number isn't valid for the country chosen (%s), but it is for %s. Choose that country, or start the number with + and the country code.",
 	"phone.invalid":        "This number isn't valid. Check the digits and the country.",
 	"category.required":    "Choose at least one kind of message.",
 	"category.unknown":     "One of the kinds of message you chose is no longer offered. Choose again from the list.",

@@ -24,6 +24,7 @@ var es = map[string]string{
 	"phone.too_short":      "Este número es demasiado corto. Revísalo e incluye el código de área.",
 	"phone.too_long":       "Este número es demasiado largo. Comprueba que no sobre ningún dígito.",
 	"phone.invalid_region": "No hemos podido saber de qué país es este número. Empieza con + y el prefijo del país, o elige tu país.",
+	"phone.other_country":  "Este número no es válido para el país elegido (%s), pero sí para %s. Elige ese país o empieza el número con + y el prefijo del país.",
 	"phone.invalid":        "Este número no es válido. Revisa los dígitos y el país.",
 	"category.required":    "Elige al menos un tipo de mensaje.",
 	"category.unknown":     "Uno de los tipos de mensaje que elegiste ya no está disponible. Vuelve a elegir de la lista.",

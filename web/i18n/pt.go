@@ -24,6 +24,7 @@ var pt = map[string]string{
 	"phone.too_short":      "Este número é curto demais. Confira e inclua o código de área (DDD).",
 	"phone.too_long":       "Este número é longo demais. Veja se não há dígitos a mais.",
 	"phone.invalid_region": "Não conseguimos identificar o país deste número. Comece com + e o código do país, ou escolha seu país.",
+	"phone.other_country":  "Este número não é válido para o país escolhido (%s), mas é para %s. Escolha esse país ou comece o número com + e o código do país.",
 	"phone.invalid":        "Este número não é válido. Confira os dígitos e o país.",
 	"category.required":    "Escolha pelo menos um tipo de mensagem.",
 	"category.unknown":     "Um dos tipos de mensagem que você escolheu não está mais disponível. Escolha novamente na lista.",
