@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/chromedp/cdproto/page"
@@ -148,6 +149,19 @@ func walkPublic(t *testing.T, ctx context.Context, base string) {
 		prefs = u.RequestURI()
 	}
 	visit(t, ctx, base, "preference center", prefs)
+	// The welcome's "Manage my choices" button leads there too.
+	if manage := href(t, ctx, base, "/sandbox/chats/4915123456789", `[data-testid="button-link"]`); manage != prefs {
+		t.Errorf("Manage my choices links to %q, want the preference center %q", manage, prefs)
+	}
+	// An entry point's link stays in the sandbox, ready to write in.
+	err = chromedp.Do(ctx, chromedp.Navigate(base+"/l/HELLO"), chromedp.WaitVisible(chromedp.CSS(`[data-testid="start-linked"]`)))
+	if err != nil {
+		t.Fatalf("/l/HELLO in sandbox mode: %v", err)
+	}
+	if got := text(t, ctx, `[data-testid="start-linked"]`); !strings.Contains(got, "START HELLO-") {
+		t.Errorf("the sandbox does not show the start text: %q", got)
+	}
+	checkPage(t, ctx, "sandbox from a link")
 	receipt := href(t, ctx, base, prefs, `[data-testid="prefs-receipts"] a`)
 	visit(t, ctx, base, "receipt", receipt)
 	err = chromedp.Do(ctx,
