@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -63,16 +64,17 @@ func TestBrowserEveryPage(t *testing.T) {
 	addAdmin(t, env, "admin@example.com", "admin", "correct horse battery staple")
 	base := startOptin(t, env)
 	pageWalkData(t, base)
+	dashData(t, base, env["OPTIN_DB"])
 
 	for _, size := range []struct {
 		name          string
 		width, height int
 	}{{"desktop", 1280, 900}, {"phone", 390, 844}} {
 		t.Run("public/"+size.name, func(t *testing.T) {
-			walkPublic(t, auditBrowser(t, size.width, size.height), base)
+			walkPublic(t, auditBrowser(t, size.width, size.height), base, size.width)
 		})
 		t.Run("console/"+size.name, func(t *testing.T) {
-			walkConsole(t, auditBrowser(t, size.width, size.height), base)
+			walkConsole(t, auditBrowser(t, size.width, size.height), base, size.width)
 		})
 	}
 }
@@ -111,7 +113,7 @@ func checkPage(t *testing.T, ctx context.Context, name string) {
 	checkFits(t, ctx, name)
 }
 
-func walkPublic(t *testing.T, ctx context.Context, base string) {
+func walkPublic(t *testing.T, ctx context.Context, base string, width int) {
 	visit(t, ctx, base, "form", "/optin?lang=en")
 	visit(t, ctx, base, "form", "/optin?lang=de")
 	visit(t, ctx, base, "form in a frame", "/optin?embed=1&lang=en")
@@ -164,6 +166,7 @@ func walkPublic(t *testing.T, ctx context.Context, base string) {
 	checkPage(t, ctx, "sandbox from a link")
 	receipt := href(t, ctx, base, prefs, `[data-testid="prefs-receipts"] a`)
 	visit(t, ctx, base, "receipt", receipt)
+	screenshot(t, ctx, fmt.Sprintf("receipt-%d", width))
 	err = chromedp.Do(ctx,
 		chromedp.Navigate(base+prefs),
 		chromedp.Click(chromedp.CSS(`[data-testid="prefs-erase"]`)),
@@ -175,7 +178,7 @@ func walkPublic(t *testing.T, ctx context.Context, base string) {
 	checkPage(t, ctx, "erase confirmation")
 }
 
-func walkConsole(t *testing.T, ctx context.Context, base string) {
+func walkConsole(t *testing.T, ctx context.Context, base string, width int) {
 	visit(t, ctx, base, "sign-in", "/admin/login")
 	signInBrowser(t, ctx, base, "admin@example.com", "correct horse battery staple")
 	for _, p := range []string{
@@ -185,6 +188,12 @@ func walkConsole(t *testing.T, ctx context.Context, base string) {
 		"/admin/entry-points/HELLO", "/admin/import",
 	} {
 		visit(t, ctx, base, "console", p)
+		switch p {
+		case "/admin/":
+			screenshot(t, ctx, fmt.Sprintf("dashboard-%d", width))
+		case "/admin/contacts":
+			screenshot(t, ctx, fmt.Sprintf("contacts-%d", width))
+		}
 	}
 	contact := href(t, ctx, base, "/admin/contacts?q=6789", `[data-testid="contact-link"]`)
 	visit(t, ctx, base, "contact", contact)
