@@ -9,12 +9,38 @@ import (
 	"time"
 )
 
+// OutboxStore is what the Dispatcher needs of the store: the outbox, and
+// what sending learns about contacts and the account.
+type OutboxStore interface {
+	// ClaimDue leases up to limit outbox messages due at now and returns them.
+	ClaimDue(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]OutboxMessage, error)
+	// MarkSent records the provider's acceptance; the message is never sent again.
+	MarkSent(ctx context.Context, id int64, res SendResult, now time.Time) error
+	// MarkRetry puts the message back in the queue for next.
+	MarkRetry(ctx context.Context, id int64, next time.Time, pe *ProviderError, now time.Time) error
+	// MarkFailed ends the message as StatusFailed or StatusDead.
+	MarkFailed(ctx context.Context, id int64, status DeliveryStatus, pe *ProviderError, now time.Time) error
+	// MarkUndeliverable sets the contact undeliverable with an event.
+	MarkUndeliverable(ctx context.Context, contactID int64, code int, now time.Time) error
+	AddAlert(ctx context.Context, a Alert) error
+	ContactByID(ctx context.Context, id int64) (Contact, error)
+	// TemplatesSentSince counts the template messages the provider accepted
+	// since a time (the daily cap).
+	TemplatesSentSince(ctx context.Context, since time.Time) (int, error)
+	// ClaimFarewells takes up to limit farewells to erased numbers off the
+	// store, addressed.
+	ClaimFarewells(ctx context.Context, limit int) ([]Message, error)
+	// DeferMessage puts a claimed message back in the queue until next,
+	// without counting an attempt.
+	DeferMessage(ctx context.Context, id int64, next time.Time, reason string, now time.Time) error
+}
+
 // Dispatcher sends the outbox through a Sender at a bounded rate. It retries
 // throttled and transient failures with exponential backoff and jitter (at
 // most MaxAttempts within MaxAge, then the message is a dead letter), marks
 // contacts undeliverable, and pauses on account errors.
 type Dispatcher struct {
-	Store  Store
+	Store  OutboxStore
 	Sender Sender
 	Clock  Clock
 	Log    *slog.Logger
@@ -117,6 +143,9 @@ func (d *Dispatcher) SendDue(ctx context.Context) (int, error) {
 		return 0, nil
 	}
 	d.applyLimits()
+	if err := d.sendFarewells(ctx); err != nil {
+		return 0, err
+	}
 	batch, err := d.Store.ClaimDue(ctx, now, d.Lease, 50)
 	if err != nil {
 		return 0, err
@@ -146,6 +175,25 @@ func (d *Dispatcher) SendDue(ctx context.Context) (int, error) {
 		}
 	}
 	return len(batch), nil
+}
+
+// sendFarewells sends the last messages to erased numbers. Each is taken
+// off the store as it is claimed and tried once: a failure or a crash loses
+// the farewell, never the erasure.
+func (d *Dispatcher) sendFarewells(ctx context.Context) error {
+	farewells, err := d.Store.ClaimFarewells(ctx, 50)
+	if err != nil {
+		return err
+	}
+	for _, m := range farewells {
+		if err := d.pace(ctx); err != nil {
+			return nil
+		}
+		if _, err := d.Sender.Send(context.WithoutCancel(ctx), m); err != nil && d.Log != nil {
+			d.Log.Warn("farewell not sent", "err", err)
+		}
+	}
+	return nil
 }
 
 // pace waits until the rate allows the next send.

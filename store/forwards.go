@@ -14,9 +14,16 @@ func (s *DB) EnqueueForward(ctx context.Context, contactID int64, body []byte, a
 	if contactID != 0 {
 		cid = contactID
 	}
-	_, err := s.db.ExecContext(ctx, `INSERT INTO forwards (contact_id, body, status, next_attempt_at, created_at)
-		VALUES (?, ?, 'queued', ?, ?)`, cid, string(body), ts(at), ts(at))
+	_, err := s.execW(ctx, insertForward, cid, string(body), ts(at), ts(at))
 	return mapErr("enqueue forward", err)
+}
+
+const insertForward = `INSERT INTO forwards (contact_id, body, status, next_attempt_at, created_at) VALUES (?, ?, 'queued', ?, ?)`
+
+// enqueueForward is EnqueueForward in tx.
+func (s *DB) enqueueForward(ctx context.Context, tx *sql.Tx, contactID int64, body []byte, at time.Time) error {
+	_, err := s.exec(ctx, tx, insertForward, contactID, string(body), ts(at), ts(at))
+	return err
 }
 
 // ClaimForwards leases up to limit due forwards.
@@ -49,7 +56,7 @@ func (s *DB) ClaimForwards(ctx context.Context, now time.Time, lease time.Durati
 // FinishForward records the outcome of a forward: sent, retried at next, or
 // dead when next is zero and err is set.
 func (s *DB) FinishForward(ctx context.Context, id int64, status string, next time.Time, errText string, now time.Time) error {
-	_, err := s.db.ExecContext(ctx, `UPDATE forwards SET status = ?, next_attempt_at = coalesce(nullif(?, ''), next_attempt_at),
+	_, err := s.execW(ctx, `UPDATE forwards SET status = ?, next_attempt_at = coalesce(nullif(?, ''), next_attempt_at),
 		last_error = ?, sent_at = CASE WHEN ? = 'sent' THEN ? ELSE sent_at END WHERE id = ?`,
 		status, ts(next), errText, status, ts(now), id)
 	return mapErr("finish forward", err)

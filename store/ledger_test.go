@@ -21,7 +21,7 @@ func ledgerCategories(t testing.TB, db *DB) []string {
 	cats := []string{"order_updates", "offers", "recommendations"}
 	for i := 4; i <= 13; i++ {
 		slug := fmt.Sprintf("topic%02d", i)
-		if _, err := db.db.Exec(`INSERT INTO categories (id, slug, marketing, position, created_at) VALUES (?, ?, 1, ?, ?)`,
+		if _, err := db.w.Exec(`INSERT INTO categories (id, slug, marketing, position, created_at) VALUES (?, ?, 1, ?, ?)`,
 			i, slug, i, ts(t0)); err != nil {
 			t.Fatal(err)
 		}
@@ -57,13 +57,13 @@ func buildLedger(t testing.TB, db *DB, n int) {
 		if n-total < 2*len(cats)+3 {
 			// Fill up one event at a time.
 			if live == 0 {
-				out, err := db.ApplyOptIn(ctx, optIn(newPhone(), consent.OptedIn, at, cats[0]))
+				out, err := db.FixtureOptIn(ctx, optIn(newPhone(), consent.OptedIn, at, cats[0]))
 				must(err)
 				live, total = out.Contact.ID, total+1
 				continue
 			}
 			p := newPhone()
-			must(db.ChangeNumber(ctx, live, p, strings.TrimPrefix(p, "+"),
+			must(db.FixtureNumberChange(ctx, live, p, strings.TrimPrefix(p, "+"),
 				consent.Evidence{Source: consent.SourceProvider, MessageID: fmt.Sprintf("wamid.fill%d", i)}, at))
 			total++
 			continue
@@ -82,7 +82,7 @@ func buildLedger(t testing.TB, db *DB, n int) {
 		case consent.SourceAdmin, consent.SourceAPI, consent.SourceImport:
 			ch.Evidence.Actor = "admin@example.com"
 		}
-		out, err := db.ApplyOptIn(ctx, ch)
+		out, err := db.FixtureOptIn(ctx, ch)
 		must(err)
 		total += len(out.Changed)
 		id := out.Contact.ID
@@ -98,7 +98,7 @@ func buildLedger(t testing.TB, db *DB, n int) {
 			set[c] = consent.OptedOut
 		}
 		w := consent.NewWording("terms", "es", "Acepto los términos.")
-		changed, err := db.ApplyChange(ctx, consent.Change{ContactID: id, At: at.Add(time.Second), Lang: "es", Evidence: ev,
+		changed, err := db.FixtureChange(ctx, ChangeFixture{ContactID: id, At: at.Add(time.Second), Lang: "es", Evidence: ev,
 			Wording: &w, ContactEvent: consent.EventTermsAccepted, Type: consent.EventOptOut, Set: set})
 		must(err)
 		total += len(changed) + 1
@@ -106,7 +106,7 @@ func buildLedger(t testing.TB, db *DB, n int) {
 		must(db.MarkUndeliverable(ctx, id, 131026, at.Add(2*time.Second)))
 		total++
 		p := newPhone()
-		must(db.ChangeNumber(ctx, id, p, strings.TrimPrefix(p, "+"),
+		must(db.FixtureNumberChange(ctx, id, p, strings.TrimPrefix(p, "+"),
 			consent.Evidence{Source: consent.SourceProvider, MessageID: fmt.Sprintf("wamid.sys%d", i)}, at.Add(3*time.Second)))
 		total++
 		if i%3 == 0 {
@@ -118,7 +118,7 @@ func buildLedger(t testing.TB, db *DB, n int) {
 		}
 	}
 	var got int
-	must(db.db.QueryRow(`SELECT count(*) FROM events`).Scan(&got))
+	must(db.w.QueryRow(`SELECT count(*) FROM events`).Scan(&got))
 	if got != n {
 		t.Fatalf("built %d events, want %d", got, n)
 	}
@@ -355,12 +355,12 @@ func TestLedgerRewrittenChain(t *testing.T) {
 	}
 	defer db.Close()
 	for i := range 10 {
-		if _, err := db.ApplyOptIn(ctx, optIn(fmt.Sprintf("+49151000000%02d", i), consent.OptedIn, t0, "offers", "order_updates")); err != nil {
+		if _, err := db.FixtureOptIn(ctx, optIn(fmt.Sprintf("+49151000000%02d", i), consent.OptedIn, t0, "offers", "order_updates")); err != nil {
 			t.Fatal(err)
 		}
 	}
 	wantIntact(t, db, 20)
-	if _, err := db.ApplyOptIn(ctx, optIn("+4915100000099", consent.OptedIn, t0, "offers")); err != nil {
+	if _, err := db.FixtureOptIn(ctx, optIn("+4915100000099", consent.OptedIn, t0, "offers")); err != nil {
 		t.Fatal(err)
 	}
 	wantIntact(t, db, 21) // growing past the recorded head is fine
@@ -397,22 +397,22 @@ func TestLedgerRewrittenChain(t *testing.T) {
 func TestLedgerErase(t *testing.T) {
 	ctx := context.Background()
 	db := openTest(t)
-	a, err := db.ApplyOptIn(ctx, optIn("+4915112345678", consent.OptedIn, t0, "offers", "order_updates"))
+	a, err := db.FixtureOptIn(ctx, optIn("+4915112345678", consent.OptedIn, t0, "offers", "order_updates"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := db.ApplyOptIn(ctx, optIn("+4915112345679", consent.OptedIn, t0, "offers"))
+	b, err := db.FixtureOptIn(ctx, optIn("+4915112345679", consent.OptedIn, t0, "offers"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	// A WhatsApp reply with message text, and a keyword with no personal
 	// content (nothing to erase there).
-	if _, err := db.ApplyChange(ctx, consent.Change{ContactID: a.Contact.ID, At: t0.Add(time.Minute), Type: consent.EventOptOut,
+	if _, err := db.FixtureChange(ctx, ChangeFixture{ContactID: a.Contact.ID, At: t0.Add(time.Minute), Type: consent.EventOptOut,
 		Evidence: consent.Evidence{Source: consent.SourceWhatsAppReply, MessageID: "wamid.1", MessageText: "STOP offers"},
 		Set:      map[string]consent.State{"offers": consent.OptedOut}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.ApplyChange(ctx, consent.Change{ContactID: a.Contact.ID, At: t0.Add(2 * time.Minute), Type: consent.EventOptOut,
+	if _, err := db.FixtureChange(ctx, ChangeFixture{ContactID: a.Contact.ID, At: t0.Add(2 * time.Minute), Type: consent.EventOptOut,
 		Evidence: consent.Evidence{Source: consent.SourceKeyword},
 		Set:      map[string]consent.State{"order_updates": consent.OptedOut}}); err != nil {
 		t.Fatal(err)
@@ -443,7 +443,7 @@ func TestLedgerErase(t *testing.T) {
 		t.Errorf("erasure event reason = %q, want person", got)
 	}
 	var erased, blank int
-	db.db.QueryRow(`SELECT count(*) FILTER (WHERE erased = 1), count(*) FILTER (WHERE erased = 0)
+	db.w.QueryRow(`SELECT count(*) FILTER (WHERE erased = 1), count(*) FILTER (WHERE erased = 0)
 		FROM events WHERE contact_id = ? AND id < ?`, a.Contact.ID, events[4].ID).Scan(&erased, &blank)
 	if erased != 3 || blank != 1 {
 		t.Errorf("%d erased and %d left as they were, want 3 (with content) and 1 (the keyword, with none)", erased, blank)
@@ -470,13 +470,13 @@ func TestLedgerErase(t *testing.T) {
 		fmt.Sprintf(`UPDATE events SET ip = '', erased = 1 WHERE id = %d`, otherID),
 		fmt.Sprintf(`DELETE FROM events WHERE id = %d`, erasedID),
 	} {
-		if _, err := db.db.Exec(q); err == nil || !strings.Contains(err.Error(), "append-only") {
+		if _, err := db.w.Exec(q); err == nil || !strings.Contains(err.Error(), "append-only") {
 			t.Errorf("%s: err = %v, want append-only refusal", q, err)
 		}
 	}
 	wantIntact(t, db, 6)
 	// The erasure itself, and only that, passes.
-	if _, err := db.db.Exec(fmt.Sprintf(`UPDATE events SET %s, erased = 1 WHERE id = %d`, blankAll, otherID)); err != nil {
+	if _, err := db.w.Exec(fmt.Sprintf(`UPDATE events SET %s, erased = 1 WHERE id = %d`, blankAll, otherID)); err != nil {
 		t.Errorf("erasure refused: %v", err)
 	}
 	wantIntact(t, db, 6)
@@ -490,7 +490,7 @@ func TestLedgerConcurrentEvents(t *testing.T) {
 	for g := range 8 {
 		wg.Go(func() {
 			for i := range 10 {
-				if _, err := db.ApplyOptIn(ctx, optIn(fmt.Sprintf("+491511%02d%04d", g, i), consent.OptedIn, t0, "offers", "order_updates")); err != nil {
+				if _, err := db.FixtureOptIn(ctx, optIn(fmt.Sprintf("+491511%02d%04d", g, i), consent.OptedIn, t0, "offers", "order_updates")); err != nil {
 					errs <- err
 					return
 				}
@@ -511,7 +511,7 @@ func TestLastLedgerCheck(t *testing.T) {
 	if _, err := db.LastLedgerCheck(ctx); !errors.Is(err, consent.ErrNotFound) {
 		t.Errorf("before any check: err = %v, want ErrNotFound", err)
 	}
-	if _, err := db.ApplyOptIn(ctx, optIn("+4915112345678", consent.OptedIn, t0, "offers")); err != nil {
+	if _, err := db.FixtureOptIn(ctx, optIn("+4915112345678", consent.OptedIn, t0, "offers")); err != nil {
 		t.Fatal(err)
 	}
 	rep, err := db.VerifyLedger(ctx, t0.Add(time.Hour))
@@ -531,13 +531,13 @@ func TestEventHashesAtInsert(t *testing.T) {
 	ctx := context.Background()
 	db := openTest(t)
 	for i := range 2 {
-		if _, err := db.ApplyOptIn(ctx, optIn(fmt.Sprintf("+491511234567%d", i), consent.OptedIn, t0, "offers")); err != nil {
+		if _, err := db.FixtureOptIn(ctx, optIn(fmt.Sprintf("+491511234567%d", i), consent.OptedIn, t0, "offers")); err != nil {
 			t.Fatal(err)
 		}
 	}
 	var prev1, hash1, prev2, content1 string
-	db.db.QueryRow(`SELECT prev_hash, hash, content_hash FROM events WHERE id = 1`).Scan(&prev1, &hash1, &content1)
-	db.db.QueryRow(`SELECT prev_hash FROM events WHERE id = 2`).Scan(&prev2)
+	db.w.QueryRow(`SELECT prev_hash, hash, content_hash FROM events WHERE id = 1`).Scan(&prev1, &hash1, &content1)
+	db.w.QueryRow(`SELECT prev_hash FROM events WHERE id = 2`).Scan(&prev2)
 	if prev1 != zeroHash || prev2 != hash1 || len(hash1) != 64 || content1 == blankContentHash {
 		t.Errorf("event 1 prev %q hash %q content %q, event 2 prev %q", prev1, hash1, content1, prev2)
 	}

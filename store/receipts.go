@@ -10,7 +10,7 @@ import (
 // ConsentEvents returns the opt_in and confirm events of a contact with their
 // ledger hashes, in ledger order: what its consent receipts are made of.
 func (s *DB) ConsentEvents(ctx context.Context, contactID int64) ([]consent.HashedEvent, error) {
-	rows, err := s.db.QueryContext(ctx, `
+	rows, err := s.r.QueryContext(ctx, `
 		SELECT id, contact_id, type, category, state, source, occurred_at, recorded_at, coalesce(wording_hash, ''),
 		       lang, entry_point, form_version, message_id, detail, hash
 		FROM events WHERE contact_id = ? AND type IN ('opt_in', 'confirm') ORDER BY id`, contactID)
@@ -28,7 +28,9 @@ func (s *DB) ConsentEvents(ctx context.Context, contactID int64) ([]consent.Hash
 			return nil, mapErr("consent events", err)
 		}
 		if detail != "{}" && detail != "" {
-			json.Unmarshal([]byte(detail), &ev.Detail)
+			if err := json.Unmarshal([]byte(detail), &ev.Detail); err != nil {
+				return nil, mapErr("consent events", err)
+			}
 		}
 		e.Type, e.State, ev.Source = consent.EventType(typ), consent.State(state), consent.Source(source)
 		e.OccurredAt, e.RecordedAt = parseTS(occurred), parseTS(recorded)

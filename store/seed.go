@@ -58,7 +58,11 @@ func (s *DB) Seed(ctx context.Context, o SeedOptions) (SeedReport, error) {
 	if o.Batch <= 0 {
 		o.Batch = 20_000
 	}
-	conn, err := s.db.Conn(ctx)
+	if err := s.lockWriter(ctx); err != nil {
+		return SeedReport{}, mapErr("seed", err)
+	}
+	defer s.unlockWriter()
+	conn, err := s.w.Conn(ctx)
 	if err != nil {
 		return SeedReport{}, mapErr("seed", err)
 	}
@@ -75,7 +79,11 @@ func (s *DB) Seed(ctx context.Context, o SeedOptions) (SeedReport, error) {
 			return SeedReport{}, mapErr("seed", err)
 		}
 	}
-	defer conn.ExecContext(context.WithoutCancel(ctx), `PRAGMA synchronous = NORMAL`)
+	defer func() {
+		// Back to the setting every connection has; the seed itself is
+		// done (or failed) either way.
+		_, _ = conn.ExecContext(context.WithoutCancel(ctx), `PRAGMA synchronous = NORMAL`)
+	}()
 
 	g, err := newSeeder(ctx, conn, o)
 	if err != nil {
@@ -203,7 +211,7 @@ func (g *seeder) batch(ctx context.Context, conn *sql.Conn) error {
 	}
 	defer tx.Rollback()
 	if err := insertRows(ctx, tx, `INSERT INTO contacts (id, phone, wa_id, language, status, window_open_until, created_at,
-		updated_at, entry_point, entry_valid) VALUES `, 10, g.contacts); err != nil {
+		updated_at, entry_point, entry_valid, match_key) VALUES `, 11, g.contacts); err != nil {
 		return fmt.Errorf("contacts: %w", err)
 	}
 	if err := insertRows(ctx, tx, `INSERT INTO events (id, contact_id, type, category, state, source, occurred_at, recorded_at,
@@ -322,7 +330,7 @@ func (g *seeder) makeContact(i int) {
 	}
 	updated := ts(at.Add(-gap))
 	g.contacts = append(g.contacts, []any{id, phone, strings.TrimPrefix(phone, "+"), lang, string(status), window,
-		ts(created), updated, entry, entry != ""})
+		ts(created), updated, entry, entry != "", consent.MatchKey(phone)})
 	for c := range g.cats {
 		if states[c] != "" {
 			g.consents = append(g.consents, []any{id, g.catIDs[c], string(states[c]), since[c], string(sources[c]), lastEvent[c]})

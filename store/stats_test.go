@@ -15,7 +15,7 @@ import (
 // joined with "|".
 func groupCounts(t testing.TB, db *DB, q string) map[string]int64 {
 	t.Helper()
-	rows, err := db.db.Query(q)
+	rows, err := db.w.Query(q)
 	if err != nil {
 		t.Fatalf("%s: %v", q, err)
 	}
@@ -111,7 +111,7 @@ func TestStatsMatchTables(t *testing.T) {
 	buildLedger(t, db, 400)
 	var ids []int64
 	for i := range 8 {
-		out, err := db.ApplyOptIn(ctx, optIn(fmt.Sprintf("+4916%09d", i), consent.OptedIn, t0, "offers"))
+		out, err := db.FixtureOptIn(ctx, optIn(fmt.Sprintf("+4916%09d", i), consent.OptedIn, t0, "offers"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -134,7 +134,7 @@ func TestStatsBackfill(t *testing.T) {
 	db := openTest(t)
 	ctx := context.Background()
 	for i := range 8 {
-		if _, err := db.ApplyOptIn(ctx, optIn(fmt.Sprintf("+4916%09d", i), consent.OptedIn, t0.Add(time.Duration(i)*time.Hour), "offers", "order_updates")); err != nil {
+		if _, err := db.FixtureOptIn(ctx, optIn(fmt.Sprintf("+4916%09d", i), consent.OptedIn, t0.Add(time.Duration(i)*time.Hour), "offers", "order_updates")); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -149,12 +149,12 @@ func TestStatsBackfill(t *testing.T) {
 		`DROP INDEX outbox_failures`, `DROP INDEX events_type`, `DROP INDEX events_source`, `DROP INDEX events_entry_point`,
 		`DROP INDEX inbox_failed`, `DROP INDEX alerts_open`, `DROP INDEX events_occurred`, `DELETE FROM schema_migrations WHERE version = 10`,
 	} {
-		if _, err := db.db.Exec(q); err != nil {
+		if _, err := db.w.Exec(q); err != nil {
 			t.Fatalf("%s: %v", q, err)
 		}
 	}
 	var left int
-	db.db.QueryRow(`SELECT count(*) FROM sqlite_schema WHERE name LIKE 'stat_%'`).Scan(&left)
+	db.w.QueryRow(`SELECT count(*) FROM sqlite_schema WHERE name LIKE 'stat_%'`).Scan(&left)
 	if left != 0 {
 		t.Fatalf("%d stat tables or triggers left", left)
 	}
@@ -168,18 +168,20 @@ func TestStats(t *testing.T) {
 	db := openTest(t)
 	ctx := context.Background()
 	day1, day2 := t0, t0.Add(24*time.Hour)
-	a, _ := db.ApplyOptIn(ctx, optIn("+4915100000001", consent.OptedIn, day1, "offers", "order_updates"))
-	db.ApplyOptIn(ctx, optIn("+4915100000002", consent.OptedIn, day2, "offers"))
+	a, _ := db.FixtureOptIn(ctx, optIn("+4915100000001", consent.OptedIn, day1, "offers", "order_updates"))
+	db.FixtureOptIn(ctx, optIn("+4915100000002", consent.OptedIn, day2, "offers"))
 	old := optIn("+4915100000003", consent.OptedIn, day1.AddDate(0, 0, -40), "offers")
 	old.Evidence.Source = consent.SourceImport
-	db.ApplyOptIn(ctx, old)
-	if _, err := db.ApplyChange(ctx, consent.Change{ContactID: a.Contact.ID, At: day2, Type: consent.EventOptOut,
+	db.FixtureOptIn(ctx, old)
+	if _, err := db.FixtureChange(ctx, ChangeFixture{ContactID: a.Contact.ID, At: day2, Type: consent.EventOptOut,
 		Evidence: consent.Evidence{Source: consent.SourceKeyword}, Set: map[string]consent.State{"offers": consent.OptedOut}}); err != nil {
 		t.Fatal(err)
 	}
 	db.SaveInbox(ctx, []byte(`{}`), day2)
 	id, _ := db.SaveInbox(ctx, []byte(`{}`), day2)
 	db.FinishInbox(ctx, id, "bad payload", day2)
+	ign, _ := db.SaveInbox(ctx, []byte(`[1,2]`), day2)
+	db.FinishInbox(ctx, ign, consent.IgnoredPrefix+"webhook is neither Cloud API nor on-premise shape", day2)
 	db.AddAlert(ctx, consent.Alert{Kind: "template", Code: 132001, Title: "template missing", At: day2})
 
 	st, err := db.Stats(ctx, day1.AddDate(0, 0, -1))
@@ -205,8 +207,11 @@ func TestStats(t *testing.T) {
 	if st.Outbox.Queued() != 3 || st.Outbox.Dead() != 0 || st.Outbox.Retrying != 0 {
 		t.Errorf("Outbox = %+v, want 3 queued welcomes", st.Outbox)
 	}
-	if st.InboxPending != 1 || st.InboxFailed != 1 {
-		t.Errorf("inbox pending %d failed %d, want 1 and 1", st.InboxPending, st.InboxFailed)
+	if st.InboxPending != 1 || st.InboxFailed != 1 || st.InboxIgnored != 1 {
+		t.Errorf("inbox pending %d failed %d ignored %d, want 1, 1 and 1", st.InboxPending, st.InboxFailed, st.InboxIgnored)
+	}
+	if want := []consent.InboxNote{{ID: ign, ReceivedAt: day2, Reason: "webhook is neither Cloud API nor on-premise shape"}}; !reflect.DeepEqual(st.IgnoredInbox, want) {
+		t.Errorf("IgnoredInbox = %+v, want %+v", st.IgnoredInbox, want)
 	}
 	if want := []consent.Count{{Key: "template", N: 1}}; !reflect.DeepEqual(st.Alerts, want) {
 		t.Errorf("Alerts = %+v, want %+v", st.Alerts, want)
@@ -269,7 +274,7 @@ func TestStatsAfterSeed(t *testing.T) {
 	if _, err := db.Seed(ctx, SeedOptions{Contacts: 400, Events: 2000, Batch: 150, Seed: 3}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.ApplyOptIn(ctx, optIn("+4917700000001", consent.OptedIn, t0, "offers")); err != nil {
+	if _, err := db.FixtureOptIn(ctx, optIn("+4917700000001", consent.OptedIn, t0, "offers")); err != nil {
 		t.Fatal(err)
 	}
 	checkStatsMatch(t, db)

@@ -20,13 +20,7 @@ func TestEventListNamesPeople(t *testing.T) {
 	ctx := context.Background()
 	var ids []int64
 	for _, phone := range []string{"+4915112340001", "+4915112340002"} {
-		out, err := e.db.ApplyOptIn(ctx, consent.OptInChange{Phone: phone, Lang: "en", Categories: []string{"offers"},
-			Target: consent.OptedIn, Wording: consent.NewWording("consent", "en", "I agree."),
-			Evidence: consent.Evidence{Source: consent.SourceWebForm}, At: e.clock.t})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ids = append(ids, out.Contact.ID)
+		ids = append(ids, e.optInContact(phone, "offers").ID)
 	}
 	admin := e.signIn(consent.RoleAdmin)
 	if err := e.svc.EraseByAdmin(ctx, ids[1], consent.AdminAct{Email: admin.user.Email}); err != nil {
@@ -143,13 +137,8 @@ func TestConsoleFrame(t *testing.T) {
 func TestContactListCount(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	ctx := context.Background()
 	for _, phone := range []string{"+4915112340001", "+4915112340002", "+4915112349999"} {
-		if _, err := e.db.ApplyOptIn(ctx, consent.OptInChange{Phone: phone, Lang: "en", Categories: []string{"offers"},
-			Target: consent.OptedIn, Wording: consent.NewWording("consent", "en", "I agree."),
-			Evidence: consent.Evidence{Source: consent.SourceWebForm}, At: e.clock.t}); err != nil {
-			t.Fatal(err)
-		}
+		e.optInContact(phone, "offers")
 	}
 	c := e.signIn(consent.RoleViewer)
 	if _, body := c.get("/admin/contacts"); testidText(body, "contacts-count") != "3 contacts" {
