@@ -52,6 +52,7 @@ var labels = map[string]string{
 	"terms_refused":  "Declined the terms",
 	"window_opened":  "Wrote in (service window opened)",
 	"number_changed": "Changed number",
+	"merged":         "Merged with another record",
 	// Audit actions.
 	"sign_in":             "Signed in",
 	"sign_in_failed":      "Failed sign-in",

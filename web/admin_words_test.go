@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"html"
 	"net/url"
 	"slices"
 	"strconv"
@@ -146,5 +147,28 @@ func TestContactListCount(t *testing.T) {
 	}
 	if _, body := c.get("/admin/contacts?q=9999"); testidText(body, "contacts-count") != "1 contact matches" {
 		t.Errorf("count = %q, want 1 contact matches", testidText(body, "contacts-count"))
+	}
+}
+
+// TestSettingsTextsFilledIn: a built-in text is shown in its field, and
+// saving the page unchanged records no override; an edited text is saved.
+func TestSettingsTextsFilledIn(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	admin := e.signIn(consent.RoleAdmin)
+	_, body := admin.get("/admin/settings")
+	builtIn := e.srv.builtInText(consent.SettingTermsText, "en")
+	if builtIn == "" || !strings.Contains(body, html.EscapeString(builtIn)+"</textarea>") {
+		t.Fatalf("the terms text is not filled in")
+	}
+	form := url.Values{"terms_text.en": {strings.ReplaceAll(builtIn, "\n", "\r\n") + "\r\n"}}
+	admin.post("/admin/settings", form)
+	if got := e.svc.Settings().Values()["terms_text.en"]; got != "" {
+		t.Errorf("saving the built-in text unchanged stored an override: %q", got)
+	}
+	form.Set("terms_text.en", "Our own terms.")
+	admin.post("/admin/settings", form)
+	if got := e.svc.Settings().Values()["terms_text.en"]; got != "Our own terms." {
+		t.Errorf("edited terms = %q", got)
 	}
 }
