@@ -106,6 +106,8 @@ func (s *Service) AddAdmin(ctx context.Context, email, password string, role Rol
 
 // SignIn checks an e-mail and password. Every failure is ErrBadCredentials,
 // and an unknown e-mail costs the same hashing work as a wrong password.
+// With a wrong password for an existing account the account (ID, Email) is
+// returned too, for the audit log; the person signing in is never told.
 func (s *Service) SignIn(ctx context.Context, email, password string) (AdminUser, error) {
 	email, _ = normalizeEmail(email)
 	u, hash, err := s.store.AdminByEmail(ctx, email)
@@ -117,7 +119,7 @@ func (s *Service) SignIn(ctx context.Context, email, password string) (AdminUser
 		return AdminUser{}, err
 	}
 	if !CheckPassword(hash, password) || !u.Active() {
-		return AdminUser{}, ErrBadCredentials
+		return AdminUser{ID: u.ID, Email: u.Email}, ErrBadCredentials
 	}
 	now := s.clock.Now()
 	if err := s.store.RecordSignIn(ctx, u.ID, now); err != nil {

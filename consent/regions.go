@@ -2,6 +2,7 @@ package consent
 
 import (
 	"sort"
+	"strings"
 
 	"github.com/nyaruka/phonenumbers"
 )
@@ -25,4 +26,23 @@ func Regions() []Region {
 // KnownRegion reports whether code is a region of Regions.
 func KnownRegion(code string) bool {
 	return phonenumbers.GetCountryCodeForRegion(code) != 0
+}
+
+// PhoneRegions lists, by code, the regions in which raw is a valid number
+// when typed without its country code ("0151 23456789" is valid in DE).
+// It is for explaining a refused number ("not a US number, but a German
+// one"): a number written with + or 00 belongs to one country whatever the
+// region, so it gets none. It tries every region, about 10 ms.
+func PhoneRegions(raw string) []string {
+	s, key := normalizePhone(raw)
+	if key != "" || strings.HasPrefix(s, "+") {
+		return nil
+	}
+	var out []string
+	for _, r := range Regions() {
+		if _, err := ParsePhone(raw, r.Code); err == nil {
+			out = append(out, r.Code)
+		}
+	}
+	return out
 }

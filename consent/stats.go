@@ -2,6 +2,7 @@ package consent
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"time"
 )
@@ -398,4 +399,41 @@ func (s *Service) AuditLog(ctx context.Context, f AuditFilter) (AuditPage, error
 	}
 	p.Entries = entries
 	return p, nil
+}
+
+// ContactPhones returns the numbers of the contacts with the given ids, for
+// a page of the event log that names people by their number. An erased
+// contact is absent from the map.
+func (s *Service) ContactPhones(ctx context.Context, ids []int64) (map[int64]string, error) {
+	out := make(map[int64]string, len(ids))
+	seen := make(map[int64]bool, len(ids))
+	for _, id := range ids {
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
+		c, err := s.store.ContactByID(ctx, id)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out[id] = c.Phone
+	}
+	return out, nil
+}
+
+// ContactTotal counts the contacts, from the counts the store keeps up to
+// date (no walk over the contacts).
+func (s *Service) ContactTotal(ctx context.Context) (int64, error) {
+	st, err := s.store.Stats(ctx, s.clock.Now())
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	for _, c := range st.Contacts {
+		n += c.N
+	}
+	return n, nil
 }

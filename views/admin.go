@@ -13,27 +13,35 @@ type AdminLayoutModel struct {
 	CanChange    bool
 	Sandbox      bool
 	Flash        string // a one-line confirmation of what just happened
+	// Provider is the WhatsApp provider in use (sandbox, 360dialog, cloud,
+	// v1) and BaseURL the address links and QR codes point to; LinkWarning
+	// says why those links can't work for people, when they can't.
+	Provider    string
+	BaseURL     string
+	LinkWarning string
 }
 
 // AdminNavItem is one entry of the console's navigation.
 type AdminNavItem struct {
-	Section string
-	Label   string
-	Href    string
+	Section   string
+	Label     string
+	Href      string
+	AdminOnly bool // hidden from viewers, who would only get a 403
 }
 
 // AdminNav is the console's navigation, in order.
 var AdminNav = []AdminNavItem{
-	{"dashboard", "Dashboard", "/admin/"},
-	{"contacts", "Contacts", "/admin/contacts"},
-	{"events", "Events", "/admin/events"},
-	{"categories", "Categories", "/admin/categories"},
-	{"wording", "Wording", "/admin/wording"},
-	{"entry_points", "Entry points", "/admin/entry-points"},
-	{"settings", "Settings", "/admin/settings"},
-	{"users", "Users", "/admin/users"},
-	{"api_keys", "API keys", "/admin/api-keys"},
-	{"audit", "Audit log", "/admin/audit"},
+	{"dashboard", "Dashboard", "/admin/", false},
+	{"contacts", "Contacts", "/admin/contacts", false},
+	{"events", "Events", "/admin/events", false},
+	{"categories", "Categories", "/admin/categories", false},
+	{"wording", "Wording", "/admin/wording", false},
+	{"entry_points", "Entry points", "/admin/entry-points", false},
+	{"csv", "Import / export", "/admin/import", true},
+	{"settings", "Settings", "/admin/settings", false},
+	{"users", "Users", "/admin/users", false},
+	{"api_keys", "API keys", "/admin/api-keys", false},
+	{"audit", "Audit log", "/admin/audit", false},
 }
 
 // AdminLoginModel is the sign-in page.

@@ -514,7 +514,7 @@ func DashboardPage(m DashboardModel) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 36, "</details></section><div class=\"dash-grid\"><section class=\"card\" aria-labelledby=\"consents-title\"><h2 id=\"consents-title\">Consents per category</h2><div class=\"table-wrap\"><table class=\"table\" data-testid=\"consents\"><thead><tr><th scope=\"col\">Category</th><th scope=\"col\" class=\"num\">Opted in</th><th scope=\"col\" class=\"num\">Opted out</th><th scope=\"col\" class=\"num\">Pending</th></tr></thead> <tbody>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 36, "</details></section><div class=\"dash-grid\"><section class=\"card\" aria-labelledby=\"consents-title\"><h2 id=\"consents-title\">Consents per category</h2><div class=\"table-wrap\" tabindex=\"0\"><table class=\"table\" data-testid=\"consents\"><thead><tr><th scope=\"col\">Category</th><th scope=\"col\" class=\"num\">Opted in</th><th scope=\"col\" class=\"num\">Opted out</th><th scope=\"col\" class=\"num\">Pending</th></tr></thead> <tbody>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -612,7 +612,7 @@ func DashboardPage(m DashboardModel) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			} else {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 46, "<div class=\"table-wrap\"><table class=\"table\" data-testid=\"sources\"><thead><tr><th scope=\"col\">Source</th><th scope=\"col\" class=\"num\">Opt-ins</th><th scope=\"col\" class=\"num\">Opt-outs</th></tr></thead> <tbody>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 46, "<div class=\"table-wrap\" tabindex=\"0\"><table class=\"table\" data-testid=\"sources\"><thead><tr><th scope=\"col\">Source</th><th scope=\"col\" class=\"num\">Opt-ins</th><th scope=\"col\" class=\"num\">Opt-outs</th></tr></thead> <tbody>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
@@ -648,9 +648,9 @@ func DashboardPage(m DashboardModel) templ.Component {
 						return templ_7745c5c3_Err
 					}
 					var templ_7745c5c3_Var33 string
-					templ_7745c5c3_Var33, templ_7745c5c3_Err = templ.JoinStringErrs(s.Source)
+					templ_7745c5c3_Var33, templ_7745c5c3_Err = templ.JoinStringErrs(Label(s.Source))
 					if templ_7745c5c3_Err != nil {
-						return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/admin_dashboard.templ`, Line: 210, Col: 98}
+						return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/admin_dashboard.templ`, Line: 210, Col: 105}
 					}
 					_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var33))
 					if templ_7745c5c3_Err != nil {
@@ -692,7 +692,7 @@ func DashboardPage(m DashboardModel) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 54, "</section></div><section class=\"card\" aria-labelledby=\"funnel-title\"><h2 id=\"funnel-title\">Entry points</h2><p class=\"muted small\">Scans of the short link and QR code, conversations started with the code, people who accepted the terms.</p><div class=\"table-wrap\"><table class=\"table\" data-testid=\"funnel\"><thead><tr><th scope=\"col\">Entry point</th><th scope=\"col\" class=\"num\">Scans</th><th scope=\"col\" class=\"num\">Conversations</th><th scope=\"col\" class=\"num\">Accepted</th><th scope=\"col\" class=\"num\">Accepted / conversations</th></tr></thead> <tbody>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 54, "</section></div><section class=\"card\" aria-labelledby=\"funnel-title\"><h2 id=\"funnel-title\">Entry points</h2><p class=\"muted small\">Scans of the short link and QR code, conversations started with the code, people who accepted the terms.</p><div class=\"table-wrap\" tabindex=\"0\"><table class=\"table\" data-testid=\"funnel\"><thead><tr><th scope=\"col\">Entry point</th><th scope=\"col\" class=\"num\">Scans</th><th scope=\"col\" class=\"num\">Conversations</th><th scope=\"col\" class=\"num\">Accepted</th><th scope=\"col\" class=\"num\">Accepted / conversations</th></tr></thead> <tbody>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -1694,7 +1694,7 @@ func dayTable(m ChartModel) templ.Component {
 			templ_7745c5c3_Var97 = templ.NopComponent
 		}
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 141, "<div class=\"table-wrap\"><table class=\"table\" data-testid=\"chart-table\"><caption class=\"muted small\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 141, "<div class=\"table-wrap\" tabindex=\"0\"><table class=\"table\" data-testid=\"chart-table\"><caption class=\"muted small\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

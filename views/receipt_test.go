@@ -25,6 +25,7 @@ func receiptModel() ReceiptModel {
 		Sensitive:      "No",
 		WordingHash:    strings.Repeat("a", 64),
 		WordingVersion: 3,
+		WordingText:    "You agree to get WhatsApp messages from Acme.",
 		EventHashes:    []string{strings.Repeat("b", 64), strings.Repeat("c", 64)},
 	}
 }
@@ -32,10 +33,10 @@ func receiptModel() ReceiptModel {
 func TestReceiptPage(t *testing.T) {
 	html := render(t, ReceiptPage(receiptModel()))
 	wantMarkers(t, html, "receipt", "receipt-fields", "receipt-id", "receipt-when", "receipt-method", "receipt-principal",
-		"receipt-language", "receipt-jurisdiction", "receipt-sensitive", "receipt-version", "receipt-controller",
-		"receipt-controller-name", "receipt-controller-contact", "receipt-controller-address", "receipt-controller-email",
-		"receipt-controller-phone", "receipt-controller-url", "receipt-policy", "receipt-service", "receipt-purpose-0",
-		"receipt-purpose-1", "receipt-evidence", "receipt-wording", "receipt-wording-version", "receipt-event", "receipt-json")
+		"receipt-language", "receipt-sensitive", "receipt-version", "receipt-controller",
+		"receipt-controller-name", "receipt-controller-phone", "receipt-controller-url", "receipt-policy", "receipt-service",
+		"receipt-purpose-0", "receipt-purpose-1", "receipt-evidence", "receipt-wording", "receipt-wording-version",
+		"receipt-event", "receipt-json", "receipt-wording-text")
 	wantNoMarkers(t, html, "receipt-purpose-2")
 	if got := strings.Count(html, `data-testid="receipt-event"`); got != 2 {
 		t.Errorf("event hashes shown = %d, want 2", got)
@@ -43,12 +44,15 @@ func TestReceiptPage(t *testing.T) {
 	if got := tag(html, "receipt-json"); !strings.Contains(got, `href="/receipts/0123456789abcdef0123456789abcdef.json"`) {
 		t.Errorf("JSON link = %s", got)
 	}
-	// Fields the business has not configured read "not stated", never blank.
-	for _, id := range []string{"receipt-jurisdiction", "receipt-controller-contact", "receipt-controller-address", "receipt-controller-email"} {
-		re := `data-testid="` + id + `">receipt.unknown</dd>`
-		if !strings.Contains(html, re) {
-			t.Errorf("%s does not read receipt.unknown", id)
-		}
+	// Optional fields the business has not configured are left out, not
+	// shown as "not stated"; nor is the Kantara "primary purpose" flag.
+	wantNoMarkers(t, html, "receipt-jurisdiction", "receipt-controller-contact", "receipt-controller-address", "receipt-controller-email")
+	if strings.Contains(html, "receipt.purpose.primary") {
+		t.Errorf("page shows a \"main purpose\" row")
+	}
+	// The words the person saw come first; the format name only in the details.
+	if w, v := strings.Index(html, "You agree to get WhatsApp messages"), strings.Index(html, "KI-CR-v1.1.0"); w < 0 || v < w || v < strings.Index(html, "<details") {
+		t.Errorf("wording at %d, receipt format at %d: want the wording shown and the format folded away after it", w, v)
 	}
 	if strings.Contains(html, `data-testid=""`) {
 		t.Errorf("empty data-testid rendered")

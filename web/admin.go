@@ -2,7 +2,10 @@ package web
 
 import (
 	"encoding/json"
+	"net"
 	"net/http"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/optin/optin/consent"
@@ -20,7 +23,28 @@ func (s *Server) adminLayout(r *http.Request, title, section string) views.Admin
 		Role:         string(u.Role),
 		CanChange:    u.Role == consent.RoleAdmin,
 		Sandbox:      s.cfg.Sandbox != nil,
+		Provider:     s.cfg.Provider,
+		BaseURL:      s.cfg.BaseURL,
+		LinkWarning:  linkWarning(s.cfg.Provider, s.cfg.BaseURL),
 	}
+}
+
+// linkWarning says why the links optin sends (preference center, entry
+// links, QR codes) can't work for people, or "": a live provider delivers
+// them to real phones, which can't reach a loopback or unspecified address.
+func linkWarning(provider, baseURL string) string {
+	if provider == "" || provider == "sandbox" {
+		return ""
+	}
+	u, err := url.Parse(baseURL)
+	if err != nil || u.Host == "" {
+		return "OPTIN_BASE_URL is not a full URL, so the links in messages and QR codes can't work. Set it to optin's public address."
+	}
+	host := u.Hostname()
+	if ip := net.ParseIP(host); host == "localhost" || strings.HasSuffix(host, ".localhost") || ip != nil && (ip.IsLoopback() || ip.IsUnspecified()) {
+		return "Links in messages and QR codes point to " + baseURL + ", which people's phones can't reach. Set OPTIN_BASE_URL to optin's public address."
+	}
+	return ""
 }
 
 // audit records an admin's act in the audit log, after the act: a failure
@@ -82,6 +106,9 @@ func (s *Server) renderAdminError(w http.ResponseWriter, r *http.Request, code i
 	switch code {
 	case http.StatusForbidden:
 		m.Message = "Your role can see this but not change it. Ask an admin to make the change, or to give you the admin role."
+		if r.Method == http.MethodGet || r.Method == http.MethodHead {
+			m.Message = "Only admins can open this page. Ask an admin, or ask for the admin role."
+		}
 	case http.StatusUnauthorized:
 		m.Message = "Your session has ended. Sign in again."
 	case http.StatusNotFound:

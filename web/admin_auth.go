@@ -190,7 +190,8 @@ func (s *Server) handleAdminLoginSubmit(w http.ResponseWriter, r *http.Request) 
 	u, err := s.svc.SignIn(r.Context(), email, r.PostForm.Get("password"))
 	gate.close(err == nil)
 	if errors.Is(err, consent.ErrBadCredentials) {
-		s.auditEntry(r, consent.AuditEntry{Action: "sign_in_failed", Target: "admin", IP: ip})
+		// A wrong password for a real account is logged under that account.
+		s.auditEntry(r, consent.AuditEntry{Actor: u.Email, ActorID: u.ID, Action: "sign_in_failed", Target: "admin", IP: ip})
 		m.Error = "The e-mail or password is not right. Check both and try again."
 		render(w, r, http.StatusUnauthorized, views.AdminLoginPage(m))
 		return

@@ -133,6 +133,19 @@ func (s *Server) handleContactList(w http.ResponseWriter, r *http.Request) {
 		s.failAdmin(w, r, err)
 		return
 	}
+	switch {
+	case !m.Filtered:
+		total, err := s.svc.ContactTotal(ctx)
+		if err != nil {
+			s.failAdmin(w, r, err)
+			return
+		}
+		m.Count = contactCount(total, "")
+	case page.Next == "" && page.Prev == "":
+		m.Count = contactCount(int64(len(page.Rows)), " match")
+	default:
+		m.Count = "More than " + strconv.Itoa(len(page.Rows)) + " contacts match; " + strconv.Itoa(len(page.Rows)) + " on each page."
+	}
 	if page.Prefix {
 		m.Notice = fmt.Sprintf("Fewer than %d digits: showing numbers that start with +%s. Type %d or more digits to match anywhere in the number.",
 			consent.MinSearchDigits, page.Digits, consent.MinSearchDigits)
@@ -481,4 +494,14 @@ func (s *Server) handleMessageResend(w http.ResponseWriter, r *http.Request) {
 	}
 	s.audit(r, "message.resend", "contact:"+strconv.FormatInt(id, 10), map[string]any{"message": mid})
 	http.Redirect(w, r, back+"?done=resent", http.StatusSeeOther)
+}
+
+// contactCount says how many contacts there are: "1 contact", "1,204 contacts match".
+func contactCount(n int64, verb string) string {
+	noun := " contacts"
+	if n == 1 {
+		noun = " contact"
+		verb = strings.Replace(verb, "match", "matches", 1)
+	}
+	return views.Count(n) + noun + verb
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"regexp"
 	"strconv"
 	"time"
 
@@ -108,6 +109,21 @@ func safeRow(cells ...string) []string {
 	return cells
 }
 
+// phoneCell writes a phone number for the exports: an E.164 number ("+"
+// and up to 15 digits, which is all optin stores) as it is, so that scripts
+// and CRMs read it without clean-up. A spreadsheet evaluates "+4915112345678"
+// to the number 4915112345678 at worst: it can't call a function or reach
+// another cell, so there is nothing to neutralise. Anything else in the
+// column goes through consent.SafeCell like every other cell.
+func phoneCell(v string) string {
+	if e164.MatchString(v) {
+		return v
+	}
+	return consent.SafeCell(v)
+}
+
+var e164 = regexp.MustCompile(`^\+[1-9][0-9]{1,14}$`)
+
 func csvTime(t time.Time) string {
 	if t.IsZero() {
 		return ""
@@ -132,8 +148,10 @@ func (s *Server) handleAdminExportContacts(w http.ResponseWriter, r *http.Reques
 	n := 0
 	err = s.svc.ExportContacts(r.Context(), f, func(row consent.ExportRow) error {
 		c, cs := row.Contact, row.Consent
-		cw.Write(safeRow(c.Phone, cs.Category, string(cs.State), csvTime(cs.Since), string(cs.Source),
-			c.WaID, string(c.Status), c.Language, csvTime(c.CreatedAt)))
+		cells := safeRow(c.Phone, cs.Category, string(cs.State), csvTime(cs.Since), string(cs.Source),
+			c.WaID, string(c.Status), c.Language, csvTime(c.CreatedAt))
+		cells[0] = phoneCell(c.Phone)
+		cw.Write(cells)
 		if n++; n%csvFlushEvery == 0 {
 			cw.Flush()
 		}
@@ -165,9 +183,11 @@ func (s *Server) handleAdminExportEvents(w http.ResponseWriter, r *http.Request)
 			b, _ := json.Marshal(ev.Detail)
 			detail = string(b)
 		}
-		cw.Write(safeRow(strconv.FormatInt(e.ID, 10), csvTime(e.OccurredAt), csvTime(e.RecordedAt), e.Phone, string(e.Type),
+		row := safeRow(strconv.FormatInt(e.ID, 10), csvTime(e.OccurredAt), csvTime(e.RecordedAt), e.Phone, string(e.Type),
 			e.Category, string(e.State), string(ev.Source), ev.Actor, ev.EntryPoint, e.WordingHash, e.Lang, ev.IP,
-			ev.UserAgent, ev.PageURL, ev.MessageID, ev.MessageText, detail, strconv.FormatBool(e.Erased)))
+			ev.UserAgent, ev.PageURL, ev.MessageID, ev.MessageText, detail, strconv.FormatBool(e.Erased))
+		row[3] = phoneCell(e.Phone)
+		cw.Write(row)
 		if n++; n%csvFlushEvery == 0 {
 			cw.Flush()
 		}
@@ -189,7 +209,7 @@ func (s *Server) endCSV(r *http.Request, cw *csv.Writer, err error) {
 }
 
 func (s *Server) csvModel(r *http.Request) (views.AdminCSVModel, error) {
-	m := views.AdminCSVModel{Layout: s.adminLayout(r, "CSV export and import", "contacts"), MaxMB: consent.MaxImportBytes >> 20,
+	m := views.AdminCSVModel{Layout: s.adminLayout(r, "CSV export and import", "csv"), MaxMB: consent.MaxImportBytes >> 20,
 		MaxRows: consent.MaxImportRows}
 	cats, err := s.svc.Categories(r.Context(), "en")
 	for _, c := range cats {
@@ -278,7 +298,7 @@ func (s *Server) handleAdminImportShow(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	m := views.AdminImportModel{Layout: s.adminLayout(r, "Import", "contacts"), ID: j.ID, Filename: j.Filename,
+	m := views.AdminImportModel{Layout: s.adminLayout(r, "Import", "csv"), ID: j.ID, Filename: j.Filename,
 		Status: string(j.Status), Total: j.Total, Processed: j.Processed, Applied: j.Applied, Unchanged: j.Unchanged,
 		Refused: j.Refused, Error: j.Error}
 	for _, p := range j.Problems {

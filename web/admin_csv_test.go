@@ -74,9 +74,9 @@ func TestAdminExportContacts(t *testing.T) {
 	recs := readCSV(t, body)
 	want := [][]string{
 		{"number", "category", "state", "date", "source", "wa_id", "status", "language", "created_at"},
-		{"'+4915112345671", "order_updates", "opted_in", "2026-11-01T10:00:00Z", "web_form", "4915112345671", "active", "en", "2026-11-01T10:00:00Z"},
-		{"'+4915112345671", "offers", "opted_in", "2026-11-01T10:00:00Z", "web_form", "4915112345671", "active", "en", "2026-11-01T10:00:00Z"},
-		{"'+4915112345672", "offers", "opted_in", "2026-11-01T10:00:00Z", "web_form", "4915112345672", "active", "de", "2026-11-01T10:00:00Z"},
+		{"+4915112345671", "order_updates", "opted_in", "2026-11-01T10:00:00Z", "web_form", "4915112345671", "active", "en", "2026-11-01T10:00:00Z"},
+		{"+4915112345671", "offers", "opted_in", "2026-11-01T10:00:00Z", "web_form", "4915112345671", "active", "en", "2026-11-01T10:00:00Z"},
+		{"+4915112345672", "offers", "opted_in", "2026-11-01T10:00:00Z", "web_form", "4915112345672", "active", "de", "2026-11-01T10:00:00Z"},
 	}
 	if got, w := strings.Join(flat(recs), "|"), strings.Join(flat(want), "|"); got != w {
 		t.Errorf("export =\n%v\nwant\n%v", recs, want)
@@ -131,18 +131,19 @@ func TestAdminExportEventsNeutralisesFormulas(t *testing.T) {
 	if r := recs[1]; r[col["type"]] != "opt_in" || r[col["number"]] != "" || r[col["user_agent"]] != "" || r[col["erased"]] != "true" {
 		t.Errorf("erased opt-in row = %v", r)
 	}
-	// A live one keeps them, neutralised.
+	// A live one keeps them, neutralised; its number is written as it is
+	// (E.164, which a spreadsheet can't run as a formula: see phoneCell).
 	e.post("/optin", url.Values{"phone": {"+4915112345679"}, "category": {"offers"}},
 		"User-Agent", "=cmd|' /C calc'!A0", "Referer", "https://shop.example/-x")
 	_, body = c.get("/admin/export/events.csv?category=offers&from=2026-11-01&to=2026-11-01")
 	recs = readCSV(t, body)
 	last := recs[len(recs)-1]
-	if last[col["user_agent"]] != "'=cmd|' /C calc'!A0" || last[col["number"]] != "'+4915112345679" {
+	if last[col["user_agent"]] != "'=cmd|' /C calc'!A0" || last[col["number"]] != "+4915112345679" {
 		t.Errorf("row = %v: formula cells not neutralised", last)
 	}
 	for _, r := range recs[1:] {
-		for _, cell := range r {
-			if cell != "" && strings.ContainsAny(cell[:1], "=+-@\t\r") {
+		for i, cell := range r {
+			if cell != "" && strings.ContainsAny(cell[:1], "=+-@\t\r") && !(i == col["number"] && e164.MatchString(cell)) {
 				t.Errorf("cell %q starts with a formula character", cell)
 			}
 		}
@@ -384,5 +385,22 @@ func TestImportResumesAfterAStop(t *testing.T) {
 	}
 	if ids, _ := e.db.RunningImportJobs(ctx); len(ids) != 0 {
 		t.Errorf("still running: %v", ids)
+	}
+}
+
+func TestPhoneCell(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"+4915112345678":  "+4915112345678",
+		"+1":              "'+1",
+		"+49 151":         "'+49 151",
+		"+4915112345678+": "'+4915112345678+",
+		"+1+1":            "'+1+1",
+		"=1+1":            "'=1+1",
+		"":                "",
+	} {
+		if got := phoneCell(in); got != want {
+			t.Errorf("phoneCell(%q) = %q, want %q", in, got, want)
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/url"
@@ -72,10 +73,10 @@ func (s *Server) handleEventList(w http.ResponseWriter, r *http.Request) {
 		EntryPoint: q.Get("entry_point"), From: q.Get("from"), To: q.Get("to")}
 	m := views.EventListModel{Layout: s.adminLayout(r, "Events", "events"), Filter: fm}
 	for _, t := range consent.LogEventTypes() {
-		m.Types = append(m.Types, views.AdminOption{Value: string(t), Label: string(t)})
+		m.Types = append(m.Types, views.AdminOption{Value: string(t), Label: views.Label(string(t))})
 	}
 	for _, src := range consent.LogSources() {
-		m.Sources = append(m.Sources, views.AdminOption{Value: string(src), Label: string(src)})
+		m.Sources = append(m.Sources, views.AdminOption{Value: string(src), Label: views.Label(string(src))})
 	}
 	cats, err := s.svc.Categories(r.Context(), "en")
 	if err != nil {
@@ -125,10 +126,25 @@ func (s *Server) handleEventList(w http.ResponseWriter, r *http.Request) {
 		s.failAdmin(w, r, err)
 		return
 	}
+	ids := make([]int64, len(page.Events))
+	for i, e := range page.Events {
+		ids[i] = e.ContactID
+	}
+	phones, err := s.svc.ContactPhones(r.Context(), ids)
+	if err != nil {
+		s.failAdmin(w, r, err)
+		return
+	}
 	for _, e := range page.Events {
-		row := views.EventRow{ID: e.ID, ContactID: e.ContactID, ContactHref: "/admin/contacts/" + strconv.FormatInt(e.ContactID, 10),
+		row := views.EventRow{ID: e.ID, ContactID: e.ContactID,
 			Type: string(e.Type), Category: e.Category, State: string(e.State), Source: string(e.Evidence.Source),
 			EntryPoint: e.Evidence.EntryPoint, OccurredAt: adminSeconds(e.OccurredAt)}
+		// The log names people by their number, masked for everyone: who it
+		// is takes a click, to the contact's page. Erased contacts have none.
+		if phone, ok := phones[e.ContactID]; ok {
+			row.Contact = maskPhone(phone)
+			row.ContactHref = "/admin/contacts/" + strconv.FormatInt(e.ContactID, 10)
+		}
 		if rec := adminSeconds(e.RecordedAt); rec != row.OccurredAt {
 			row.RecordedAt = rec
 		}
@@ -161,7 +177,7 @@ func (s *Server) handleAuditList(w http.ResponseWriter, r *http.Request) {
 		actions = append(actions, m.Action) // keeps the filter shown even when nothing matches
 	}
 	for _, a := range actions {
-		m.Actions = append(m.Actions, views.AdminOption{Value: a, Label: a})
+		m.Actions = append(m.Actions, views.AdminOption{Value: a, Label: views.Label(a)})
 	}
 	f := consent.AuditFilter{Actor: m.Actor, Action: m.Action}
 	verr := &consent.ValidationError{}
@@ -188,10 +204,12 @@ func (s *Server) handleAuditList(w http.ResponseWriter, r *http.Request) {
 	viewer := currentAdmin(r).Role != consent.RoleAdmin
 	for _, e := range page.Entries {
 		row := views.AuditRow{ID: e.ID, At: adminSeconds(e.At), Actor: e.Actor, Action: e.Action, Target: e.Target,
-			Detail: e.Detail, IP: e.IP}
+			Detail: auditLines(e.Detail), IP: e.IP}
 		if viewer {
 			row.Target = maskDigits(row.Target)
-			row.Detail = maskDigits(row.Detail)
+			for i := range row.Detail {
+				row.Detail[i] = maskDigits(row.Detail[i])
+			}
 		}
 		m.Rows = append(m.Rows, row)
 	}
@@ -209,4 +227,84 @@ func maskDigits(s string) string {
 	return longDigits.ReplaceAllStringFunc(s, func(d string) string {
 		return maskPhone(strings.ReplaceAll(d, " ", ""))
 	})
+}
+
+// auditLines turns an audit entry's JSON detail into readable lines, one
+// "what: value" per field in the order it was written: lists joined with
+// commas, yes/no for booleans. Detail that is not a JSON object is one line
+// as it is.
+func auditLines(detail string) []string {
+	detail = strings.TrimSpace(detail)
+	if detail == "" || detail == "{}" || detail == "null" {
+		return nil
+	}
+	dec := json.NewDecoder(strings.NewReader(detail))
+	dec.UseNumber()
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return []string{detail}
+	}
+	var lines []string
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return []string{detail}
+		}
+		key, _ := tok.(string)
+		var v any
+		if err := dec.Decode(&v); err != nil {
+			return []string{detail}
+		}
+		lines = append(lines, auditKey(key)+": "+auditValue(v))
+	}
+	return lines
+}
+
+// auditKey is a detail field's name in words: "new_role" → "New role".
+func auditKey(k string) string {
+	k = strings.ReplaceAll(k, "_", " ")
+	if k == "" {
+		return k
+	}
+	return strings.ToUpper(k[:1]) + k[1:]
+}
+
+func auditValue(v any) string {
+	switch v := v.(type) {
+	case nil:
+		return "–"
+	case bool:
+		if v {
+			return "yes"
+		}
+		return "no"
+	case string:
+		if v == "" {
+			return "–"
+		}
+		return v
+	case json.Number:
+		return thousands(v.String())
+	case []any:
+		if len(v) == 0 {
+			return "none"
+		}
+		parts := make([]string, len(v))
+		for i, x := range v {
+			parts[i] = auditValue(x)
+		}
+		return strings.Join(parts, ", ")
+	default:
+		b, _ := json.Marshal(v)
+		return string(b)
+	}
+}
+
+// thousands writes a whole number with thousands separators; anything else
+// is returned as it is.
+func thousands(s string) string {
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return s
+	}
+	return views.Count(n)
 }

@@ -110,7 +110,13 @@ func (s *Server) settingsModel(r *http.Request, values map[string]string, errs m
 				for _, lang := range consent.SettingsLanguages {
 					f := field(key+"."+lang, tl)
 					f.Kind, f.Label = "textarea", tl.label+" ("+i18n.Name(lang)+")"
+					// The text in force, filled in: the built-in one until an
+					// admin saves another, so that editing means changing, not
+					// retyping. Saved unchanged, it stays the built-in one.
 					f.Placeholder = s.builtInText(key, lang)
+					if f.Value == "" {
+						f.Value = f.Placeholder
+					}
 					if lang != consent.SettingsLanguages[0] {
 						f.Hint = ""
 					}
@@ -167,6 +173,14 @@ func (s *Server) handleSettingsSave(w http.ResponseWriter, r *http.Request) {
 	for _, key := range consent.SettingKeys() {
 		if r.PostForm.Has(key) {
 			values[key] = r.PostForm.Get(key)
+			// A text left as the page filled it in is the built-in one: no
+			// override, so it keeps following the built-in (and its
+			// translations) rather than freezing a copy.
+			if setting, lang := consent.SettingFieldLanguage(key); setting != key {
+				if sameText(values[key], s.builtInText(setting, lang)) {
+					values[key] = ""
+				}
+			}
 		}
 	}
 	u := currentAdmin(r)
@@ -210,4 +224,11 @@ func shorten(text string, n int) string {
 		return string(r[:n]) + "…"
 	}
 	return text
+}
+
+// sameText compares a posted text with a built-in one, as browsers post
+// textareas: CRLF line ends, maybe trailing space.
+func sameText(posted, builtIn string) bool {
+	norm := func(t string) string { return strings.TrimSpace(strings.ReplaceAll(t, "\r\n", "\n")) }
+	return builtIn != "" && norm(posted) == norm(builtIn)
 }

@@ -3,6 +3,7 @@ package web
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -41,6 +42,11 @@ func (s *Server) handleLinkRedirect(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		s.fail(w, r, err)
 		return
+	}
+	if s.cfg.Sandbox != nil {
+		// The sandbox's business number is not on WhatsApp: the link opens
+		// the sandbox phone, ready to write in through this entry point.
+		link = "/sandbox?code=" + url.QueryEscape(code)
 	}
 	// Every visit must reach optin to be counted.
 	w.Header().Set("Cache-Control", "no-store")

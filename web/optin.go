@@ -5,7 +5,11 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
+
+	"golang.org/x/text/language"
+	"golang.org/x/text/language/display"
 
 	"github.com/optin/optin/consent"
 	"github.com/optin/optin/views"
@@ -54,7 +58,7 @@ func (s *Server) optInModel(r *http.Request, lang string, embed bool) (views.Opt
 	m := views.OptInModel{
 		Layout:      s.layout(r, lang, i18n.T(lang, "optin.title", s.cfg.BusinessName), embed),
 		Action:      "/optin",
-		Country:     s.cfg.DefaultRegion,
+		Country:     regionOr(acceptRegion(r.Header.Get("Accept-Language")), s.cfg.DefaultRegion),
 		Src:         r.URL.Query().Get("src"),
 		Wording:     wording.Text,
 		WordingHash: wording.Hash,
@@ -144,7 +148,7 @@ func (s *Server) handleOptInSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	t := thanks{Lang: lang, Embed: embed, Double: s.svc.Mode() == consent.Double,
-		NothingNew: len(out.Changed) == 0, Phone: maskPhone(out.Contact.Phone), Categories: req.Categories}
+		NothingNew: len(out.Changed) == 0, Phone: out.Contact.Phone, Categories: req.Categories}
 	http.Redirect(w, r, "/optin/thanks?t="+url.QueryEscape(s.signThanks(t)), http.StatusSeeOther)
 }
 
@@ -173,6 +177,12 @@ func (s *Server) renderOptInErrors(w http.ResponseWriter, r *http.Request, lang 
 	m.Errors = map[string]string{}
 	for field, key := range verr.Fields {
 		m.Errors[field] = i18n.T(lang, key)
+	}
+	if key := verr.Fields["phone"]; strings.HasPrefix(key, "phone.too_") || strings.HasPrefix(key, "phone.invalid") {
+		region := regionOr(strings.ToUpper(f.Get("country")), s.cfg.DefaultRegion)
+		if msg := otherCountry(lang, region, f.Get("phone"), r.Header.Get("Accept-Language"), s.cfg.DefaultRegion); msg != "" {
+			m.Errors["phone"] = msg
+		}
 	}
 	render(w, r, http.StatusUnprocessableEntity, views.OptInPage(m))
 }
@@ -208,6 +218,71 @@ func (s *Server) handleOptInThanks(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	render(w, r, http.StatusOK, views.ThankYouPage(m))
+}
+
+// acceptRegion is the region of the first language in an Accept-Language
+// header that names one ("de-DE" → DE, "en-GB" → GB), or "".
+func acceptRegion(header string) string {
+	tags, _, err := language.ParseAcceptLanguage(header)
+	if err != nil {
+		return ""
+	}
+	for _, t := range tags {
+		if r, conf := t.Region(); conf == language.Exact && consent.KnownRegion(r.String()) {
+			return r.String()
+		}
+	}
+	return ""
+}
+
+// otherCountry explains a number refused for region that is valid in another
+// country: "not valid for the country chosen (United States), but it is for
+// Germany". Many countries share national formats, so it names the likeliest:
+// the regions of the browser's languages (said or implied: "de" → Germany),
+// the default region, the page language's; else up to three, when that is
+// all there are. It returns "" when it can't say.
+func otherCountry(lang, region, raw, acceptLanguage, defaultRegion string) string {
+	others := consent.PhoneRegions(truncate(raw, 64))
+	if len(others) == 0 || slices.Contains(others, region) {
+		return ""
+	}
+	names := display.Regions(language.Make(lang))
+	name := func(code string) string {
+		if r, err := language.ParseRegion(code); err == nil && names.Name(r) != "" {
+			return names.Name(r)
+		}
+		return code
+	}
+	likely := append(acceptRegions(acceptLanguage), defaultRegion)
+	if r, _ := language.Make(lang).Region(); r.String() != "ZZ" {
+		likely = append(likely, r.String())
+	}
+	for _, code := range likely {
+		if slices.Contains(others, code) {
+			return i18n.T(lang, "phone.other_country", name(region), name(code))
+		}
+	}
+	if len(others) > 3 {
+		return ""
+	}
+	in := make([]string, len(others))
+	for i, code := range others {
+		in[i] = name(code)
+	}
+	return i18n.T(lang, "phone.other_country", name(region), strings.Join(in, ", "))
+}
+
+// acceptRegions are the regions an Accept-Language header names or implies,
+// in its order: "de-AT, en" → AT, US (the likeliest region of English).
+func acceptRegions(header string) []string {
+	tags, _, _ := language.ParseAcceptLanguage(header)
+	var out []string
+	for _, t := range tags {
+		if r, conf := t.Region(); conf != language.No && consent.KnownRegion(r.String()) {
+			out = append(out, r.String())
+		}
+	}
+	return out
 }
 
 func regionOr(region, def string) string {

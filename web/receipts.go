@@ -76,6 +76,7 @@ func (s *Server) receiptModel(r *http.Request, rc consent.Receipt, lang string) 
 		PolicyURL:        rc.PolicyURL,
 		Sensitive:        yesNo(rc.Sensitive),
 		WordingHash:      rc.Extension.WordingSHA256,
+		WordingText:      rc.WordingText,
 		WordingVersion:   rc.Extension.WordingVersion,
 		EventHashes:      rc.Extension.EventHashes,
 	}

@@ -106,7 +106,7 @@ func TestBrowserAdminContacts(t *testing.T) {
 	if got := strings.TrimSpace(text(t, ctx, `[data-testid="event-wording"]`)); got != wording {
 		t.Errorf("timeline wording %q, want what the form showed: %q", got, wording)
 	}
-	if got := text(t, ctx, `[data-testid="state-offers"]`); got != "opted_in" {
+	if got := text(t, ctx, `[data-testid="state-offers"]`); got != "Opted in" {
 		t.Errorf("offers is %q before the opt-out", got)
 	}
 	screenshot(t, ctx, "admin-contact")
@@ -129,13 +129,13 @@ func TestBrowserAdminContacts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := text(t, ctx, `[data-testid="state-offers"]`); got != "opted_out" {
+	if got := text(t, ctx, `[data-testid="state-offers"]`); got != "Opted out" {
 		t.Errorf("offers is %q after the confirmed opt-out, want opted_out", got)
 	}
-	if got := text(t, ctx, `[data-testid="state-order_updates"]`); got != "opted_in" {
+	if got := text(t, ctx, `[data-testid="state-order_updates"]`); got != "Opted in" {
 		t.Errorf("order_updates is %q, want untouched", got)
 	}
-	if got := text(t, ctx, `[data-testid="timeline-event"]`); !strings.Contains(got, "opt_out") || !strings.Contains(got, "admin") {
+	if got := text(t, ctx, `[data-testid="timeline-event"]`); !strings.Contains(got, "Opt-out") || !strings.Contains(got, "Console") {
 		t.Errorf("newest timeline event %q, want the admin's opt-out", got)
 	}
 	screenshot(t, ctx, "admin-contact-opted-out")

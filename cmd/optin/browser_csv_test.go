@@ -57,7 +57,7 @@ func TestBrowserAdminCSV(t *testing.T) {
 		t.Errorf("Content-Disposition = %q", disposition)
 	}
 	if !strings.HasPrefix(export, "number,category,state,date,source,wa_id,status,language,created_at\n") ||
-		!strings.Contains(export, "'+4915112345670,offers,opted_in,") {
+		!strings.Contains(export, "\n+4915112345670,offers,opted_in,") {
 		t.Errorf("export through the page =\n%s", export)
 	}
 

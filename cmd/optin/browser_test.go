@@ -44,6 +44,10 @@ func newBrowser(t *testing.T, width, height int) context.Context {
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
 		chromedp.Flag("disable-quic", true),
+		// A person in Germany reading English: the form preselects the
+		// country from the browser's language region, and the tests type
+		// German numbers.
+		chromedp.Flag("accept-lang", "en-DE,en"),
 		chromedp.UserDataDir(t.TempDir()),
 		chromedp.WindowSize(width, height),
 	}
@@ -58,9 +62,11 @@ func newBrowser(t *testing.T, width, height int) context.Context {
 }
 
 // screenshot saves a full-page PNG into $OPTIN_SCREENSHOTS (for the README
-// and for people to look at) or the test's temp dir.
+// and for people to look at) or the test's temp dir. Every page state worth
+// a picture is also checked with axe-core.
 func screenshot(t *testing.T, ctx context.Context, name string) {
 	t.Helper()
+	checkAccessible(t, ctx, name)
 	// Let bubbles that just came in finish fading in.
 	_, _ = chromedp.Run(ctx, chromedp.Poll[chromedp.Void](`document.getAnimations().every(a => a.playState !== "running")`,
 		chromedp.WithPollingInterval(20*time.Millisecond), chromedp.WithPollingTimeout(2*time.Second)))

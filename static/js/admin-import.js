@@ -11,7 +11,7 @@
   function set(name, value) {
     var el = job.querySelector("[data-count=" + name + "]");
     if (el) {
-      el.textContent = String(value);
+      el.textContent = Number(value).toLocaleString("en-US");
     }
   }
   function poll() {
@@ -25,7 +25,7 @@
       .then(function (p) {
         bar.max = Math.max(p.total, 1);
         bar.value = p.processed;
-        bar.textContent = p.processed + " of " + p.total;
+        bar.textContent = Number(p.processed).toLocaleString("en-US") + " of " + Number(p.total).toLocaleString("en-US");
         ["processed", "applied", "unchanged", "refused"].forEach(function (k) { set(k, p[k]); });
         if (p.status === "running") {
           setTimeout(poll, 500);

@@ -14,4 +14,13 @@
       setTimeout(function () { button.textContent = label; }, 1500);
     });
   });
+  // Long form posts (an import's dry run): show that work is going on.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form.hasAttribute || !form.hasAttribute("data-busy")) return;
+    var note = form.querySelector("[data-busy-note]");
+    if (note) note.hidden = false;
+    var button = form.querySelector("[type=submit]");
+    if (button) button.setAttribute("aria-disabled", "true");
+  });
 })();

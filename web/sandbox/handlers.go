@@ -34,7 +34,7 @@ func chatURL(waID string) string { return "/sandbox/chats/" + url.PathEscape(waI
 
 // handleIndex shows the chat list, or opens the chat of ?number=.
 func (p *Phone) handleIndex(w http.ResponseWriter, r *http.Request) {
-	m := p.indexModel(r.Context())
+	m := p.indexModel(r.Context(), r.URL.Query().Get("code"))
 	if r.URL.Query().Has("number") {
 		typed := r.URL.Query().Get("number")
 		if waID, ok := NormalizeNumber(typed); ok {
@@ -215,7 +215,7 @@ func (p *Phone) pathNumber(w http.ResponseWriter, r *http.Request) (string, bool
 		writeJSONError(w, http.StatusNotFound, "invalid_number", "Not a phone number in international format.")
 		return "", false
 	}
-	m := p.indexModel(r.Context())
+	m := p.indexModel(r.Context(), r.URL.Query().Get("code"))
 	m.Number = raw
 	m.NumberError = "That is not a phone number in international format."
 	p.render(w, r, http.StatusNotFound, m)

@@ -79,9 +79,10 @@ func (p *Phone) handleStart(w http.ResponseWriter, r *http.Request) {
 	p.written(w, r, waID, b)
 }
 
-// startForm is the start form with a fresh number and the default entry
-// point chosen, or nil when there is no form to show.
-func (p *Phone) startForm(ctx context.Context) *views.SandboxStartModel {
+// startForm is the start form with a fresh number and the entry point code
+// chosen (the default one when code is ""), or nil when there is no form to
+// show. A code chosen by an entry point's link also shows its start text.
+func (p *Phone) startForm(ctx context.Context, code string) *views.SandboxStartModel {
 	if p.opt.EntryPoints == nil {
 		return nil
 	}
@@ -92,6 +93,9 @@ func (p *Phone) startForm(ctx context.Context) *views.SandboxStartModel {
 		return nil
 	}
 	f := newStartForm(entries, p.freshNumber(), consent.DefaultEntryPoint)
+	if e, ok := findEntry(entries, code); ok {
+		f.Code, f.LinkText = e.Code, e.StartText
+	}
 	return &f
 }
 

@@ -3,6 +3,7 @@ package sandbox
 import (
 	"cmp"
 	"context"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -17,8 +18,8 @@ const previewLength = 60
 
 // indexModel is the chat list, newest chat first, with the form that
 // writes in through an entry point.
-func (p *Phone) indexModel(ctx context.Context) views.SandboxModel {
-	start := p.startForm(ctx)
+func (p *Phone) indexModel(ctx context.Context, code string) views.SandboxModel {
+	start := p.startForm(ctx, code)
 	m := p.chatList()
 	m.Start = start
 	return m
@@ -104,6 +105,7 @@ func (p *Phone) bubble(m *message) views.SandboxBubble {
 				ID:       tb.Payload,
 				Title:    buttonTitle(tb),
 				Tappable: tb.SubType == "quick_reply",
+				URL:      buttonURL(tb),
 			})
 		}
 	case m.interactive != nil:
@@ -194,4 +196,15 @@ func shorten(s string, n int) string {
 	}
 	r := []rune(s)
 	return strings.TrimSpace(string(r[:n-1])) + "…"
+}
+
+// buttonURL is where a template's URL button leads in the sandbox: the
+// welcome's "Manage my choices" carries the preference token as its URL
+// suffix, and the approved URL is {base}/p/{{1}}, served by this same
+// server. Other buttons (and one not filled yet) lead nowhere.
+func buttonURL(tb consent.TemplateButton) string {
+	if tb.SubType != "url" || tb.Text == "" || strings.Contains(tb.Text, "{{") {
+		return ""
+	}
+	return "/p/" + url.PathEscape(tb.Text)
 }
