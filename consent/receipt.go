@@ -47,6 +47,10 @@ type Receipt struct {
 	// that explains CollectionMethod in the reader's language.
 	Source     Source `json:"-"`
 	EntryPoint string `json:"-"`
+	// WordingText is the text the person was shown and answered (the form's
+	// wording, or the WhatsApp terms prompt with the choice made), for a
+	// page; the JSON carries its hash.
+	WordingText string `json:"-"`
 }
 
 // PIIController is the business that controls the phone number. Fields
@@ -254,6 +258,7 @@ func (s *Service) receipt(ctx context.Context, c Contact, events []HashedEvent, 
 			return Receipt{}, fmt.Errorf("wording of receipt: %w", err)
 		}
 		r.Extension.WordingSHA256, r.Extension.WordingVersion = wordingHash, w.Version
+		r.WordingText = w.Text
 	}
 	return r, nil
 }

@@ -77,6 +77,7 @@ func (s *Server) receiptModel(r *http.Request, rc consent.Receipt, lang string) 
 		Sensitive:        yesNo(rc.Sensitive),
 		WordingHash:      rc.Extension.WordingSHA256,
 		WordingVersion:   rc.Extension.WordingVersion,
+		WordingText:      rc.WordingText,
 		EventHashes:      rc.Extension.EventHashes,
 	}
 	if len(rc.PIIControllers) > 0 {

@@ -68,7 +68,7 @@ var de = map[string]string{
 	"categories.recommendations.description": "Produkte und Tipps, für dich ausgewählt",
 
 	// The MO flow: the terms prompt and keyword replies sent on WhatsApp.
-	"mo.terms.prompt":          "Hallo! Hier ist %s auf WhatsApp. Bevor es weitergeht, stimme bitte unseren Bedingungen zu: Wir speichern deine Nummer und deine Auswahl, um dir diese Nachrichten zu senden:\n%s\nDu kannst jede davon jederzeit mit STOP abbestellen. Bedingungen: %s",
+	"mo.terms.prompt":          "Hallo! Hier ist %s auf WhatsApp. Bevor es weitergeht, stimme bitte unseren Bedingungen zu: Wir speichern deine Nummer und deine Auswahl, um dir diese Nachrichten zu senden:\n\n%s\n\nDu kannst jede davon jederzeit mit STOP abbestellen. Bedingungen: %s",
 	"mo.terms.footer":          "Lehnst du ab, löschen wir deine Nummer und deine Nachricht.",
 	"mo.terms.accept":          "Alle annehmen",
 	"mo.terms.decline":         "Ablehnen",
@@ -153,6 +153,7 @@ var de = map[string]string{
 	"receipt.evidence":                 "Nachweis",
 	"receipt.evidence.body":            "Diese Werte verbinden die Quittung mit unserem fälschungssicheren Protokoll: Wer das Protokoll hat, kann prüfen, dass sie übereinstimmen.",
 	"receipt.wording":                  "Fingerabdruck des Textes, dem du zugestimmt hast (SHA-256)",
+	"receipt.wording.text":             "Was dir gezeigt wurde und deine Antwort",
 	"receipt.wording.version":          "Version dieses Textes",
 	"receipt.events":                   "Protokolleinträge",
 	"receipt.json":                     "Diese Quittung als JSON herunterladen (Kantara Consent Receipt v1.1)",

@@ -79,7 +79,7 @@ var en = map[string]string{
 	"categories.recommendations.description": "Products and tips picked for you",
 
 	// The MO flow: the terms prompt and keyword replies sent on WhatsApp.
-	"mo.terms.prompt":          "Hi! This is %s on WhatsApp. Before we continue, please accept our terms: we keep your number and your choices so that we can send you these messages:\n%s\nYou can stop each of them at any time by replying STOP. Terms: %s",
+	"mo.terms.prompt":          "Hi! This is %s on WhatsApp. Before we continue, please accept our terms: we keep your number and your choices so that we can send you these messages:\n\n%s\n\nYou can stop each of them at any time by replying STOP. Terms: %s",
 	"mo.terms.footer":          "If you decline, we delete your number and your message.",
 	"mo.terms.accept":          "Accept all",
 	"mo.terms.decline":         "Decline",
@@ -167,6 +167,7 @@ var en = map[string]string{
 	"receipt.evidence":                 "Proof",
 	"receipt.evidence.body":            "These values tie this receipt to the tamper-evident record we keep: anyone holding the record can check that it matches.",
 	"receipt.wording":                  "Fingerprint of the text you agreed to (SHA-256)",
+	"receipt.wording.text":             "What you were shown and answered",
 	"receipt.wording.version":          "Version of that text",
 	"receipt.events":                   "Record entries",
 	"receipt.json":                     "Download this receipt as JSON (Kantara Consent Receipt v1.1)",

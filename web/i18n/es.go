@@ -68,7 +68,7 @@ var es = map[string]string{
 	"categories.recommendations.description": "Productos y consejos elegidos para ti",
 
 	// The MO flow: the terms prompt and keyword replies sent on WhatsApp.
-	"mo.terms.prompt":          "¡Hola! Somos %s en WhatsApp. Antes de seguir, acepta nuestras condiciones: guardamos tu número y tus preferencias para enviarte estos mensajes:\n%s\nPuedes darte de baja de cada uno cuando quieras respondiendo STOP. Condiciones: %s",
+	"mo.terms.prompt":          "¡Hola! Somos %s en WhatsApp. Antes de seguir, acepta nuestras condiciones: guardamos tu número y tus preferencias para enviarte estos mensajes:\n\n%s\n\nPuedes darte de baja de cada uno cuando quieras respondiendo STOP. Condiciones: %s",
 	"mo.terms.footer":          "Si no aceptas, borramos tu número y tu mensaje.",
 	"mo.terms.accept":          "Aceptar todo",
 	"mo.terms.decline":         "No acepto",
@@ -153,6 +153,7 @@ var es = map[string]string{
 	"receipt.evidence":                 "Prueba",
 	"receipt.evidence.body":            "Estos valores vinculan este comprobante con el registro a prueba de manipulaciones que guardamos: quien tenga el registro puede comprobar que coinciden.",
 	"receipt.wording":                  "Huella del texto que aceptaste (SHA-256)",
+	"receipt.wording.text":             "Lo que se te mostró y respondiste",
 	"receipt.wording.version":          "Versión de ese texto",
 	"receipt.events":                   "Entradas del registro",
 	"receipt.json":                     "Descargar este comprobante en JSON (Kantara Consent Receipt v1.1)",

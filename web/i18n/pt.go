@@ -68,7 +68,7 @@ var pt = map[string]string{
 	"categories.recommendations.description": "Produtos e dicas escolhidos para você",
 
 	// The MO flow: the terms prompt and keyword replies sent on WhatsApp.
-	"mo.terms.prompt":          "Olá! Aqui é %s no WhatsApp. Antes de continuar, aceite nossos termos: guardamos seu número e suas escolhas para enviar estas mensagens:\n%s\nVocê pode sair de cada uma quando quiser respondendo STOP. Termos: %s",
+	"mo.terms.prompt":          "Olá! Aqui é %s no WhatsApp. Antes de continuar, aceite nossos termos: guardamos seu número e suas escolhas para enviar estas mensagens:\n\n%s\n\nVocê pode sair de cada uma quando quiser respondendo STOP. Termos: %s",
 	"mo.terms.footer":          "Se você recusar, apagamos seu número e sua mensagem.",
 	"mo.terms.accept":          "Aceitar tudo",
 	"mo.terms.decline":         "Recusar",
@@ -153,6 +153,7 @@ var pt = map[string]string{
 	"receipt.evidence":                 "Prova",
 	"receipt.evidence.body":            "Estes valores ligam este comprovante ao registro à prova de adulteração que mantemos: quem tiver o registro pode verificar que coincidem.",
 	"receipt.wording":                  "Impressão digital do texto que você aceitou (SHA-256)",
+	"receipt.wording.text":             "O que você viu e respondeu",
 	"receipt.wording.version":          "Versão desse texto",
 	"receipt.events":                   "Entradas do registro",
 	"receipt.json":                     "Baixar este comprovante em JSON (Kantara Consent Receipt v1.1)",
