@@ -36,6 +36,8 @@ func (s *Service) BuiltinMessages(lang string, names []string, link string) map[
 		"terms choice":   s.termsChoice(lang, cats),
 		"terms chosen":   s.text(lang, "mo.terms.chosen", names[0], s.cfg.BusinessName, link),
 		"terms accepted": s.text(lang, "mo.terms.accepted", list, s.cfg.BusinessName),
+		"terms declined": s.text(lang, "mo.terms.declined", s.cfg.BusinessName),
+		"terms expired":  s.text(lang, "mo.terms.expired", s.cfg.BusinessName),
 		"stop all":       s.text(lang, "mo.stop.all", s.cfg.BusinessName, link),
 		"stop category":  s.text(lang, "mo.stop.category", names[0], link),
 		"stop marketing": s.text(lang, "mo.stop.marketing"),

@@ -137,7 +137,7 @@ func (s *Service) handleMessage(ctx context.Context, m InboundMessage) error {
 
 // planned wakes the workers a recorded plan gave work to.
 func (s *Service) planned(p Plan) {
-	if len(p.Replies) > 0 && s.notify != nil {
+	if (len(p.Replies) > 0 || p.Farewell != nil) && s.notify != nil {
 		s.notify()
 	}
 	if p.Forward != nil && s.forwardWake != nil {
@@ -232,6 +232,8 @@ func (s *Service) decideMessage(snap Snapshot, m InboundMessage, kw Keyword, cat
 		}
 		p.Erase = &Tombstone{PhoneHash: s.PhoneHash(c.Phone), Reason: "terms_refused", At: now, Event: EventTermsRefused,
 			Source: SourceWhatsAppReply}
+		bye := s.text(lang, "mo.terms.declined", s.cfg.BusinessName)
+		p.Farewell = &bye
 		return p, nil
 	case kw.Kind == KeywordHelp:
 		p.Replies = []Reply{{"help", s.helpMessage(lang, LinkPlaceholder, s.helpTopics(lang, snap, cat, aliases))}}
@@ -444,9 +446,21 @@ func (s *Service) ExpireTerms(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	now := s.clock.Now()
 	for i, c := range expired {
-		if err := s.erase(ctx, c, "terms_expired", EventTermsRefused, SourceProvider, ""); err != nil {
+		p := Plan{At: now, Erase: &Tombstone{PhoneHash: s.PhoneHash(c.Phone), Reason: "terms_expired", At: now,
+			Event: EventTermsRefused, Source: SourceProvider}}
+		// The farewell is free-form text: it can go only while the window
+		// the person opened by writing is still open (a TTL under 24 hours).
+		if c.WindowOpenUntil.After(now) {
+			bye := s.text(s.lang(c.Language), "mo.terms.expired", s.cfg.BusinessName)
+			p.Farewell = &bye
+		}
+		if _, err := s.store.Apply(ctx, c.ID, func(Snapshot) (Plan, error) { return p, nil }); err != nil {
 			return i, err
+		}
+		if p.Farewell != nil && s.notify != nil {
+			s.notify()
 		}
 	}
 	return len(expired), nil

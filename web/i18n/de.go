@@ -87,6 +87,8 @@ var de = map[string]string{
 	"mo.confirmed":             "Bestätigt! Du erhältst jetzt %s von %s. Antworte jederzeit STOP zum Abbestellen.",
 	"mo.help":                  "%s auf WhatsApp: Antworte STOP, um alles abzubestellen, STOP und ein Thema, um nur dieses abzubestellen, START, um dich wieder anzumelden. Eine Person erreichst du hier: %s\nDeine Auswahl und deine Daten: %s",
 	"mo.fallback":              "Danke für deine Nachricht! %s kann hier noch keine Chats beantworten. Eine Person erreichst du hier: %s",
+	"mo.terms.declined":        "Erledigt: Wir haben deine Nummer und deine Nachricht gelöscht. %s schreibt dir hier nicht. Wenn du es dir anders überlegst, schreib uns einfach wieder.",
+	"mo.terms.expired":         "Wir haben keine Antwort bekommen und deshalb deine Nummer und deine Nachricht gelöscht. %s schreibt dir hier nicht. Du kannst uns jederzeit wieder schreiben.",
 
 	"prefs.title":              "Deine Nachrichten von %s",
 	"prefs.intro":              "Wähle aus, welche WhatsApp-Nachrichten %s dir senden darf. Entferne ein Häkchen und speichere, um diese Art von Nachrichten abzubestellen.",

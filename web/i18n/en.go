@@ -98,6 +98,8 @@ var en = map[string]string{
 	"mo.confirmed":             "Confirmed! You're now subscribed to %s from %s. Reply STOP at any time to unsubscribe.",
 	"mo.help":                  "%s on WhatsApp: reply STOP to unsubscribe from everything, STOP followed by a topic to stop just that, START to subscribe again. To reach a person: %s\nYour choices and your data: %s",
 	"mo.fallback":              "Thanks for your message! %s can't answer chats here yet. To reach a person: %s",
+	"mo.terms.declined":        "Done: we deleted your number and your message. %s won't write to you here. If you change your mind, just write to us again.",
+	"mo.terms.expired":         "We haven't heard back, so we deleted your number and your message. %s won't write to you here. You can write to us again any time.",
 
 	// The preference center /p/{token}. prefs.wording is stored as evidence
 	// when a person ticks a category again: change it only on purpose, in

@@ -87,6 +87,8 @@ var es = map[string]string{
 	"mo.confirmed":             "¡Confirmado! Ya estás suscrito a %s de %s. Responde STOP cuando quieras para darte de baja.",
 	"mo.help":                  "%s en WhatsApp: responde STOP para darte de baja de todo, STOP y un tema para dejar solo ese, START para volver a suscribirte. Para hablar con una persona: %s\nTus preferencias y tus datos: %s",
 	"mo.fallback":              "¡Gracias por tu mensaje! %s todavía no puede responder chats por aquí. Para hablar con una persona: %s",
+	"mo.terms.declined":        "Hecho: borramos tu número y tu mensaje. %s no te escribirá por aquí. Si cambias de idea, vuelve a escribirnos.",
+	"mo.terms.expired":         "Como no recibimos respuesta, borramos tu número y tu mensaje. %s no te escribirá por aquí. Puedes volver a escribirnos cuando quieras.",
 
 	"prefs.title":              "Tus mensajes de %s",
 	"prefs.intro":              "Elige qué mensajes de WhatsApp puede enviarte %s. Desmarca una casilla y guarda para dejar de recibir ese tipo de mensaje.",

@@ -87,6 +87,8 @@ var pt = map[string]string{
 	"mo.confirmed":             "Confirmado! Agora você recebe %s de %s. Responda STOP quando quiser para sair.",
 	"mo.help":                  "%s no WhatsApp: responda STOP para sair de tudo, STOP e um assunto para parar só esse, START para se inscrever de novo. Para falar com uma pessoa: %s\nSuas escolhas e seus dados: %s",
 	"mo.fallback":              "Obrigado pela mensagem! %s ainda não responde conversas por aqui. Para falar com uma pessoa: %s",
+	"mo.terms.declined":        "Pronto: apagamos seu número e sua mensagem. %s não vai escrever para você por aqui. Se mudar de ideia, é só nos escrever de novo.",
+	"mo.terms.expired":         "Como não recebemos resposta, apagamos seu número e sua mensagem. %s não vai escrever para você por aqui. Você pode nos escrever de novo quando quiser.",
 
 	"prefs.title":              "Suas mensagens de %s",
 	"prefs.intro":              "Escolha quais mensagens de WhatsApp %s pode enviar para você. Desmarque uma opção e salve para parar de receber esse tipo de mensagem.",
