@@ -126,7 +126,7 @@ func (s *Service) handleMessage(ctx context.Context, m InboundMessage) error {
 	rec := InboundRecord{Message: m, Phone: phone, Lang: s.lang(kw.Lang), EntryPoint: entry, EntryValid: valid, EntryVia: via,
 		TermsExpire: now.Add(s.termsTTL()), At: now}
 	_, p, err := s.store.HandleInbound(ctx, rec, func(snap Snapshot) (Plan, error) {
-		return s.decideMessage(snap, m, kw, cat, now)
+		return s.decideMessage(snap, m, kw, cat, aliases, now)
 	})
 	if err != nil {
 		return err
@@ -195,7 +195,7 @@ func (c catalog) marketing() []string {
 }
 
 // decideMessage decides what a message means for its contact.
-func (s *Service) decideMessage(snap Snapshot, m InboundMessage, kw Keyword, cat catalog, now time.Time) (Plan, error) {
+func (s *Service) decideMessage(snap Snapshot, m InboundMessage, kw Keyword, cat catalog, aliases map[string][]string, now time.Time) (Plan, error) {
 	c := snap.Contact
 	lang := s.lang(cmp.Or(kw.Lang, c.Language)) // AYUDA is answered in Spanish
 	p := Plan{At: now, Lang: lang, Evidence: Evidence{Source: SourceWhatsAppReply, MessageID: m.ID, MessageText: m.Text,
@@ -212,12 +212,20 @@ func (s *Service) decideMessage(snap Snapshot, m InboundMessage, kw Keyword, cat
 	}
 	if snap.Created {
 		p.CountEntry = EntryConversations
-		p.Replies = []Reply{{"terms_prompt", s.termsPrompt(lang)}}
+		p.Replies = []Reply{{"terms_prompt", s.termsPrompt(lang, cat.offered(lang, snap.EntryCategories))}}
 		return p, nil
 	}
 	switch {
 	case m.ButtonID == ButtonAcceptTerms:
-		return s.decideAccept(snap, m, lang, cat, p)
+		return s.decideAccept(snap, m, lang, cat, p, "")
+	case m.ButtonID == ButtonChooseTerms:
+		return s.decideChoose(snap, lang, cat, p)
+	case strings.HasPrefix(m.ButtonID, RowTermsOnly):
+		slug := strings.TrimPrefix(m.ButtonID, RowTermsOnly)
+		if slug == "" {
+			return Plan{}, nil // a forged row: "" would mean all
+		}
+		return s.decideAccept(snap, m, lang, cat, p, slug)
 	case m.ButtonID == ButtonDeclineTerms || (c.Status == PendingTerms && kw.Kind == KeywordStop && kw.Category == ""):
 		if c.Status != PendingTerms {
 			return Plan{}, nil // an existing subscriber declining a new prompt keeps what they have
@@ -228,7 +236,7 @@ func (s *Service) decideMessage(snap Snapshot, m InboundMessage, kw Keyword, cat
 		p.Farewell = &bye
 		return p, nil
 	case kw.Kind == KeywordHelp:
-		p.Replies = []Reply{{"help", s.helpMessage(lang, LinkPlaceholder)}}
+		p.Replies = []Reply{{"help", s.helpMessage(lang, LinkPlaceholder, s.helpTopics(lang, snap, cat, aliases))}}
 		return p, nil
 	case c.Status == PendingTerms:
 		return Plan{}, nil // kept; the prompt is waiting for an answer
@@ -245,7 +253,7 @@ func (s *Service) decideMessage(snap Snapshot, m InboundMessage, kw Keyword, cat
 	case kw.Kind == KeywordStart && somethingToRestore(snap):
 		// A bare "yes" is often an answer to the business's chatbot: only
 		// when something is left to restore does it mean opting in again.
-		p.Replies = []Reply{{"terms_prompt", s.termsPrompt(lang)}}
+		p.Replies = []Reply{{"terms_prompt", s.termsPrompt(lang, cat.offered(lang, snap.EntryCategories))}}
 		return p, nil
 	case m.ButtonID == PayloadConfirm:
 		t, err := Decide(snap.Consents, Act{Kind: ActConfirm})
@@ -271,48 +279,6 @@ func somethingToRestore(snap Snapshot) bool {
 		}
 	}
 	return false
-}
-
-func (s *Service) termsPrompt(lang string) Message {
-	return Message{Kind: KindInteractive, Interactive: &Interactive{
-		Body:   s.t(lang, "mo.terms.prompt", s.cfg.BusinessName, s.termsURL(lang)),
-		Footer: s.t(lang, "mo.terms.footer"),
-		Buttons: []Button{
-			{ID: ButtonAcceptTerms, Title: s.t(lang, "mo.terms.accept")},
-			{ID: ButtonDeclineTerms, Title: s.t(lang, "mo.terms.decline")},
-		},
-	}}
-}
-
-// decideAccept records the acceptance and opts the person in to the entry
-// point's categories, with the prompt they answered as the wording. An
-// acceptance that changes nothing (a second tap) records nothing.
-func (s *Service) decideAccept(snap Snapshot, m InboundMessage, lang string, cat catalog, p Plan) (Plan, error) {
-	c := snap.Contact
-	t, err := Decide(snap.Consents, Act{Kind: ActOptIn, Categories: snap.EntryCategories, Target: OptedIn, InWhatsApp: true})
-	if err != nil {
-		return Plan{}, err
-	}
-	if c.Status != PendingTerms && len(t) == 0 {
-		return Plan{}, nil
-	}
-	source := SourceWhatsAppReply
-	if c.EntryValid {
-		source = SourceLink
-		if c.EntryVia == SourceQR {
-			source = SourceQR
-		}
-	}
-	w := NewWording("terms", lang, s.termsPrompt(lang).Interactive.Body)
-	p.Wording = &w
-	p.Evidence = Evidence{Source: source, MessageID: m.ID, MessageText: m.Text, EntryPoint: c.EntryPoint,
-		Detail: map[string]string{"button": m.ButtonID, "entry_code_valid": fmt.Sprint(c.EntryValid), "replied_to": m.ContextID}}
-	p.ContactEvent, p.Activate, p.Transitions = EventTermsAccepted, true, t
-	p.Replies = []Reply{{"terms_accepted", s.text(lang, "mo.terms.accepted", cat.names(lang, snap.EntryCategories), s.cfg.BusinessName)}}
-	if c.Status == PendingTerms {
-		p.CountEntry = EntryAccepted
-	}
-	return p, nil
 }
 
 // decideStop opts out of what act names. A full STOP cancels what is still

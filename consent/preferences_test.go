@@ -138,7 +138,9 @@ func TestStopAndHelpRepliesCarryTheLink(t *testing.T) {
 				t.Fatalf("sent %+v, want one %s", got, tt.key)
 			}
 			token := tokenIn(got[0].Text)
-			if !strings.HasSuffix(got[0].Text, "|https://optin.example/p/"+token) {
+			// HELP ends with the topics (mo.help.topics) after the link.
+			text, _, _ := strings.Cut(got[0].Text, "\n\nmo.help.topics|")
+			if !strings.HasSuffix(text, "|https://optin.example/p/"+token) {
 				t.Errorf("text = %q, want the link as the last argument", got[0].Text)
 			}
 			c, err := e.svc.PreferenceContact(context.Background(), token)

@@ -47,8 +47,9 @@ type Receipt struct {
 	// that explains CollectionMethod in the reader's language.
 	Source     Source `json:"-"`
 	EntryPoint string `json:"-"`
-	// WordingText is the exact text the person was shown, for the page (the
-	// JSON carries only its hash).
+	// WordingText is the text the person was shown and answered (the form's
+	// wording, or the WhatsApp terms prompt with the choice made), for a
+	// page; the JSON carries its hash.
 	WordingText string `json:"-"`
 }
 

@@ -435,14 +435,22 @@ func (s *Service) TermsText(lang string) (string, bool) {
 	return s.expand(t, ""), true
 }
 
-// helpMessage is the answer to HELP. An admin's text always carries the
-// escalation contact and the preference link: where it names no
-// placeholder for them they are added at the end, since WhatsApp requires
-// a human escalation path in automated replies.
-func (s *Service) helpMessage(lang, link string) Message {
+// helpMessage is the answer to HELP, ending with topics (the categories
+// and the words that stop each, helpTopics) when set. An admin's text always
+// carries the escalation contact, the preference link and the topics: where
+// it names no placeholder for the first two they are added at the end, since
+// WhatsApp requires a human escalation path in automated replies.
+func (s *Service) helpMessage(lang, link, topics string) Message {
+	builtin := func() Message {
+		m := s.text(lang, "mo.help", s.cfg.BusinessName, s.helpContact(), link)
+		if topics != "" {
+			m.Text += "\n\n" + topics
+		}
+		return m
+	}
 	t, ok := s.settings().HelpText[lang]
 	if !ok {
-		return s.text(lang, "mo.help", s.cfg.BusinessName, s.helpContact(), link)
+		return builtin()
 	}
 	if !strings.Contains(t, "{contact}") {
 		t += "\n{contact}"
@@ -450,12 +458,16 @@ func (s *Service) helpMessage(lang, link string) Message {
 	if !strings.Contains(t, "{link}") {
 		t += "\n{link}"
 	}
-	if text := s.expand(t, link); runes(text) <= MaxTextRunes {
+	text := s.expand(t, link)
+	if topics != "" {
+		text += "\n\n" + topics
+	}
+	if runes(text) <= MaxTextRunes {
 		return Message{Kind: KindText, Text: text}
 	}
 	// Filled in, the admin's text is longer than WhatsApp takes: the
 	// built-in answer, which always fits, is better than none.
-	return s.text(lang, "mo.help", s.cfg.BusinessName, s.helpContact(), link)
+	return builtin()
 }
 
 // fallbackMessage is the reply to people writing in when no forward URL is
