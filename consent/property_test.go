@@ -346,7 +346,7 @@ func runSequence(t *testing.T, e *moEnv, mode consent.Mode, n int, acts []propAc
 func TestConsentInvariants(t *testing.T) {
 	t.Parallel()
 	sequences, length := 120, 12
-	if testing.Short() {
+	if testing.Short() || raceEnabled {
 		sequences = 30
 	}
 	for _, mode := range []consent.Mode{consent.Single, consent.Double} {

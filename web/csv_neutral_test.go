@@ -29,7 +29,12 @@ func TestExportNeutralisesFormulas(t *testing.T) {
 				if strings.Contains(cell, strings.TrimSpace(ua)) {
 					found = true
 				}
+				// A number (+ and digits only) is written as it is: it can't
+				// be a formula (see phoneCell).
 				first := strings.TrimLeftFunc(cell, unicode.IsSpace)
+				if isE164(cell) {
+					continue
+				}
 				if first != "" && strings.ContainsRune("=+-@＝＋－＠", []rune(first)[0]) && !strings.HasPrefix(cell, "'") {
 					t.Errorf("cell %q is not neutralised", cell)
 				}
@@ -39,4 +44,16 @@ func TestExportNeutralisesFormulas(t *testing.T) {
 			t.Errorf("user agent %q not in the export: the test proves nothing", ua)
 		}
 	}
+}
+
+func isE164(s string) bool {
+	if len(s) < 2 || s[0] != '+' {
+		return false
+	}
+	for _, r := range s[1:] {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
 }
