@@ -54,7 +54,7 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("/api/", s.requireAPIKey(notePattern(api)))
 	mux.HandleFunc("GET /api/v1/openapi.json", s.handleAPIOpenAPI) // public: documentation only
 
-	return s.logRequests(securityHeaders(mux))
+	return s.realClient(s.logRequests(securityHeaders(mux)))
 }
 
 // adminRoutes is the admin console. Every page but sign-in is wrapped in

@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"net"
 	"net/mail"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/optin/optin/consent"
+	"github.com/optin/optin/web"
 	"github.com/optin/optin/web/sandbox"
 )
 
@@ -41,6 +43,7 @@ type config struct {
 	ForwardSecret     string
 	FrameOrigins      []string
 	FormLimit         int
+	TrustedProxies    []netip.Prefix
 	HelpContact       string
 	MessageRetention  time.Duration
 	MetricsToken      string
@@ -82,6 +85,7 @@ var settings = []setting{
 	{"OPTIN_FORWARD_URL", "forward-url", "", "the business's own webhook"},
 	{"OPTIN_FORWARD_SECRET", "forward-secret", "", "HMAC key for forwarded calls"},
 	{"OPTIN_FRAME_ORIGINS", "frame-origins", "", "origins allowed to embed the form, comma-separated"},
+	{"OPTIN_TRUSTED_PROXIES", "trusted-proxies", "", "CIDRs of reverse proxies whose Forwarded/X-Forwarded-For/X-Forwarded-Proto are believed, comma-separated"},
 	{"OPTIN_FORM_LIMIT", "form-limit", "10", "form submissions per IP and per number per hour; 0 turns the limit off"},
 	{"OPTIN_MESSAGE_RETENTION", "message-retention", "720h", "how long the text of messages is kept; ids and statuses stay"},
 	{"OPTIN_METRICS_TOKEN", "metrics-token", "", "bearer token /metrics wants; empty leaves /metrics open (it holds no personal data)"},
@@ -252,6 +256,11 @@ func loadConfig(args []string, getenv func(string) string, fs *flag.FlagSet) (co
 			continue
 		}
 		c.FrameOrigins = append(c.FrameOrigins, u.Scheme+"://"+u.Host)
+	}
+	if p, err := web.ParseTrustedProxies(get("trusted-proxies")); err != nil {
+		bad("OPTIN_TRUSTED_PROXIES %q is not a comma-separated list of CIDRs such as 10.0.0.0/8,::1/128", get("trusted-proxies"))
+	} else {
+		c.TrustedProxies = p
 	}
 	if n, err := strconv.Atoi(get("form-limit")); err != nil || n < 0 {
 		bad("OPTIN_FORM_LIMIT %q is not a whole number ≥ 0", get("form-limit"))

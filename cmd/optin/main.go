@@ -233,21 +233,22 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 
 	wcfg := web.Config{
-		BaseURL:       cfg.BaseURL,
-		BusinessName:  cfg.BusinessName,
-		DefaultRegion: cfg.DefaultRegion,
-		Provider:      cfg.Provider,
-		WebhookSecret: webhookSecret,
-		AppSecret:     cfg.AppSecret,
-		VerifyToken:   cfg.VerifyToken,
-		FrameOrigins:  cfg.FrameOrigins,
-		FormLimit:     cfg.FormLimit,
-		LinkKey:       linkKey,
-		SessionKey:    sessionKey,
-		MetricsToken:  cfg.MetricsToken,
-		ParseWebhook:  whatsapp.ParseWebhook,
-		Health:        db.Ping,
-		Version:       version(),
+		BaseURL:        cfg.BaseURL,
+		BusinessName:   cfg.BusinessName,
+		DefaultRegion:  cfg.DefaultRegion,
+		Provider:       cfg.Provider,
+		WebhookSecret:  webhookSecret,
+		AppSecret:      cfg.AppSecret,
+		VerifyToken:    cfg.VerifyToken,
+		FrameOrigins:   cfg.FrameOrigins,
+		FormLimit:      cfg.FormLimit,
+		TrustedProxies: cfg.TrustedProxies,
+		LinkKey:        linkKey,
+		SessionKey:     sessionKey,
+		MetricsToken:   cfg.MetricsToken,
+		ParseWebhook:   whatsapp.ParseWebhook,
+		Health:         db.Ping,
+		Version:        version(),
 	}
 	if phone != nil {
 		wcfg.Sandbox = phone

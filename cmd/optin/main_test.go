@@ -336,19 +336,20 @@ func TestCrashBetweenCommitAndSend(t *testing.T) {
 
 func TestConfigReportsEveryProblem(t *testing.T) {
 	env := map[string]string{
-		"OPTIN_PROVIDER":       "cloud",
-		"OPTIN_DEFAULT_REGION": "XX",
-		"OPTIN_OPTIN_MODE":     "triple",
-		"OPTIN_SEND_RATE":      "fast",
-		"OPTIN_FORM_LIMIT":     "-1",
-		"OPTIN_FRAME_ORIGINS":  "not a url",
+		"OPTIN_PROVIDER":        "cloud",
+		"OPTIN_DEFAULT_REGION":  "XX",
+		"OPTIN_OPTIN_MODE":      "triple",
+		"OPTIN_SEND_RATE":       "fast",
+		"OPTIN_FORM_LIMIT":      "-1",
+		"OPTIN_FRAME_ORIGINS":   "not a url",
+		"OPTIN_TRUSTED_PROXIES": "10.0.0.0/8,proxy.internal",
 	}
 	err := run(context.Background(), nil, func(k string) string { return env[k] }, nil, io.Discard, io.Discard)
 	if err == nil {
 		t.Fatal("serve started with a broken configuration")
 	}
 	for _, want := range []string{"OPTIN_PROVIDER_TOKEN", "OPTIN_PHONE_NUMBER_ID", "OPTIN_APP_SECRET", "OPTIN_DEFAULT_REGION",
-		"OPTIN_OPTIN_MODE", "OPTIN_SEND_RATE", "OPTIN_FORM_LIMIT", "OPTIN_FRAME_ORIGINS", "OPTIN_BUSINESS_NUMBER"} {
+		"OPTIN_OPTIN_MODE", "OPTIN_SEND_RATE", "OPTIN_FORM_LIMIT", "OPTIN_FRAME_ORIGINS", "OPTIN_BUSINESS_NUMBER", "OPTIN_TRUSTED_PROXIES"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error does not name %s:\n%v", want, err)
 		}
