@@ -22,7 +22,7 @@ func TestBehindReverseProxy(t *testing.T) {
 	t.Parallel()
 	for _, tt := range []struct {
 		name, trusted, wantIP string
-		limited              bool
+		limited               bool
 	}{
 		{"trusted", "127.0.0.0/8", "203.0.113.0/24", false},
 		{"not trusted", "", "127.0.0.0/24", true},
