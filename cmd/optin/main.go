@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -61,6 +62,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return entry(ctx, args, getenv, stdout, stderr)
 	case "audit":
 		return audit(ctx, args, getenv, stdout, stderr)
+	case "healthcheck":
+		return healthcheck(ctx, args, getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		usage(stdout)
 		return nil
@@ -79,6 +82,7 @@ func usage(w io.Writer) {
   optin entry add|list [flags]   create an entry point (wa.me link, short link, QR) or list them
   optin audit verify [--db FILE] verify the events' hash chain; exit 1 at the first bad event
   optin webhook register [flags] tell the provider (360dialog, v1) to call BASE_URL/webhook
+  optin healthcheck [--addr A]   exit 0 when the optin at OPTIN_ADDR answers /healthz ok, else 1
   optin version                  print the version
 `)
 }
@@ -277,14 +281,21 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		}
 	})
 
-	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(ln) }()
 	log.Info("optin listening", "addr", ln.Addr().String(), "base_url", cfg.BaseURL,
 		"provider", cfg.Provider, "db", cfg.DB, "version", version())
+	var notes strings.Builder
+	if err := startupNotes(ctx, cfg, svc.ListAdmins, log, &notes); err != nil {
+		log.Error("startup notes", "err", err)
+	}
 	fmt.Fprintf(stdout, "optin listening on %s\n  Opt-in form:   %s/optin\n", selfURL, cfg.BaseURL)
 	if cfg.Provider == "sandbox" {
 		fmt.Fprintf(stdout, "  Sandbox phone: %s/sandbox (the sandbox provider: no real WhatsApp messages are sent)\n", cfg.BaseURL)
 	}
+	io.WriteString(stdout, notes.String())
+	// The listener is open since net.Listen: connections made after the
+	// lines above wait in its backlog until Serve takes them.
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
 
 	select {
 	case err = <-serveErr:
