@@ -235,6 +235,7 @@ type Store interface {
 	KeyStore
 	InboxStore
 	EntryStore
+	OpsStore
 	MOStore
 	PreferenceStore
 	ReceiptStore

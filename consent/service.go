@@ -58,6 +58,9 @@ type Config struct {
 	ControllerEmail   string
 	// NamespaceRequired refuses an empty template namespace (provider v1).
 	NamespaceRequired bool
+	// RegretThreshold is the regret rate (percent) above which an entry
+	// point raises an alert; 0 is DefaultRegretThreshold (regret.go).
+	RegretThreshold float64
 }
 
 // Service holds optin's use cases.

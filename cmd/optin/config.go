@@ -48,6 +48,7 @@ type config struct {
 	MessageRetention  time.Duration
 	MetricsToken      string
 	DailyCap          int
+	RegretAlert       float64
 	Jurisdiction      string
 	ControllerContact string
 	ControllerAddress string
@@ -91,6 +92,7 @@ var settings = []setting{
 	{"OPTIN_METRICS_TOKEN", "metrics-token", "", "bearer token /metrics wants; empty leaves /metrics open (it holds no personal data)"},
 	{"OPTIN_HELP_CONTACT", "help-contact", "", "the human escalation path HELP answers with: phone, e-mail or web page (default: the form's URL)"},
 	{"OPTIN_DAILY_CAP", "daily-cap", "0", "most business-initiated messages (templates) sent per UTC day, for a new number's warm-up; 0 is no cap"},
+	{"OPTIN_REGRET_ALERT", "regret-alert", "10", "regret rate (percent of an entry point's opt-ins who opt out within 24 h) above which an alert is raised"},
 	{"OPTIN_JURISDICTION", "jurisdiction", "", "the jurisdiction named in consent receipts, such as EU or DE"},
 	{"OPTIN_CONTROLLER_CONTACT", "controller-contact", "", "the controller's contact person or office, for consent receipts"},
 	{"OPTIN_CONTROLLER_ADDRESS", "controller-address", "", "the controller's postal address, for consent receipts"},
@@ -271,6 +273,11 @@ func loadConfig(args []string, getenv func(string) string, fs *flag.FlagSet) (co
 		bad("OPTIN_DAILY_CAP %q is not a whole number ≥ 0", get("daily-cap"))
 	} else {
 		c.DailyCap = n
+	}
+	if r, err := strconv.ParseFloat(get("regret-alert"), 64); err != nil || r <= 0 || r > 100 {
+		bad("OPTIN_REGRET_ALERT %q is not a percentage above 0 and at most 100", get("regret-alert"))
+	} else {
+		c.RegretAlert = r
 	}
 	if c.ControllerCountry != "" && (len(c.ControllerCountry) != 2 || !consent.KnownRegion(c.ControllerCountry)) {
 		bad("OPTIN_CONTROLLER_COUNTRY %q is not a country code such as DE", c.ControllerCountry)

@@ -177,6 +177,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		ControllerCountry: cfg.ControllerCountry,
 		ControllerEmail:   cfg.ControllerEmail,
 		NamespaceRequired: cfg.Provider == "v1",
+		RegretThreshold:   cfg.RegretAlert,
 	})
 	// Settings an admin saved override the environment's values.
 	if err := svc.LoadSettings(ctx); err != nil {
@@ -275,6 +276,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	workers.Go(func() { expireTerms(workCtx, svc, log) })
 	workers.Go(func() { purgeTexts(workCtx, db, cfg.MessageRetention, log) })
+	workers.Go(func() { checkRegret(workCtx, svc, log) })
 	workers.Go(func() {
 		if err := svc.ResumeImports(workCtx); err != nil {
 			log.Error("resume csv imports", "err", err)

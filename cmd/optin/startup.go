@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/optin/optin/consent"
 )
@@ -54,4 +55,26 @@ func loopbackURL(u string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && (ip.IsLoopback() || ip.IsUnspecified())
+}
+
+// regretEvery is how often serve recomputes the entry points' regret rates.
+const regretEvery = 10 * time.Minute
+
+// checkRegret raises, at start and then every regretEvery, an alert for each
+// entry point whose regret rate is above OPTIN_REGRET_ALERT.
+func checkRegret(ctx context.Context, svc *consent.Service, log *slog.Logger) {
+	t := time.NewTicker(regretEvery)
+	defer t.Stop()
+	for {
+		if n, err := svc.CheckRegret(ctx); err != nil && ctx.Err() == nil {
+			log.Error("regret rate check", "err", err)
+		} else if n > 0 {
+			log.Warn("entry points with a high regret rate: see the console's alerts", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
