@@ -8,6 +8,8 @@ type Inbound struct {
 	Messages    []InboundMessage
 	Statuses    []StatusUpdate
 	Preferences []PreferenceUpdate
+	// Account has phone_number_quality_update and account_update changes (quality.go).
+	Account []AccountUpdate
 }
 
 // InboundType is the type of an inbound message.

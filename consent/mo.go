@@ -101,7 +101,7 @@ func (s *Service) Handle(ctx context.Context, in Inbound) error {
 			return err
 		}
 	}
-	return nil
+	return s.applyAccountUpdates(ctx, in.Account)
 }
 
 func (s *Service) handleMessage(ctx context.Context, m InboundMessage) error {

@@ -59,6 +59,7 @@ type OpsStore interface {
 	// AddAlertOnce records a unless an unresolved alert of the same kind
 	// and code exists; it reports whether it added one.
 	AddAlertOnce(ctx context.Context, a Alert) (bool, error)
+	AccountUpdateStore
 }
 
 // Regret is the regret rate of one entry point over RegretPeriod.

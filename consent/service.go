@@ -80,6 +80,9 @@ type Service struct {
 	defaults Settings
 	current  atomic.Pointer[Settings]
 	saveMu   sync.Mutex
+
+	// quality is the number's standing with WhatsApp (quality.go).
+	quality atomic.Pointer[Quality]
 }
 
 // NewService returns a Service over store. t renders the texts sent to people.

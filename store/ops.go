@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
+	"fmt"
 	"strings"
 	"time"
 
@@ -71,4 +73,58 @@ func (s *DB) AddAlertOnce(ctx context.Context, a consent.Alert) (bool, error) {
 		return nil
 	})
 	return added, mapErr("add alert once", err)
+}
+
+// restrictionJSON is a consent.Restriction in account_updates.restrictions.
+type restrictionJSON struct {
+	Type       string `json:"type"`
+	Expiration string `json:"expiration"`
+}
+
+// AddAccountUpdate records one quality or account update.
+func (s *DB) AddAccountUpdate(ctx context.Context, u consent.AccountUpdate, at time.Time) error {
+	rs := make([]restrictionJSON, 0, len(u.Restrictions))
+	for _, r := range u.Restrictions {
+		rs = append(rs, restrictionJSON{Type: r.Type, Expiration: ts(r.Expiration)})
+	}
+	b, err := json.Marshal(rs)
+	if err != nil {
+		return fmt.Errorf("store: add account update: %w", err)
+	}
+	raw := u.Raw
+	if raw == "" {
+		raw = "{}"
+	}
+	_, err = s.db.ExecContext(ctx, `INSERT INTO account_updates (field, event, current_limit, old_limit, quality_rating,
+		restrictions, ban_state, raw, occurred_at, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		u.Field, u.Event, u.CurrentLimit, u.OldLimit, u.QualityRating, string(b), u.BanState, raw, ts(u.At), ts(at))
+	return mapErr("add account update", err)
+}
+
+// AccountUpdates returns every quality and account update, oldest first.
+func (s *DB) AccountUpdates(ctx context.Context) ([]consent.AccountUpdate, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT field, event, current_limit, old_limit, quality_rating, restrictions,
+		ban_state, raw, occurred_at FROM account_updates ORDER BY id`)
+	if err != nil {
+		return nil, mapErr("account updates", err)
+	}
+	defer rows.Close()
+	var out []consent.AccountUpdate
+	for rows.Next() {
+		var u consent.AccountUpdate
+		var rs, at string
+		if err := rows.Scan(&u.Field, &u.Event, &u.CurrentLimit, &u.OldLimit, &u.QualityRating, &rs, &u.BanState, &u.Raw, &at); err != nil {
+			return nil, mapErr("account updates", err)
+		}
+		var list []restrictionJSON
+		if err := json.Unmarshal([]byte(rs), &list); err != nil {
+			return nil, fmt.Errorf("store: account updates: restrictions: %w", err)
+		}
+		for _, r := range list {
+			u.Restrictions = append(u.Restrictions, consent.Restriction{Type: r.Type, Expiration: parseTS(r.Expiration)})
+		}
+		u.At = parseTS(at)
+		out = append(out, u)
+	}
+	return out, mapErr("account updates", rows.Err())
 }

@@ -17,7 +17,7 @@ func (s *Server) opsModel(ctx context.Context, eps []consent.EntryPoint) (views.
 		return views.OpsModel{}, err
 	}
 	th := s.svc.RegretThreshold()
-	m := views.OpsModel{RegretThreshold: percentLabel(th)}
+	m := views.OpsModel{RegretThreshold: percentLabel(th), Quality: qualityModel(s.svc.Quality(), s.svc.SendLimits())}
 	for _, e := range eps {
 		r, ok := rates[e.Code]
 		if !ok {
@@ -55,4 +55,46 @@ func percentLabel(p float64) string {
 		return fmt.Sprintf("%.1f %%", p)
 	}
 	return fmt.Sprintf("%.0f %%", p)
+}
+
+// tierLabels say what a messaging limit tier means.
+var tierLabels = map[string]string{
+	"TIER_50": "50 people a day", "TIER_250": "250 people a day", "TIER_1K": "1,000 people a day",
+	"TIER_2K": "2,000 people a day", "TIER_10K": "10,000 people a day", "TIER_100K": "100,000 people a day",
+	"TIER_UNLIMITED": "unlimited", "TIER_NOT_SET": "not set yet (nothing sent)",
+}
+
+// qualityModel maps the number's standing and the limits in force.
+func qualityModel(q consent.Quality, l consent.SendLimits) views.QualityModel {
+	m := views.QualityModel{Known: q.Known, Rating: q.Rating, Event: q.LastEvent, Tier: "not reported",
+		DailyCap: "none", CapSource: "OPTIN_DAILY_CAP / Settings"}
+	if q.Flagged {
+		m.Rating = "FLAGGED"
+	}
+	if q.Tier != "" {
+		m.Tier = q.Tier
+		if label, ok := tierLabels[q.Tier]; ok {
+			m.Tier = label + " (" + q.Tier + ")"
+		}
+	}
+	if l.DailyCap > 0 {
+		m.DailyCap = fmtThousands(l.DailyCap) + " templates a UTC day"
+	}
+	if l.CapFromTier {
+		m.CapSource = "the messaging limit tier"
+	}
+	if !q.At.IsZero() {
+		m.At = consoleTime(q.At)
+	}
+	m.Paused, m.Reason = l.HoldBusiness, l.HoldReason
+	return m
+}
+
+// fmtThousands writes n with thousands separators.
+func fmtThousands(n int) string {
+	s := fmt.Sprint(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
 }

@@ -2,12 +2,14 @@ package web
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/optin/optin/consent"
+	"github.com/optin/optin/web/whatsapp"
 )
 
 // TestRegretRateOnDashboardAndEntryPage opts 25 people in through an entry
@@ -110,4 +112,50 @@ func between(s, start, end string) string {
 	}
 	in, _, _ := strings.Cut(after, end)
 	return in
+}
+
+// TestQualityOnDashboard posts Meta's quality webhooks to /webhook: the
+// dashboard shows the tier, the cap it sets, then the flag with the pause
+// and its alert.
+func TestQualityOnDashboard(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	inbox := consent.NewInboxWorker(e.svc, e.db, whatsapp.ParseWebhook, slog.New(slog.DiscardHandler))
+	deliver := func(event, limit string) {
+		t.Helper()
+		body := `{"object":"whatsapp_business_account","entry":[{"id":"1","time":1761991200,"changes":[{"field":"phone_number_quality_update",
+			"value":{"display_phone_number":"15550783881","event":"` + event + `","current_limit":"` + limit + `"}}]}]}`
+		if got := e.webhook(body, "s3cret"); got != http.StatusOK {
+			t.Fatalf("webhook %s: status %d", event, got)
+		}
+		if _, err := inbox.ProcessPending(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	admin := e.signIn(consent.RoleAdmin)
+	_, body := admin.get("/admin/")
+	if got := between(body, `data-testid="quality"`, "</section>"); !strings.Contains(got, "has not reported") {
+		t.Errorf("quality card before any update: %q", got)
+	}
+
+	deliver("DOWNGRADE", "TIER_250")
+	_, body = admin.get("/admin/")
+	card := between(body, `data-testid="quality"`, "</section>")
+	if !strings.Contains(card, "250 people a day (TIER_250)") || !strings.Contains(card, "250 templates a UTC day (the messaging limit tier)") {
+		t.Errorf("quality card after DOWNGRADE:\n%s", card)
+	}
+	if strings.Contains(card, "quality-paused") {
+		t.Errorf("paused after a downgrade")
+	}
+
+	deliver("FLAGGED", "")
+	_, body = admin.get("/admin/")
+	card = between(body, `data-testid="quality"`, "</section>")
+	if !strings.Contains(card, `data-testid="quality-rating">FLAGGED`) || !strings.Contains(card, `data-testid="quality-paused"`) {
+		t.Errorf("quality card after FLAGGED:\n%s", card)
+	}
+	if !strings.Contains(body, "WhatsApp flagged the number (quality dropping)") {
+		t.Errorf("no alert for the flag on the dashboard")
+	}
 }

@@ -183,6 +183,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err := svc.LoadSettings(ctx); err != nil {
 		return err
 	}
+	if err := svc.LoadQuality(ctx); err != nil {
+		return err
+	}
 
 	var sender consent.Sender
 	var phone *sandbox.Phone

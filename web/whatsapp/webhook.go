@@ -34,6 +34,7 @@ type webhookBody struct {
 
 type cloudEntry struct {
 	ID      string        `json:"id"`
+	Time    unixTime      `json:"time"`
 	Changes []cloudChange `json:"changes"`
 }
 
@@ -155,6 +156,14 @@ func ParseWebhook(body []byte) (consent.Inbound, error) {
 		}
 		for _, e := range w.Entry {
 			for _, ch := range e.Changes {
+				if accountField(ch.Field) && len(ch.Value) > 0 { // quality.go
+					u, err := parseAccountChange(ch.Field, ch.Value, e.Time)
+					if err != nil {
+						return consent.Inbound{}, err
+					}
+					in.Account = append(in.Account, u)
+					continue
+				}
 				if !ourField(ch.Field) || len(ch.Value) == 0 {
 					continue
 				}
