@@ -3,6 +3,7 @@ package consent
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 )
 
@@ -93,36 +94,30 @@ func (s *Service) AdminOptOut(ctx context.Context, id int64, category string, by
 	if _, err := s.store.ContactByID(ctx, id); err != nil {
 		return nil, err
 	}
-	consents, err := s.store.Consents(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	set := map[string]State{}
+	var named []string
 	action := "opt_out_all"
 	if category != "" {
 		cats, err := s.Categories(ctx, "en")
 		if err != nil {
 			return nil, err
 		}
-		known := false
-		for _, c := range cats {
-			known = known || c.Slug == category
-		}
-		if !known {
+		if !slices.ContainsFunc(cats, func(c Category) bool { return c.Slug == category }) {
 			return nil, &ValidationError{Fields: map[string]string{"category": "category.unknown"}}
 		}
-		action = "opt_out"
+		named, action = []string{category}, "opt_out"
 	}
-	for _, c := range consents {
-		if (category == "" || c.Category == category) && (c.State == OptedIn || c.State == Pending) {
-			set[c.Category] = OptedOut
+	now := s.clock.Now()
+	plan, err := s.store.Apply(ctx, id, func(snap Snapshot) (Plan, error) {
+		t, err := Decide(snap.Consents, Act{Kind: ActOptOut, Categories: named})
+		if err != nil || len(t) == 0 {
+			return Plan{}, err
 		}
+		return Plan{At: now, Lang: "en", Evidence: by.evidence(action), Transitions: t, CancelQueued: category == ""}, nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	if len(set) == 0 {
-		return nil, nil
-	}
-	return s.store.ApplyChange(ctx, Change{ContactID: id, At: s.clock.Now(), Lang: "en", Evidence: by.evidence(action),
-		Type: EventOptOut, Set: set, CancelQueued: category == ""})
+	return Changed(plan.Transitions), nil
 }
 
 // EraseByAdmin erases contact id as the act of an admin, exactly as the

@@ -39,6 +39,9 @@ const (
 	EventUndeliverable EventType = "undeliverable"
 	EventWindowOpened  EventType = "window_opened"
 	EventNumberChanged EventType = "number_changed"
+	// EventMerged: two contacts turned out to be one person (the same
+	// WhatsApp number spelt two ways) and were merged into this one.
+	EventMerged EventType = "merged"
 )
 
 // Source says how a consent change reached optin.
@@ -182,23 +185,7 @@ type SystemClock struct{}
 // Now returns the current UTC time.
 func (SystemClock) Now() time.Time { return time.Now().UTC() }
 
-// OptInChange is one opt-in to apply atomically: the contact is created if
-// needed, each category whose state differs from Target gets an event, and
-// Welcome is enqueued when something changed and no welcome message was
-// enqueued for the contact within WelcomeCooldown.
-type OptInChange struct {
-	Phone           string
-	Lang            string
-	Categories      []string // slugs, validated
-	Target          State    // OptedIn or Pending
-	Wording         Wording  // Hash, Kind, Lang and Text set; the store assigns Version
-	Evidence        Evidence
-	At              time.Time
-	Welcome         *Message // To is filled by the store from the contact
-	WelcomeCooldown time.Duration
-}
-
-// OptInOutcome reports what ApplyOptIn did.
+// OptInOutcome reports what an opt-in recorded.
 type OptInOutcome struct {
 	Contact       Contact
 	Changed       []string // slugs whose state changed
@@ -209,7 +196,6 @@ type OptInOutcome struct {
 // one transaction.
 type Store interface {
 	Categories(ctx context.Context, lang string) ([]Category, error)
-	ApplyOptIn(ctx context.Context, c OptInChange) (OptInOutcome, error)
 	ContactByPhone(ctx context.Context, phone string) (Contact, error)
 	Consents(ctx context.Context, contactID int64) ([]Consent, error)
 	// ConsentFor returns the contact's status and its consent for category

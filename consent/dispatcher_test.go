@@ -31,6 +31,10 @@ type script struct {
 	errs  []error
 	calls int
 	sent  []consent.Message
+	// waIDs maps a number sent to to the wa_id WhatsApp reports for it
+	// (Argentina's 9, Brazil's old form…); unmapped numbers report
+	// themselves.
+	waIDs map[string]string
 }
 
 func (s *script) Send(_ context.Context, m consent.Message) (consent.SendResult, error) {
@@ -45,7 +49,11 @@ func (s *script) Send(_ context.Context, m consent.Message) (consent.SendResult,
 		}
 	}
 	s.sent = append(s.sent, m)
-	return consent.SendResult{MessageID: fmt.Sprintf("wamid.%s.%d", m.To, s.calls), WaID: m.To}, nil
+	waID := m.To
+	if w, ok := s.waIDs[m.To]; ok {
+		waID = w
+	}
+	return consent.SendResult{MessageID: fmt.Sprintf("wamid.%s.%d", m.To, s.calls), WaID: waID}, nil
 }
 
 func setup(t *testing.T, errs ...error) (*store.DB, *consent.Service, *consent.Dispatcher, *script, *clock) {

@@ -33,24 +33,6 @@ type InboundOutcome struct {
 	Handled bool // the message was handled before; nothing to do
 }
 
-// Change is a change of one contact's consents with its evidence, applied
-// in one transaction. Only categories whose state differs from their target
-// get an event.
-type Change struct {
-	ContactID    int64
-	At           time.Time
-	Lang         string
-	Evidence     Evidence
-	Wording      *Wording  // stored and referenced by the events when set
-	ContactEvent EventType // a contact-level event (terms_accepted), when set
-	Activate     bool      // pending_terms → active
-	Type         EventType // the type of the per-category events
-	Set          map[string]State
-	CancelQueued bool // cancel the contact's queued messages (a full STOP)
-	Replies      []Message
-	ReplyPurpose string
-}
-
 // Tombstone is what remains of an erased contact.
 type Tombstone struct {
 	PhoneHash string
@@ -61,18 +43,25 @@ type Tombstone struct {
 	Source    Source
 }
 
-// MOStore keeps what people write and what the MO flow decides.
+// MOStore keeps what people write and records what the MO flow decides.
 type MOStore interface {
-	RecordInbound(ctx context.Context, r InboundRecord) (InboundOutcome, error)
-	MarkHandled(ctx context.Context, providerID string) error
+	// HandleInbound stores an inbound message and records the plan decide
+	// returns for it, in one transaction; handled reports a message handled
+	// before (nothing is done again).
+	HandleInbound(ctx context.Context, r InboundRecord, decide Decider) (handled bool, p Plan, err error)
+	// Apply records the plan decide returns on the contact's snapshot, in one
+	// transaction.
+	Apply(ctx context.Context, contactID int64, decide Decider) (Plan, error)
+	// ApplyToNumber is Apply for the contact with a number (any spelling),
+	// created active in lang when there is none.
+	ApplyToNumber(ctx context.Context, phone, lang string, at time.Time, decide Decider) (Snapshot, Plan, error)
 	ContactByID(ctx context.Context, id int64) (Contact, error)
-	ApplyChange(ctx context.Context, ch Change) ([]string, error)
-	Enqueue(ctx context.Context, contactID int64, purpose string, m Message, at time.Time) error
-	EnqueueFallback(ctx context.Context, contactID int64, m Message, at time.Time) (bool, error)
 	EraseContact(ctx context.Context, contactID int64, t Tombstone) error
 	ExpiredTerms(ctx context.Context, now time.Time, limit int) ([]Contact, error)
-	ChangeNumber(ctx context.Context, contactID int64, phone, waID string, ev Evidence, at time.Time) error
 	EnqueueForward(ctx context.Context, contactID int64, body []byte, at time.Time) error
+	// CloseWindow ends the contact's 24-hour window at at (WhatsApp said it
+	// is closed: error 470).
+	CloseWindow(ctx context.Context, contactID int64, at time.Time) error
 }
 
 // Reply button ids of the terms prompt.
@@ -127,93 +116,158 @@ func (s *Service) handleMessage(ctx context.Context, m InboundMessage) error {
 			entry, valid, via = code, v != "", v
 		}
 	}
-	rec, err := s.store.RecordInbound(ctx, InboundRecord{Message: m, Phone: phone, Lang: s.lang(""),
-		EntryPoint: entry, EntryValid: valid, EntryVia: via, TermsExpire: now.Add(s.termsTTL()), At: now})
+	// Everything the decision needs is read before the transaction: the
+	// decider runs inside it and must not reach for the store.
+	cat, err := s.catalog(ctx)
 	if err != nil {
 		return err
 	}
-	if rec.Handled {
-		return nil
-	}
-	c := rec.Contact
-	if err := s.route(ctx, c, m, kw, rec.Created, now); err != nil {
+	rec := InboundRecord{Message: m, Phone: phone, Lang: s.lang(""), EntryPoint: entry, EntryValid: valid, EntryVia: via,
+		TermsExpire: now.Add(s.termsTTL()), At: now}
+	_, p, err := s.store.HandleInbound(ctx, rec, func(snap Snapshot) (Plan, error) {
+		return s.decideMessage(snap, m, kw, cat, now)
+	})
+	if err != nil {
 		return err
 	}
-	return s.store.MarkHandled(ctx, m.ID)
+	s.planned(p)
+	return nil
 }
 
-// route decides what a new message means for its contact.
-func (s *Service) route(ctx context.Context, c Contact, m InboundMessage, kw Keyword, created bool, now time.Time) error {
+// planned wakes the workers a recorded plan gave work to.
+func (s *Service) planned(p Plan) {
+	if len(p.Replies) > 0 && s.notify != nil {
+		s.notify()
+	}
+	if p.Forward != nil && s.forwardWake != nil {
+		s.forwardWake()
+	}
+}
+
+// catalog is every category in every language messages are written in, read
+// (from the cache) before a decision.
+type catalog map[string][]Category
+
+func (s *Service) catalog(ctx context.Context) (catalog, error) {
+	out := catalog{}
+	for _, lang := range messageLanguages {
+		cats, err := s.Categories(ctx, lang)
+		if err != nil {
+			return nil, err
+		}
+		out[lang] = cats
+	}
+	return out, nil
+}
+
+// messageLanguages are the languages optin writes messages in.
+var messageLanguages = []string{"en", "es", "pt", "de"}
+
+// in returns the categories in lang, English when lang has none.
+func (c catalog) in(lang string) []Category {
+	if cats, ok := c[lang]; ok {
+		return cats
+	}
+	return c["en"]
+}
+
+// names lists the names of slugs in lang, in catalog order.
+func (c catalog) names(lang string, slugs []string) string {
+	var names []string
+	for _, cat := range c.in(lang) {
+		if slices.Contains(slugs, cat.Slug) {
+			names = append(names, cat.Name)
+		}
+	}
+	return strings.Join(names, ", ")
+}
+
+// marketing lists the slugs of the marketing categories.
+func (c catalog) marketing() []string {
+	var out []string
+	for _, cat := range c.in("en") {
+		if cat.Marketing {
+			out = append(out, cat.Slug)
+		}
+	}
+	return out
+}
+
+// decideMessage decides what a message means for its contact.
+func (s *Service) decideMessage(snap Snapshot, m InboundMessage, kw Keyword, cat catalog, now time.Time) (Plan, error) {
+	c := snap.Contact
 	lang := s.lang(c.Language)
-	ev := Evidence{Source: SourceWhatsAppReply, MessageID: m.ID, MessageText: m.Text, EntryPoint: c.EntryPoint}
+	p := Plan{At: now, Lang: lang, Evidence: Evidence{Source: SourceWhatsAppReply, MessageID: m.ID, MessageText: m.Text,
+		EntryPoint: c.EntryPoint}}
 
 	if m.Type == InSystem && m.NewWaID != "" {
-		return s.changeNumber(ctx, c, m, now)
-	}
-	if created {
-		if err := s.countEntry(ctx, c.EntryPoint, "conversations"); err != nil {
-			return err
+		phone, err := ParsePhone("+"+m.NewWaID, "")
+		if err != nil {
+			phone = "+" + m.NewWaID
 		}
-		return s.sendTermsPrompt(ctx, c, lang, now)
+		p.Evidence = Evidence{Source: SourceProvider, MessageID: m.ID}
+		p.NewNumber = &NumberChange{Phone: phone, WaID: m.NewWaID}
+		return p, nil
+	}
+	if snap.Created {
+		p.CountEntry = EntryConversations
+		p.Replies = []Reply{{"terms_prompt", s.termsPrompt(lang)}}
+		return p, nil
 	}
 	switch {
 	case m.ButtonID == ButtonAcceptTerms:
-		return s.acceptTerms(ctx, c, m, lang, now)
+		return s.decideAccept(snap, m, lang, cat, p)
 	case m.ButtonID == ButtonDeclineTerms || (c.Status == PendingTerms && kw.Kind == KeywordStop && kw.Category == ""):
 		if c.Status != PendingTerms {
-			return nil // an existing subscriber declining a new prompt keeps what they have
+			return Plan{}, nil // an existing subscriber declining a new prompt keeps what they have
 		}
-		return s.erase(ctx, c, "terms_refused", EventTermsRefused, SourceWhatsAppReply, "")
+		p.Erase = &Tombstone{PhoneHash: s.PhoneHash(c.Phone), Reason: "terms_refused", At: now, Event: EventTermsRefused,
+			Source: SourceWhatsAppReply}
+		return p, nil
 	case kw.Kind == KeywordHelp:
-		link, err := s.PreferenceLink(ctx, c.ID)
-		if err != nil {
-			return err
-		}
-		return s.store.Enqueue(ctx, c.ID, "help", s.helpMessage(lang, link), now)
+		p.Replies = []Reply{{"help", s.helpMessage(lang, LinkPlaceholder)}}
+		return p, nil
 	case c.Status == PendingTerms:
-		return nil // kept; the prompt is waiting for an answer
+		return Plan{}, nil // kept; the prompt is waiting for an answer
 	case kw.Kind == KeywordStop:
-		return s.stop(ctx, c, kw.Category, ev, lang, now)
+		p.Evidence.Source = SourceKeyword
+		var named []string
+		if kw.Category != "" {
+			named = []string{kw.Category}
+		}
+		return s.decideStop(snap, Act{Kind: ActOptOut, Categories: named}, lang, cat, p)
 	case m.ButtonID == PayloadStopMarketing:
-		return s.stopMarketing(ctx, c, Evidence{Source: SourceWhatsAppReply, MessageID: m.ID, MessageText: m.Text}, lang, true, now)
-	case kw.Kind == KeywordStart:
+		p.Evidence = Evidence{Source: SourceWhatsAppReply, MessageID: m.ID, MessageText: m.Text}
+		return s.decideStop(snap, Act{Kind: ActOptOut, Categories: cat.marketing()}, lang, cat, p)
+	case kw.Kind == KeywordStart && somethingToRestore(snap):
 		// A bare "yes" is often an answer to the business's chatbot: only
 		// when something is left to restore does it mean opting in again.
-		restore, err := s.somethingToRestore(ctx, c)
-		if err != nil {
-			return err
-		}
-		if restore {
-			return s.sendTermsPrompt(ctx, c, lang, now)
-		}
+		p.Replies = []Reply{{"terms_prompt", s.termsPrompt(lang)}}
+		return p, nil
 	case m.ButtonID == PayloadConfirm:
-		return s.confirm(ctx, c, m, lang, now)
+		t, err := Decide(snap.Consents, Act{Kind: ActConfirm})
+		if err != nil || len(t) == 0 {
+			return Plan{}, err
+		}
+		p.Transitions = t
+		p.Evidence = Evidence{Source: SourceWhatsAppReply, MessageID: m.ID, MessageText: m.Text, Detail: map[string]string{"button": m.ButtonID}}
+		p.Replies = []Reply{{"confirmation", s.text(lang, "mo.confirmed", cat.names(lang, Changed(t)), s.cfg.BusinessName)}}
+		return p, nil
 	}
-	return s.forwardOrFallback(ctx, c, m, lang, now)
+	return s.decideForward(snap, m, lang, p)
 }
 
 // somethingToRestore reports whether the contact lacks or refused a category
 // its entry point offers.
-func (s *Service) somethingToRestore(ctx context.Context, c Contact) (bool, error) {
-	consents, err := s.store.Consents(ctx, c.ID)
-	if err != nil {
-		return false, err
-	}
-	have := map[string]bool{}
-	for _, cs := range consents {
-		have[cs.Category] = cs.State == OptedIn || cs.State == Pending
-	}
-	for _, slug := range s.entryCategories(ctx, c.EntryPoint) {
-		if !have[slug] {
-			return true, nil
+func somethingToRestore(snap Snapshot) bool {
+	for _, slug := range snap.EntryCategories {
+		if !slices.ContainsFunc(snap.Consents, func(c Consent) bool {
+			return c.Category == slug && (c.State == OptedIn || c.State == Pending)
+		}) {
+			return true
 		}
 	}
-	return false, nil
-}
-
-// sendTermsPrompt asks the person to accept the terms with two buttons.
-func (s *Service) sendTermsPrompt(ctx context.Context, c Contact, lang string, now time.Time) error {
-	return s.store.Enqueue(ctx, c.ID, "terms_prompt", s.termsPrompt(lang), now)
+	return false
 }
 
 func (s *Service) termsPrompt(lang string) Message {
@@ -227,10 +281,18 @@ func (s *Service) termsPrompt(lang string) Message {
 	}}
 }
 
-// acceptTerms records the acceptance and opts the person in to the entry
-// point's categories, with the prompt they answered as the wording.
-func (s *Service) acceptTerms(ctx context.Context, c Contact, m InboundMessage, lang string, now time.Time) error {
-	cats := s.entryCategories(ctx, c.EntryPoint)
+// decideAccept records the acceptance and opts the person in to the entry
+// point's categories, with the prompt they answered as the wording. An
+// acceptance that changes nothing (a second tap) records nothing.
+func (s *Service) decideAccept(snap Snapshot, m InboundMessage, lang string, cat catalog, p Plan) (Plan, error) {
+	c := snap.Contact
+	t, err := Decide(snap.Consents, Act{Kind: ActOptIn, Categories: snap.EntryCategories, Target: OptedIn, InWhatsApp: true})
+	if err != nil {
+		return Plan{}, err
+	}
+	if c.Status != PendingTerms && len(t) == 0 {
+		return Plan{}, nil
+	}
 	source := SourceWhatsAppReply
 	if c.EntryValid {
 		source = SourceLink
@@ -238,173 +300,135 @@ func (s *Service) acceptTerms(ctx context.Context, c Contact, m InboundMessage, 
 			source = SourceQR
 		}
 	}
-	prompt := s.termsPrompt(lang)
-	w := NewWording("terms", lang, prompt.Interactive.Body)
-	set := map[string]State{}
-	for _, slug := range cats {
-		set[slug] = OptedIn
-	}
-	names := s.categoryNames(ctx, lang, cats)
-	_, err := s.store.ApplyChange(ctx, Change{
-		ContactID: c.ID, At: now, Lang: lang, Wording: &w,
-		Evidence: Evidence{Source: source, MessageID: m.ID, MessageText: m.Text, EntryPoint: c.EntryPoint,
-			Detail: map[string]string{"button": m.ButtonID, "entry_code_valid": fmt.Sprint(c.EntryValid), "replied_to": m.ContextID}},
-		ContactEvent: EventTermsAccepted, Activate: true, Type: EventOptIn, Set: set,
-		Replies:      []Message{s.text(lang, "mo.terms.accepted", names, s.cfg.BusinessName)},
-		ReplyPurpose: "terms_accepted",
-	})
-	if err != nil {
-		return err
-	}
+	w := NewWording("terms", lang, s.termsPrompt(lang).Interactive.Body)
+	p.Wording = &w
+	p.Evidence = Evidence{Source: source, MessageID: m.ID, MessageText: m.Text, EntryPoint: c.EntryPoint,
+		Detail: map[string]string{"button": m.ButtonID, "entry_code_valid": fmt.Sprint(c.EntryValid), "replied_to": m.ContextID}}
+	p.ContactEvent, p.Activate, p.Transitions = EventTermsAccepted, true, t
+	p.Replies = []Reply{{"terms_accepted", s.text(lang, "mo.terms.accepted", cat.names(lang, snap.EntryCategories), s.cfg.BusinessName)}}
 	if c.Status == PendingTerms {
-		return s.countEntry(ctx, c.EntryPoint, "accepted")
+		p.CountEntry = EntryAccepted
 	}
-	return nil
+	return p, nil
 }
 
-// stop opts out of one category or of everything. A full STOP cancels what
-// is still queued: after it, nothing but its confirmation is sent.
-func (s *Service) stop(ctx context.Context, c Contact, category string, ev Evidence, lang string, now time.Time) error {
-	ev.Source = SourceKeyword
-	set := map[string]State{}
-	if category != "" {
-		set[category] = OptedOut
-	} else {
-		cats, err := s.Categories(ctx, lang)
-		if err != nil {
-			return err
-		}
-		for _, cat := range cats {
-			set[cat.Slug] = OptedOut
-		}
-	}
-	link, err := s.PreferenceLink(ctx, c.ID)
+// decideStop opts out of what act names. A full STOP cancels what is still
+// queued: after it, nothing but its answer is sent. When nothing was left to
+// stop, the answer says so.
+func (s *Service) decideStop(snap Snapshot, act Act, lang string, cat catalog, p Plan) (Plan, error) {
+	t, err := Decide(snap.Consents, act)
 	if err != nil {
-		return err
+		return Plan{}, err
 	}
-	reply := s.text(lang, "mo.stop.all", s.cfg.BusinessName, link)
-	if category != "" {
-		reply = s.text(lang, "mo.stop.category", s.categoryNames(ctx, lang, []string{category}), link)
+	p.Transitions = t
+	p.CancelQueued = act.Kind == ActOptOut && len(act.Categories) == 0
+	switch {
+	case len(t) == 0:
+		p.Replies = []Reply{{"nothing_changed", s.text(lang, "mo.stop.nothing", s.cfg.BusinessName, LinkPlaceholder)}}
+	case len(act.Categories) == 0:
+		p.Replies = []Reply{{"stop_confirmation", s.text(lang, "mo.stop.all", s.cfg.BusinessName, LinkPlaceholder)}}
+	case len(act.Categories) == 1:
+		p.Replies = []Reply{{"stop_confirmation", s.text(lang, "mo.stop.category", cat.names(lang, Changed(t)), LinkPlaceholder)}}
+	default:
+		p.Replies = []Reply{{"stop_confirmation", s.text(lang, "mo.stop.marketing")}}
 	}
-	_, err = s.store.ApplyChange(ctx, Change{ContactID: c.ID, At: now, Lang: lang, Evidence: ev, Type: EventOptOut,
-		Set: set, CancelQueued: category == "", Replies: []Message{reply}, ReplyPurpose: "stop_confirmation"})
-	return err
+	return p, nil
 }
 
-// stopMarketing opts out of the marketing categories: from the template's
-// "Stop promotions" button (with a confirmation) or from WhatsApp itself
-// (user_preferences, error 131050: no message).
-func (s *Service) stopMarketing(ctx context.Context, c Contact, ev Evidence, lang string, reply bool, now time.Time) error {
-	cats, err := s.Categories(ctx, lang)
-	if err != nil {
-		return err
-	}
-	set := map[string]State{}
-	for _, cat := range cats {
-		if cat.Marketing {
-			set[cat.Slug] = OptedOut
-		}
-	}
-	ch := Change{ContactID: c.ID, At: now, Lang: lang, Evidence: ev, Type: EventOptOut, Set: set}
-	if reply {
-		ch.Replies, ch.ReplyPurpose = []Message{s.text(lang, "mo.stop.marketing")}, "stop_confirmation"
-	}
-	_, err = s.store.ApplyChange(ctx, ch)
-	return err
-}
-
-// confirm turns pending consents (double opt-in) into opt-ins.
-func (s *Service) confirm(ctx context.Context, c Contact, m InboundMessage, lang string, now time.Time) error {
-	consents, err := s.store.Consents(ctx, c.ID)
-	if err != nil {
-		return err
-	}
-	set := map[string]State{}
-	var slugs []string
-	for _, cs := range consents {
-		if cs.State == Pending {
-			set[cs.Category] = OptedIn
-			slugs = append(slugs, cs.Category)
-		}
-	}
-	if len(set) == 0 {
-		return nil
-	}
-	_, err = s.store.ApplyChange(ctx, Change{ContactID: c.ID, At: now, Lang: lang, Type: EventConfirm, Set: set,
-		Evidence: Evidence{Source: SourceWhatsAppReply, MessageID: m.ID, MessageText: m.Text, Detail: map[string]string{"button": m.ButtonID}},
-		Replies:  []Message{s.text(lang, "mo.confirmed", s.categoryNames(ctx, lang, slugs), s.cfg.BusinessName)}, ReplyPurpose: "confirmation"})
-	return err
-}
-
-// forwardOrFallback hands an ordinary message to the business's system, or
-// without one answers opted-in people once per window that this number is
+// decideForward hands an ordinary message to the business's system, or
+// without one answers opted-in people once per day that this number is
 // not yet fully operational.
-func (s *Service) forwardOrFallback(ctx context.Context, c Contact, m InboundMessage, lang string, now time.Time) error {
+func (s *Service) decideForward(snap Snapshot, m InboundMessage, lang string, p Plan) (Plan, error) {
+	c := snap.Contact
 	if s.cfg.Forwarding {
-		return s.forward(ctx, c.ID, ForwardBody{Type: "message", Contact: &ForwardContact{Phone: c.Phone, WaID: c.WaID}, Message: &m})
-	}
-	consents, err := s.store.Consents(ctx, c.ID)
-	if err != nil {
-		return err
-	}
-	for _, cs := range consents {
-		if cs.State == OptedIn {
-			_, err := s.store.EnqueueFallback(ctx, c.ID, s.fallbackMessage(lang), now)
-			return err
+		body, err := json.Marshal(ForwardBody{Type: "message", Contact: &ForwardContact{Phone: c.Phone, WaID: c.WaID}, Message: &m})
+		if err != nil {
+			return Plan{}, err
 		}
+		return Plan{At: p.At, Forward: body}, nil
 	}
-	return nil
-}
-
-// changeNumber follows a person to their new number (system message
-// user_changed_number), keeping their consents, with an event.
-func (s *Service) changeNumber(ctx context.Context, c Contact, m InboundMessage, now time.Time) error {
-	phone, err := ParsePhone("+"+m.NewWaID, "")
-	if err != nil {
-		phone = "+" + m.NewWaID
+	if !slices.ContainsFunc(snap.Consents, func(cs Consent) bool { return cs.State == OptedIn }) {
+		return Plan{}, nil
 	}
-	err = s.store.ChangeNumber(ctx, c.ID, phone, m.NewWaID, Evidence{Source: SourceProvider, MessageID: m.ID}, now)
-	if errors.Is(err, ErrConflict) {
-		return nil // the new number is already a contact of its own: leave both as they are
+	if !snap.LastFallbackAt.IsZero() && p.At.Sub(snap.LastFallbackAt) < 24*time.Hour {
+		return Plan{}, nil
 	}
-	return err
+	return Plan{At: p.At, Lang: lang, Replies: []Reply{{"fallback", s.fallbackMessage(lang)}}, Fallback: true}, nil
 }
 
 func (s *Service) handleStatus(ctx context.Context, st StatusUpdate) error {
 	now := s.clock.Now()
 	contactID, err := s.store.ApplyStatus(ctx, st, now)
 	if errors.Is(err, ErrNotFound) {
+		// A message optin did not send: another of the business's systems
+		// sent it through the same number. What WhatsApp says about the
+		// person holds all the same.
 		if s.cfg.Forwarding {
-			return s.forward(ctx, 0, ForwardBody{Type: "status", Status: &st})
+			if err := s.forward(ctx, 0, ForwardBody{Type: "status", Status: &st}); err != nil {
+				return err
+			}
 		}
-		return nil
-	}
-	if err != nil || st.Status != StatusFailed {
+		if st.Status != StatusFailed || st.RecipientID == "" {
+			return nil
+		}
+		c, err := s.store.ContactByPhone(ctx, "+"+strings.TrimPrefix(st.RecipientID, "+"))
+		if errors.Is(err, ErrNotFound) {
+			return s.alertErrors(ctx, st, now)
+		}
+		if err != nil {
+			return err
+		}
+		contactID = c.ID
+	} else if err != nil {
 		return err
+	}
+	if st.Status != StatusFailed {
+		return nil
 	}
 	for _, e := range st.Errors {
 		switch ClassifyCode(e.Code) {
 		case ErrUndeliverable:
-			return s.store.MarkUndeliverable(ctx, contactID, e.Code, now)
-		case ErrMarketingStopped:
-			c, err := s.store.ContactByID(ctx, contactID)
-			if err != nil {
+			if err := s.store.MarkUndeliverable(ctx, contactID, e.Code, now); err != nil {
 				return err
 			}
-			return s.stopMarketing(ctx, c, Evidence{Source: SourceProvider, MessageID: st.MessageID,
-				Detail: map[string]string{"error": fmt.Sprint(e.Code)}}, s.lang(c.Language), false, now)
+		case ErrMarketingStopped:
+			if err := s.providerStop(ctx, contactID, Evidence{Source: SourceProvider, MessageID: st.MessageID,
+				Detail: map[string]string{"error": fmt.Sprint(e.Code)}}); err != nil {
+				return err
+			}
+		case ErrWindowClosed:
+			if err := s.store.CloseWindow(ctx, contactID, now); err != nil {
+				return err
+			}
+		}
+	}
+	return s.alertErrors(ctx, st, now)
+}
+
+// alertErrors raises an alert for each template or account error of a
+// failed status, as for the same errors at send time.
+func (s *Service) alertErrors(ctx context.Context, st StatusUpdate, now time.Time) error {
+	for _, e := range st.Errors {
+		switch ClassifyCode(e.Code) {
+		case ErrTemplate:
+			if err := s.store.AddAlert(ctx, Alert{Kind: "template", Code: e.Code, Title: e.Title, At: now}); err != nil {
+				return err
+			}
+		case ErrAccount:
+			if err := s.store.AddAlert(ctx, Alert{Kind: "account", Code: e.Code, Title: e.Title, At: now}); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
 }
 
 // handlePreference applies a marketing stop or resume the person chose in
-// WhatsApp. Resume restores only what a provider stop had taken away.
+// WhatsApp. Resume gives back exactly what provider stops took away.
 func (s *Service) handlePreference(ctx context.Context, p PreferenceUpdate) error {
 	if p.Category != "" && p.Category != "marketing_messages" {
 		return nil
 	}
-	now := s.clock.Now()
 	c, err := s.store.ContactByPhone(ctx, "+"+strings.TrimPrefix(p.WaID, "+"))
 	if errors.Is(err, ErrNotFound) {
 		return nil
@@ -415,26 +439,35 @@ func (s *Service) handlePreference(ctx context.Context, p PreferenceUpdate) erro
 	ev := Evidence{Source: SourceProvider, Detail: map[string]string{"user_preferences": p.Value}}
 	switch p.Value {
 	case "stop":
-		return s.stopMarketing(ctx, c, ev, s.lang(c.Language), false, now)
+		return s.providerStop(ctx, c.ID, ev)
 	case "resume":
-		consents, err := s.store.Consents(ctx, c.ID)
-		if err != nil {
-			return err
-		}
-		set := map[string]State{}
-		for _, cs := range consents {
-			if cs.State == OptedOut && cs.Source == SourceProvider {
-				set[cs.Category] = OptedIn
-			}
-		}
-		if len(set) == 0 {
-			return nil
-		}
-		_, err = s.store.ApplyChange(ctx, Change{ContactID: c.ID, At: now, Lang: s.lang(c.Language), Evidence: ev,
-			Type: EventOptIn, Set: set})
-		return err
+		return s.decideAndApply(ctx, c.ID, Act{Kind: ActProviderResume}, ev)
 	}
 	return nil
+}
+
+// providerStop applies a marketing stop WhatsApp reported: no message goes
+// to the person, who stopped it in WhatsApp itself.
+func (s *Service) providerStop(ctx context.Context, contactID int64, ev Evidence) error {
+	cat, err := s.catalog(ctx)
+	if err != nil {
+		return err
+	}
+	return s.decideAndApply(ctx, contactID, Act{Kind: ActProviderStop, Categories: cat.marketing()}, ev)
+}
+
+// decideAndApply records the transitions of act on the contact, with ev,
+// and nothing else.
+func (s *Service) decideAndApply(ctx context.Context, contactID int64, act Act, ev Evidence) error {
+	now := s.clock.Now()
+	_, err := s.store.Apply(ctx, contactID, func(snap Snapshot) (Plan, error) {
+		t, err := Decide(snap.Consents, act)
+		if err != nil {
+			return Plan{}, err
+		}
+		return Plan{At: now, Lang: s.lang(snap.Contact.Language), Evidence: ev, Transitions: t}, nil
+	})
+	return err
 }
 
 // ExpireTerms erases contacts whose terms prompt went unanswered for
@@ -525,47 +558,6 @@ func (s *Service) helpContact() string {
 	return strings.TrimRight(s.cfg.BaseURL, "/") + "/optin"
 }
 
-// entryCategories are the categories an entry point offers; all categories
-// when the entry point is unknown.
-func (s *Service) entryCategories(ctx context.Context, code string) []string {
-	if ep, err := s.store.EntryPointByCode(ctx, code); err == nil && len(ep.Categories) > 0 {
-		return ep.Categories
-	}
-	cats, _ := s.Categories(ctx, "en")
-	var out []string
-	for _, c := range cats {
-		out = append(out, c.Slug)
-	}
-	return out
-}
-
-func (s *Service) countEntry(ctx context.Context, code, what string) error {
-	if code == "" {
-		return nil
-	}
-	err := s.store.CountEntry(ctx, code, what)
-	if errors.Is(err, ErrNotFound) {
-		return nil
-	}
-	return err
-}
-
-// categoryNames lists the names of slugs in lang, for messages.
-func (s *Service) categoryNames(ctx context.Context, lang string, slugs []string) string {
-	cats, _ := s.Categories(ctx, lang)
-	want := map[string]bool{}
-	for _, sl := range slugs {
-		want[sl] = true
-	}
-	var names []string
-	for _, c := range cats {
-		if want[c.Slug] {
-			names = append(names, c.Name)
-		}
-	}
-	return strings.Join(names, ", ")
-}
-
 // categoryAliases maps each category to the words that name it in every
 // language, for "STOP <category>".
 func (s *Service) categoryAliases(ctx context.Context) (map[string][]string, error) {
@@ -592,10 +584,5 @@ func (s *Service) categoryAliases(ctx context.Context) (map[string][]string, err
 // MarketingStopped applies a provider's 131050 answer to a send: the person
 // stopped marketing messages inside WhatsApp.
 func (s *Service) MarketingStopped(ctx context.Context, contactID int64, code int) error {
-	c, err := s.store.ContactByID(ctx, contactID)
-	if err != nil {
-		return err
-	}
-	return s.stopMarketing(ctx, c, Evidence{Source: SourceProvider, Detail: map[string]string{"error": fmt.Sprint(code)}},
-		s.lang(c.Language), false, s.clock.Now())
+	return s.providerStop(ctx, contactID, Evidence{Source: SourceProvider, Detail: map[string]string{"error": fmt.Sprint(code)}})
 }

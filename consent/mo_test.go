@@ -27,6 +27,12 @@ type moEnv struct {
 
 func newMO(t *testing.T) *moEnv {
 	t.Helper()
+	return newMOMode(t, consent.Single)
+}
+
+// newMOMode is newMO with the opt-in mode given.
+func newMOMode(t *testing.T, mode consent.Mode) *moEnv {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "optin.db")
 	db, err := store.Open(context.Background(), path)
 	if err != nil {
@@ -43,10 +49,11 @@ func newMO(t *testing.T) *moEnv {
 	}
 	svc := consent.NewService(db, clk, tr, consent.Config{BusinessName: "Acme", DefaultRegion: "DE",
 		WelcomeTemplate: "optin_welcome", WelcomeLanguage: "en", BusinessNumber: "+4930123456",
-		EntryKey: []byte("entry-key"), TombstoneKey: []byte("salt"), BaseURL: "https://optin.example", TermsTTL: 24 * time.Hour})
+		EntryKey: []byte("entry-key"), TombstoneKey: []byte("salt"), BaseURL: "https://optin.example", TermsTTL: 24 * time.Hour,
+		Mode: mode})
 	s := &script{}
 	d := &consent.Dispatcher{Store: db, Sender: s, Clock: clk, Rate: 1000, BaseDelay: time.Second,
-		OnMarketingStopped: svc.MarketingStopped}
+		OnMarketingStopped: svc.MarketingStopped, Personalize: svc.FillPreferenceLink}
 	return &moEnv{t: t, db: db, path: path, svc: svc, d: d, s: s, clk: clk}
 }
 

@@ -60,6 +60,7 @@ func ParsePhone(raw, region string) (string, error) {
 		return "", phoneError(parseErrorKey(err))
 	}
 	n = dropMexicanMobileOne(n)
+	n = addBrazilNinthDigit(n)
 
 	switch phonenumbers.IsPossibleNumberWithReason(n) {
 	case phonenumbers.IS_POSSIBLE:
@@ -210,6 +211,25 @@ func dropMexicanMobileOne(n *phonenumbers.PhoneNumber) *phonenumbers.PhoneNumber
 	return m
 }
 
+// addBrazilNinthDigit gives a Brazilian mobile in the old 8-digit form (a
+// wa_id of an older WhatsApp account, 55 11 8765-4321) its ninth digit
+// (55 11 98765-4321), the form every Brazilian mobile has today. Only
+// numbers invalid as they are and valid with the 9 change.
+func addBrazilNinthDigit(n *phonenumbers.PhoneNumber) *phonenumbers.PhoneNumber {
+	if n.GetCountryCode() != 55 || phonenumbers.IsValidNumber(n) {
+		return n
+	}
+	nsn := phonenumbers.GetNationalSignificantNumber(n)
+	if len(nsn) != 10 || nsn[2] < '6' {
+		return n
+	}
+	m, err := phonenumbers.Parse("+55"+nsn[:2]+"9"+nsn[2:], "")
+	if err != nil || !phonenumbers.IsValidNumber(m) {
+		return n
+	}
+	return m
+}
+
 // parseErrorKey maps an error from phonenumbers.Parse to a message key.
 func parseErrorKey(err error) string {
 	switch {
@@ -228,4 +248,23 @@ func parseErrorKey(err error) string {
 		return phoneTooLong
 	}
 	return phoneInvalid
+}
+
+// MatchKey is the key under which optin finds a person by number, the same
+// for every spelling WhatsApp and people use for one WhatsApp account: the
+// digits of the number, with Argentina's mobile 9 (+54 9 11 …, WhatsApp's
+// wa_id; people type +54 11 …), Mexico's old mobile 1 (+52 1 55 …) and
+// Brazil's ninth digit (+55 11 9 …; older accounts have a 12-digit wa_id)
+// taken out. It takes an E.164 number or a wa_id.
+func MatchKey(number string) string {
+	d := strings.TrimPrefix(number, "+")
+	switch {
+	case len(d) == 13 && strings.HasPrefix(d, "549"):
+		return "54" + d[3:]
+	case len(d) == 13 && strings.HasPrefix(d, "521"):
+		return "52" + d[3:]
+	case len(d) == 13 && strings.HasPrefix(d, "55") && d[4] == '9':
+		return d[:4] + d[5:]
+	}
+	return d
 }

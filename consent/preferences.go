@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -162,67 +163,56 @@ func (s *Service) SavePreferences(ctx context.Context, p PreferenceChange) ([]st
 	for _, slug := range p.Categories {
 		ticked[strings.TrimSpace(slug)] = true
 	}
-	out, in := map[string]State{}, map[string]State{}
+	reopt := false
 	for _, it := range items {
 		slug := it.Category.Slug
-		switch {
-		case !ticked[slug] && (it.State == OptedIn || it.State == Pending):
-			out[slug] = OptedOut
-		case ticked[slug] && it.State == OptedOut:
-			in[slug] = OptedIn
-		}
+		reopt = reopt || (ticked[slug] && it.State == OptedOut)
 		delete(ticked, slug)
 	}
 	verr := &ValidationError{}
 	if len(ticked) > 0 {
 		verr.Add("category", "category.unknown")
 	}
-	if len(in) > 0 && strings.TrimSpace(p.Wording) == "" {
+	if reopt && strings.TrimSpace(p.Wording) == "" {
 		verr.Add("wording", "wording.missing")
 	}
 	if err := verr.OrNil(); err != nil {
 		return nil, err
 	}
-
 	ev := s.preferenceEvidence(p.Evidence, "save")
 	now := s.clock.Now()
-	var changed []string
-	if len(out) > 0 {
-		got, err := s.store.ApplyChange(ctx, Change{ContactID: p.ContactID, At: now, Lang: p.Lang, Evidence: ev,
-			Type: EventOptOut, Set: out})
+	plan, err := s.store.Apply(ctx, p.ContactID, func(snap Snapshot) (Plan, error) {
+		t, err := Decide(snap.Consents, Act{Kind: ActPreferences, Categories: p.Categories})
 		if err != nil {
-			return nil, err
+			return Plan{}, err
 		}
-		changed = append(changed, got...)
-	}
-	if len(in) > 0 {
-		w := NewWording("consent", p.Lang, p.Wording)
-		got, err := s.store.ApplyChange(ctx, Change{ContactID: p.ContactID, At: now, Lang: p.Lang, Evidence: ev,
-			Wording: &w, Type: EventOptIn, Set: in})
-		if err != nil {
-			return changed, err
+		pl := Plan{At: now, Lang: p.Lang, Evidence: ev, Transitions: t}
+		if slices.ContainsFunc(t, func(t Transition) bool { return t.To == OptedIn }) {
+			w := NewWording("consent", p.Lang, p.Wording)
+			pl.Wording = &w
 		}
-		changed = append(changed, got...)
+		return pl, nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	return changed, nil
+	return Changed(plan.Transitions), nil
 }
 
 // OptOutAll opts the contact out of every category it is opted in to or
 // pending for, and cancels what is still queued for it, as a STOP does. No
 // confirmation is sent: the page shows it.
 func (s *Service) OptOutAll(ctx context.Context, contactID int64, lang string, ev Evidence) ([]string, error) {
-	items, err := s.Preferences(ctx, contactID, lang)
+	ev = s.preferenceEvidence(ev, "stop_all")
+	now := s.clock.Now()
+	plan, err := s.store.Apply(ctx, contactID, func(snap Snapshot) (Plan, error) {
+		t, err := Decide(snap.Consents, Act{Kind: ActOptOut})
+		return Plan{At: now, Lang: lang, Evidence: ev, Transitions: t, CancelQueued: true}, err
+	})
 	if err != nil {
 		return nil, err
 	}
-	set := map[string]State{}
-	for _, it := range items {
-		if it.State == OptedIn || it.State == Pending {
-			set[it.Category.Slug] = OptedOut
-		}
-	}
-	return s.store.ApplyChange(ctx, Change{ContactID: contactID, At: s.clock.Now(), Lang: lang,
-		Evidence: s.preferenceEvidence(ev, "stop_all"), Type: EventOptOut, Set: set, CancelQueued: true})
+	return Changed(plan.Transitions), nil
 }
 
 // preferenceEvidence marks evidence as coming from the preference center,

@@ -21,6 +21,9 @@ var (
 	// ErrStale: the category changed later than the reported occurred_at,
 	// so the report can't become the current state.
 	ErrStale = fmt.Errorf("a later change is on record: %w", ErrConflict)
+	// ErrPending: an opt-in reported for a consent that awaits the
+	// person's own confirmation (double opt-in); only they can give it.
+	ErrPending = fmt.Errorf("awaiting the person's confirmation: %w", ErrConflict)
 	// ErrIdempotencyMismatch: an Idempotency-Key was used again with a
 	// different request.
 	ErrIdempotencyMismatch = errors.New("idempotency key reused with another request")
@@ -98,6 +101,16 @@ type ConsentWrite struct {
 // after the erasure. Without it, an erased number stays erased.
 func NewEvidence(w ConsentWrite, erasedAt time.Time) bool {
 	return !w.CollectedAt.IsZero() && w.CollectedAt.After(erasedAt) && w.OccurredAt.After(erasedAt)
+}
+
+// DecideReport decides a consent reported from outside on the contact's
+// current consents. A number erased at erasedAt with no contact since stays
+// erased without new evidence (ErrErased); the rest is Decide's ActReport.
+func DecideReport(current []Consent, exists bool, erasedAt time.Time, w ConsentWrite) ([]Transition, error) {
+	if !exists && !erasedAt.IsZero() && !NewEvidence(w, erasedAt) {
+		return nil, ErrErased
+	}
+	return Decide(current, Act{Kind: ActReport, Categories: []string{w.Category}, Target: w.State, OccurredAt: w.OccurredAt})
 }
 
 // LedgerEvent is an event with the number of its contact, "" when the

@@ -178,24 +178,26 @@ func (s *Service) OptIn(ctx context.Context, r OptInRequest) (OptInOutcome, erro
 	}
 	ev := r.Evidence
 	ev.IP = TruncateIP(ev.IP)
-	out, err := s.store.ApplyOptIn(ctx, OptInChange{
-		Phone:           phone,
-		Lang:            r.Lang,
-		Categories:      chosen,
-		Target:          target,
-		Wording:         NewWording("consent", r.Lang, r.Wording),
-		Evidence:        ev,
-		At:              now,
-		Welcome:         s.welcome(r.Lang, names),
-		WelcomeCooldown: s.cfg.WelcomeCooldown,
+	wording := NewWording("consent", r.Lang, r.Wording)
+	welcome := s.welcome(r.Lang, names)
+	snap, plan, err := s.store.ApplyToNumber(ctx, phone, r.Lang, now, func(snap Snapshot) (Plan, error) {
+		t, err := Decide(snap.Consents, Act{Kind: ActOptIn, Categories: chosen, Target: target})
+		if err != nil || len(t) == 0 {
+			return Plan{}, err
+		}
+		p := Plan{At: now, Lang: r.Lang, Evidence: ev, Wording: &wording, Transitions: t, Activate: true, Language: r.Lang}
+		// One welcome per cooldown: a repeated submission records what
+		// changed and sends nothing more.
+		if snap.LastWelcomeAt.IsZero() || now.Sub(snap.LastWelcomeAt) >= s.cfg.WelcomeCooldown {
+			p.Replies, p.Welcome = []Reply{{"welcome", *welcome}}, true
+		}
+		return p, nil
 	})
 	if err != nil {
 		return OptInOutcome{}, err
 	}
-	if out.WelcomeQueued && s.notify != nil {
-		s.notify()
-	}
-	return out, nil
+	s.planned(plan)
+	return OptInOutcome{Contact: snap.Contact, Changed: Changed(plan.Transitions), WelcomeQueued: plan.Welcome}, nil
 }
 
 // pickCategories checks the requested slugs against the known categories,

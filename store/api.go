@@ -40,7 +40,6 @@ const (
 // refusal (in RecordOutcome.Err) leaves tx as it was; an error is for the
 // database.
 func (s *DB) recordOne(ctx context.Context, tx *sql.Tx, w consent.ConsentWrite, mode recordMode) (consent.RecordOutcome, error) {
-	dry := mode == check
 	var out consent.RecordOutcome
 	if k := w.Idempotency; k != nil {
 		var hash string
@@ -62,85 +61,64 @@ func (s *DB) recordOne(ctx context.Context, tx *sql.Tx, w consent.ConsentWrite, 
 		}
 	}
 
-	var contactID int64
-	err := s.queryRow(ctx, tx, `SELECT id FROM contacts WHERE phone = ?`, w.Phone).Scan(&contactID)
-	if errors.Is(err, sql.ErrNoRows) {
-		err = s.queryRow(ctx, tx, `SELECT id FROM contacts WHERE wa_id = ? LIMIT 1`, strings.TrimPrefix(w.Phone, "+")).Scan(&contactID)
-	}
+	contactID, err := s.contactIDByNumber(ctx, tx, w.Phone)
+	exists := err == nil
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return out, err
 	}
-	if contactID == 0 {
-		var erasedAt string
-		if err := s.queryRow(ctx, tx, `SELECT coalesce(max(erased_at), '') FROM tombstones WHERE phone_hash = ?`,
-			w.PhoneHash).Scan(&erasedAt); err != nil {
+	var snap consent.Snapshot
+	var erasedAt string
+	if exists {
+		if snap, err = s.snapshot(ctx, tx, contactID); err != nil {
 			return out, err
 		}
-		if erasedAt != "" && !consent.NewEvidence(w, parseTS(erasedAt)) {
-			out.Err = consent.ErrErased
-			return out, nil
-		}
+	} else if err := s.queryRow(ctx, tx, `SELECT coalesce(max(erased_at), '') FROM tombstones WHERE phone_hash = ?`,
+		w.PhoneHash).Scan(&erasedAt); err != nil {
+		return out, err
 	}
-
-	var catID int64
-	var state, since sql.NullString
-	var currentEvent sql.NullInt64
-	err = s.queryRow(ctx, tx, `
-		SELECT c.id, s.state, s.since, s.event_id FROM categories c
-		LEFT JOIN consents s ON s.category_id = c.id AND s.contact_id = ?
-		WHERE c.slug = ?`, contactID, w.Category).Scan(&catID, &state, &since, &currentEvent)
-	if err != nil {
-		return out, err // the service checked the category: a vanished one is an error
-	}
-	if consent.State(state.String) == w.State {
-		if mode != apply {
-			return out, nil
-		}
-		out.Event, err = s.ledgerEvent(ctx, tx, currentEvent.Int64)
-		if err != nil {
-			return out, err
-		}
-		return out, s.rememberRequest(ctx, tx, w, 200, currentEvent.Int64, contactID)
-	}
-	if since.Valid && parseTS(since.String).After(w.OccurredAt) {
-		out.Err = consent.ErrStale
+	t, err := consent.DecideReport(snap.Consents, exists, parseTS(erasedAt), w)
+	if errors.Is(err, consent.ErrConflict) {
+		out.Err = err
 		return out, nil
 	}
-	out.Changed = true
-	if dry {
-		return out, nil
-	}
-
-	if contactID == 0 {
-		res, err := s.exec(ctx, tx, `INSERT INTO contacts (id, phone, wa_id, language, status, created_at, updated_at)
-			VALUES (`+newContactID+`, ?, ?, ?, 'active', ?, ?)`, w.Phone, strings.TrimPrefix(w.Phone, "+"), w.Lang, ts(w.At), ts(w.At))
-		if err != nil {
-			return out, err
-		}
-		if contactID, err = res.LastInsertId(); err != nil {
-			return out, err
-		}
-	}
-	ev := consent.Event{ContactID: contactID, Type: consent.EventOptIn, Category: w.Category, State: w.State,
-		OccurredAt: w.OccurredAt, Lang: w.Lang, Evidence: w.Evidence}
-	if w.State == consent.OptedOut {
-		ev.Type = consent.EventOptOut
-	}
-	if w.Wording != nil {
-		if err := s.ensureWording(ctx, tx, *w.Wording, w.At); err != nil {
-			return out, err
-		}
-		ev.WordingHash = w.Wording.Hash
-	}
-	evID, err := s.insertEvent(ctx, tx, ev, w.At)
 	if err != nil {
 		return out, err
 	}
-	if err := s.setConsent(ctx, tx, contactID, catID, w.State, w.Evidence.Source, evID, w.OccurredAt); err != nil {
+	if len(t) == 0 {
+		if mode != apply {
+			return out, nil
+		}
+		var eventID int64
+		if err := s.queryRow(ctx, tx, `SELECT s.event_id FROM consents s JOIN categories c ON c.id = s.category_id
+			WHERE s.contact_id = ? AND c.slug = ?`, contactID, w.Category).Scan(&eventID); err != nil {
+			return out, err
+		}
+		if out.Event, err = s.ledgerEvent(ctx, tx, eventID); err != nil {
+			return out, err
+		}
+		return out, s.rememberRequest(ctx, tx, w, 200, eventID, contactID)
+	}
+	out.Changed = true
+	if mode == check {
+		return out, nil
+	}
+	if !exists {
+		if contactID, err = s.insertContact(ctx, tx, w.Phone, strings.TrimPrefix(w.Phone, "+"), w.Lang, consent.Active, w.At); err != nil {
+			return out, err
+		}
+		snap.Contact = consent.Contact{ID: contactID, WaID: strings.TrimPrefix(w.Phone, "+"), Status: consent.Active}
+	}
+	// A report's events happened at occurred_at; they are recorded now.
+	if err := s.record(ctx, tx, snap, consent.Plan{At: w.OccurredAt, RecordedAt: w.At, Lang: w.Lang, Wording: w.Wording,
+		Evidence: w.Evidence, Transitions: t}); err != nil {
 		return out, err
 	}
 	if mode == applyQuiet {
 		return out, nil
+	}
+	var evID int64
+	if err := s.queryRow(ctx, tx, `SELECT max(id) FROM events`).Scan(&evID); err != nil {
+		return out, err
 	}
 	if out.Event, err = s.ledgerEvent(ctx, tx, evID); err != nil {
 		return out, err

@@ -102,7 +102,7 @@ func TestExportContactsRows(t *testing.T) {
 	ctx := context.Background()
 	db.RecordConsent(ctx, write("+4915112345671", "offers", consent.OptedIn, t0))
 	db.RecordConsent(ctx, write("+4915112345671", "order_updates", consent.OptedOut, t0))
-	if _, err := db.ApplyOptIn(ctx, optIn("+4915112345672", consent.OptedIn, t0, "offers")); err != nil {
+	if _, err := db.FixtureOptIn(ctx, optIn("+4915112345672", consent.OptedIn, t0, "offers")); err != nil {
 		t.Fatal(err)
 	}
 	db.db.Exec(`INSERT INTO contacts (phone, wa_id, status, created_at, updated_at) VALUES ('+4915112345673', '4915112345673', 'pending_terms', ?, ?)`, ts(t0), ts(t0))

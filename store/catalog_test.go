@@ -58,7 +58,7 @@ func TestCatalogSlugFixedOnceUsed(t *testing.T) {
 	}
 
 	// Used: once an event names it, the slug is fixed; the rest may change.
-	if _, err := db.ApplyOptIn(ctx, optIn("+4915112345678", consent.OptedIn, t0, "events")); err != nil {
+	if _, err := db.FixtureOptIn(ctx, optIn("+4915112345678", consent.OptedIn, t0, "events")); err != nil {
 		t.Fatal(err)
 	}
 	err := db.UpdateCategory(ctx, id, category("happenings", false, "Events"), t0)
@@ -90,7 +90,7 @@ func TestCatalogSlugUsedByEventsAlone(t *testing.T) {
 	db := openTest(t)
 	ctx := context.Background()
 	id, _ := db.CreateCategory(ctx, category("events", false, "Events"), t0)
-	db.ApplyOptIn(ctx, optIn("+4915112345678", consent.OptedIn, t0, "events"))
+	db.FixtureOptIn(ctx, optIn("+4915112345678", consent.OptedIn, t0, "events"))
 	if _, err := db.SQL().Exec(`DELETE FROM consents`); err != nil {
 		t.Fatal(err)
 	}
@@ -155,7 +155,7 @@ func TestCatalogFormWordingVersions(t *testing.T) {
 	}
 
 	// An opt-in shown the built-in text references version 1.
-	if _, err := db.ApplyOptIn(ctx, optIn("+4915112345678", consent.OptedIn, t0, "offers", "order_updates")); err != nil {
+	if _, err := db.FixtureOptIn(ctx, optIn("+4915112345678", consent.OptedIn, t0, "offers", "order_updates")); err != nil {
 		t.Fatal(err)
 	}
 	vs, err := db.WordingVersions(ctx)

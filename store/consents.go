@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/optin/optin/consent"
@@ -39,9 +38,15 @@ func (s *DB) Categories(ctx context.Context, lang string) ([]consent.Category, e
 const contactColumns = `id, phone, wa_id, language, status, window_open_until, created_at, entry_point, entry_valid, terms_expires_at, entry_via`
 
 func scanContact(row interface{ Scan(...any) error }) (consent.Contact, error) {
+	return scanContactWith(row)
+}
+
+// scanContactWith scans contactColumns followed by the columns of more.
+func scanContactWith(row interface{ Scan(...any) error }, more ...any) (consent.Contact, error) {
 	var c consent.Contact
 	var status, window, created, expires, via string
-	err := row.Scan(&c.ID, &c.Phone, &c.WaID, &c.Language, &status, &window, &created, &c.EntryPoint, &c.EntryValid, &expires, &via)
+	dest := []any{&c.ID, &c.Phone, &c.WaID, &c.Language, &status, &window, &created, &c.EntryPoint, &c.EntryValid, &expires, &via}
+	err := row.Scan(append(dest, more...)...)
 	c.EntryVia = consent.Source(via)
 	c.Status = consent.ContactStatus(status)
 	c.WindowOpenUntil = parseTS(window)
@@ -50,15 +55,11 @@ func scanContact(row interface{ Scan(...any) error }) (consent.Contact, error) {
 	return c, err
 }
 
-// ContactByPhone returns the contact with the E.164 number phone, or whose
-// wa_id is that number without "+".
+// ContactByPhone returns the contact with the number phone, in any of the
+// spellings WhatsApp uses for it (consent.MatchKey).
 func (s *DB) ContactByPhone(ctx context.Context, phone string) (consent.Contact, error) {
 	c, err := scanContact(s.db.QueryRowContext(ctx,
-		`SELECT `+contactColumns+` FROM contacts WHERE phone = ?`, phone))
-	if err == sql.ErrNoRows {
-		c, err = scanContact(s.db.QueryRowContext(ctx,
-			`SELECT `+contactColumns+` FROM contacts WHERE wa_id = ? LIMIT 1`, strings.TrimPrefix(phone, "+")))
-	}
+		`SELECT `+contactColumns+` FROM contacts WHERE match_key = ?`, consent.MatchKey(phone)))
 	return c, mapErr("contact by phone", err)
 }
 
@@ -66,14 +67,14 @@ const consentForQuery = `
 	SELECT c.status, coalesce(s.state, '')
 	FROM contacts c
 	LEFT JOIN consents s ON s.contact_id = c.id AND s.category_id = (SELECT id FROM categories WHERE slug = ?)
-	WHERE c.id = coalesce((SELECT id FROM contacts WHERE phone = ?), (SELECT id FROM contacts WHERE wa_id = ? LIMIT 1))`
+	WHERE c.match_key = ?`
 
-// ConsentFor returns the status of the contact with the number phone (or
-// that wa_id) and its consent for category, "" when it has none. It is the
+// ConsentFor returns the status of the contact with the number phone (any
+// spelling) and its consent for category, "" when it has none. It is the
 // consent check's one query.
 func (s *DB) ConsentFor(ctx context.Context, phone, category string) (consent.ContactStatus, consent.State, error) {
 	var status, state string
-	err := s.consentFor.QueryRowContext(ctx, category, phone, strings.TrimPrefix(phone, "+")).Scan(&status, &state)
+	err := s.consentFor.QueryRowContext(ctx, category, consent.MatchKey(phone)).Scan(&status, &state)
 	return consent.ContactStatus(status), consent.State(state), mapErr("consent for", err)
 }
 
@@ -105,83 +106,6 @@ func (s *DB) Consents(ctx context.Context, contactID int64) ([]consent.Consent, 
 // id (when it was the highest) to the next one, and the erased person's
 // events, which keep their contact_id, would seem to be the new contact's.
 const newContactID = `max(coalesce((SELECT max(id) FROM contacts), 0), coalesce((SELECT max(contact_id) FROM events), 0)) + 1`
-
-// ApplyOptIn records an opt-in in one transaction: the contact, the wording,
-// one event and consent state per changed category, and the welcome message.
-func (s *DB) ApplyOptIn(ctx context.Context, ch consent.OptInChange) (consent.OptInOutcome, error) {
-	var out consent.OptInOutcome
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		now := ts(ch.At)
-		_, err := s.exec(ctx, tx, `
-			INSERT INTO contacts (id, phone, wa_id, language, status, created_at, updated_at)
-			VALUES (`+newContactID+`, ?, ?, ?, 'active', ?, ?)
-			ON CONFLICT (phone) DO UPDATE SET
-			    language = excluded.language,
-			    status = CASE status WHEN 'pending_terms' THEN 'active' ELSE status END,
-			    updated_at = excluded.updated_at`,
-			ch.Phone, strings.TrimPrefix(ch.Phone, "+"), ch.Lang, now, now)
-		if err != nil {
-			return err
-		}
-		c, err := scanContact(s.queryRow(ctx, tx, `SELECT `+contactColumns+` FROM contacts WHERE phone = ?`, ch.Phone))
-		if err != nil {
-			return err
-		}
-		out.Contact = c
-		if err := s.ensureWording(ctx, tx, ch.Wording, ch.At); err != nil {
-			return err
-		}
-		for _, slug := range ch.Categories {
-			var catID int64
-			var current sql.NullString
-			err := s.queryRow(ctx, tx, `
-				SELECT c.id, s.state FROM categories c
-				LEFT JOIN consents s ON s.category_id = c.id AND s.contact_id = ?
-				WHERE c.slug = ?`, c.ID, slug).Scan(&catID, &current)
-			if err != nil {
-				return fmt.Errorf("category %q: %w", slug, err)
-			}
-			if consent.State(current.String) == ch.Target ||
-				(ch.Target == consent.Pending && consent.State(current.String) == consent.OptedIn) {
-				continue // nothing changes: no event
-			}
-			ev := consent.Event{ContactID: c.ID, Type: consent.EventOptIn, Category: slug, State: ch.Target,
-				OccurredAt: ch.At, WordingHash: ch.Wording.Hash, Lang: ch.Lang, Evidence: ch.Evidence}
-			evID, err := s.insertEvent(ctx, tx, ev, ch.At)
-			if err != nil {
-				return err
-			}
-			if err := s.setConsent(ctx, tx, c.ID, catID, ch.Target, ch.Evidence.Source, evID, ch.At); err != nil {
-				return err
-			}
-			out.Changed = append(out.Changed, slug)
-		}
-		if len(out.Changed) == 0 || ch.Welcome == nil {
-			return nil
-		}
-		var last string
-		if err := s.queryRow(ctx, tx, `SELECT last_welcome_at FROM contacts WHERE id = ?`, c.ID).Scan(&last); err != nil {
-			return err
-		}
-		if last != "" && ch.At.Sub(parseTS(last)) < ch.WelcomeCooldown {
-			return nil
-		}
-		msg := *ch.Welcome
-		msg.To = c.WaID
-		if err := s.enqueue(ctx, tx, c.ID, "welcome", msg, ch.At); err != nil {
-			return err
-		}
-		if _, err := s.exec(ctx, tx, `UPDATE contacts SET last_welcome_at = ? WHERE id = ?`, now, c.ID); err != nil {
-			return err
-		}
-		out.WelcomeQueued = true
-		return nil
-	})
-	if err != nil {
-		return consent.OptInOutcome{}, mapErr("apply opt-in", err)
-	}
-	return out, nil
-}
 
 // ensureWording stores w unless a wording with its hash exists, numbering
 // it as the next version of its kind and language.
@@ -289,6 +213,14 @@ func (s *DB) enqueue(ctx context.Context, tx *sql.Tx, contactID int64, purpose s
 		return fmt.Errorf("enqueue: %w", err)
 	}
 	return nil
+}
+
+// CloseWindow ends the contact's 24-hour window at at, when it was open
+// longer.
+func (s *DB) CloseWindow(ctx context.Context, contactID int64, at time.Time) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE contacts SET window_open_until = ?, updated_at = ?
+		WHERE id = ? AND window_open_until > ?`, ts(at), ts(at), contactID, ts(at))
+	return mapErr("close window", err)
 }
 
 // MarkUndeliverable sets the contact undeliverable and records why.

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strings"
 	"time"
@@ -100,6 +101,16 @@ func (s *DB) CountEntry(ctx context.Context, code, what string) error {
 		return consent.ErrNotFound
 	}
 	return nil
+}
+
+// countEntry is CountEntry in tx; an unknown code counts nothing.
+func (s *DB) countEntry(ctx context.Context, tx *sql.Tx, code, what string) error {
+	q, ok := countQueries[what]
+	if !ok {
+		return fmt.Errorf("count entry: unknown counter %q", what)
+	}
+	_, err := s.exec(ctx, tx, q, code)
+	return err
 }
 
 // scanEntryPoint reads one row of entryColumns from a *sql.Row or *sql.Rows.

@@ -14,9 +14,16 @@ func (s *DB) EnqueueForward(ctx context.Context, contactID int64, body []byte, a
 	if contactID != 0 {
 		cid = contactID
 	}
-	_, err := s.db.ExecContext(ctx, `INSERT INTO forwards (contact_id, body, status, next_attempt_at, created_at)
-		VALUES (?, ?, 'queued', ?, ?)`, cid, string(body), ts(at), ts(at))
+	_, err := s.db.ExecContext(ctx, insertForward, cid, string(body), ts(at), ts(at))
 	return mapErr("enqueue forward", err)
+}
+
+const insertForward = `INSERT INTO forwards (contact_id, body, status, next_attempt_at, created_at) VALUES (?, ?, 'queued', ?, ?)`
+
+// enqueueForward is EnqueueForward in tx.
+func (s *DB) enqueueForward(ctx context.Context, tx *sql.Tx, contactID int64, body []byte, at time.Time) error {
+	_, err := s.exec(ctx, tx, insertForward, contactID, string(body), ts(at), ts(at))
+	return err
 }
 
 // ClaimForwards leases up to limit due forwards.

@@ -4,166 +4,104 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
-	"sort"
 	"time"
 
 	"github.com/optin/optin/consent"
 )
 
-// RecordInbound stores a message a person sent, creating the contact as
-// pending_terms when the number is unknown, and extends the 24-hour window.
-// A message handled before reports Handled and changes nothing.
-func (s *DB) RecordInbound(ctx context.Context, r consent.InboundRecord) (consent.InboundOutcome, error) {
-	var out consent.InboundOutcome
+// HandleInbound stores a message a person sent and records what the domain
+// decides about it, in one transaction: the contact (created as
+// pending_terms when the number is unknown, matched by any spelling of the
+// number otherwise), the 24-hour window, the message, the plan decide
+// returns on the snapshot, and the mark that the message is handled. A
+// message handled before reports handled and changes nothing; a failure at
+// any step leaves nothing, so a retry decides again from the start.
+func (s *DB) HandleInbound(ctx context.Context, r consent.InboundRecord, decide consent.Decider) (bool, consent.Plan, error) {
+	var p consent.Plan
+	handledBefore := false
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		m := r.Message
 		var handled int
-		err := tx.QueryRowContext(ctx, `SELECT handled FROM inbound WHERE provider_message_id = ?`, m.ID).Scan(&handled)
+		err := s.queryRow(ctx, tx, `SELECT handled FROM inbound WHERE provider_message_id = ?`, m.ID).Scan(&handled)
 		switch {
 		case err == nil && handled == 1:
-			out.Handled = true
+			handledBefore = true
 			return nil
 		case err != nil && !errors.Is(err, sql.ErrNoRows):
 			return err
 		}
-		c, err := scanContact(tx.QueryRowContext(ctx, `SELECT `+contactColumns+` FROM contacts WHERE wa_id = ? OR phone = ? LIMIT 1`,
-			m.From, r.Phone))
+		created := false
+		id, err := s.contactIDByNumber(ctx, tx, r.Phone)
 		if errors.Is(err, sql.ErrNoRows) {
-			_, err = tx.ExecContext(ctx, `
-				INSERT INTO contacts (id, phone, wa_id, language, status, entry_point, entry_valid, entry_via, terms_expires_at, created_at, updated_at)
-				VALUES (`+newContactID+`, ?, ?, ?, 'pending_terms', ?, ?, ?, ?, ?, ?)`,
-				r.Phone, m.From, r.Lang, r.EntryPoint, r.EntryValid, r.EntryVia, ts(r.TermsExpire), ts(r.At), ts(r.At))
-			if err != nil {
-				return err
-			}
-			out.Created = true
-			c, err = scanContact(tx.QueryRowContext(ctx, `SELECT `+contactColumns+` FROM contacts WHERE phone = ?`, r.Phone))
+			err = s.queryRow(ctx, tx, `
+				INSERT INTO contacts (id, phone, wa_id, match_key, language, status, entry_point, entry_valid, entry_via,
+				    terms_expires_at, created_at, updated_at)
+				VALUES (`+newContactID+`, ?, ?, ?, ?, 'pending_terms', ?, ?, ?, ?, ?, ?) RETURNING id`,
+				r.Phone, m.From, consent.MatchKey(r.Phone), r.Lang, r.EntryPoint, r.EntryValid, r.EntryVia,
+				ts(r.TermsExpire), ts(r.At), ts(r.At)).Scan(&id)
+			created = true
 		}
 		if err != nil {
+			return err
+		}
+		if err := s.fault("inbound.contact"); err != nil {
 			return err
 		}
 		sent := m.Timestamp
 		if sent.IsZero() || sent.After(r.At) {
 			sent = r.At
 		}
-		window := sent.Add(24 * time.Hour)
-		if window.After(c.WindowOpenUntil) {
-			if _, err := tx.ExecContext(ctx, `UPDATE contacts SET window_open_until = ?, updated_at = ? WHERE id = ?`,
-				ts(window), ts(r.At), c.ID); err != nil {
-				return err
-			}
-			c.WindowOpenUntil = window
+		// The window runs from the message; the number is on WhatsApp after
+		// all when it was marked undeliverable; and the wa_id WhatsApp
+		// reports is the one to send to.
+		if _, err := s.exec(ctx, tx, `UPDATE contacts SET
+			    window_open_until = max(window_open_until, ?),
+			    status = CASE status WHEN 'undeliverable' THEN 'active' ELSE status END,
+			    wa_id = ?, updated_at = ?
+			WHERE id = ?`, ts(sent.Add(24*time.Hour)), m.From, ts(r.At), id); err != nil {
+			return err
 		}
-		if c.Status == consent.Undeliverable {
-			// They wrote to us: the number is on WhatsApp after all.
-			if _, err := tx.ExecContext(ctx, `UPDATE contacts SET status = 'active', updated_at = ? WHERE id = ?`, ts(r.At), c.ID); err != nil {
-				return err
-			}
-			c.Status = consent.Active
-		}
-		_, err = tx.ExecContext(ctx, `
+		if _, err := s.exec(ctx, tx, `
 			INSERT INTO inbound (provider_message_id, contact_id, type, text, button_id, sent_at, received_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (provider_message_id) DO NOTHING`,
-			m.ID, c.ID, string(m.Type), m.Text, m.ButtonID, ts(sent), ts(r.At))
-		out.Contact = c
-		return err
+			m.ID, id, string(m.Type), m.Text, m.ButtonID, ts(sent), ts(r.At)); err != nil {
+			return err
+		}
+		if err := s.fault("inbound.stored"); err != nil {
+			return err
+		}
+		snap, err := s.snapshot(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		snap.Created = created
+		if p, err = decide(snap); err != nil {
+			return err
+		}
+		if err := s.record(ctx, tx, snap, p); err != nil {
+			return err
+		}
+		if err := s.fault("inbound.recorded"); err != nil {
+			return err
+		}
+		if p.Erase == nil {
+			if _, err := s.exec(ctx, tx, `UPDATE inbound SET handled = 1 WHERE provider_message_id = ?`, m.ID); err != nil {
+				return err
+			}
+		}
+		return s.fault("inbound.handled")
 	})
 	if err != nil {
-		return consent.InboundOutcome{}, mapErr("record inbound", err)
+		return false, consent.Plan{}, mapErr("handle inbound", err)
 	}
-	return out, nil
-}
-
-// MarkHandled records that everything a message caused is stored.
-func (s *DB) MarkHandled(ctx context.Context, providerID string) error {
-	_, err := s.db.ExecContext(ctx, `UPDATE inbound SET handled = 1 WHERE provider_message_id = ?`, providerID)
-	return mapErr("mark handled", err)
+	s.afterPlan(ctx, p)
+	return handledBefore, p, nil
 }
 
 // ContactByID returns a contact.
 func (s *DB) ContactByID(ctx context.Context, id int64) (consent.Contact, error) {
 	c, err := scanContact(s.db.QueryRowContext(ctx, `SELECT `+contactColumns+` FROM contacts WHERE id = ?`, id))
 	return c, mapErr("contact by id", err)
-}
-
-// ApplyChange records a change of a contact's consents in one transaction:
-// the wording, the contact-level event, one event per category whose state
-// differs from its target, the derived states, and the replies.
-func (s *DB) ApplyChange(ctx context.Context, ch consent.Change) ([]string, error) {
-	var changed []string
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		c, err := scanContact(tx.QueryRowContext(ctx, `SELECT `+contactColumns+` FROM contacts WHERE id = ?`, ch.ContactID))
-		if err != nil {
-			return err
-		}
-		wording := ""
-		if ch.Wording != nil {
-			if err := s.ensureWording(ctx, tx, *ch.Wording, ch.At); err != nil {
-				return err
-			}
-			wording = ch.Wording.Hash
-		}
-		if ch.Activate {
-			if _, err := tx.ExecContext(ctx, `UPDATE contacts SET status = 'active', terms_expires_at = '', updated_at = ?
-				WHERE id = ? AND status = 'pending_terms'`, ts(ch.At), c.ID); err != nil {
-				return err
-			}
-		}
-		if ch.ContactEvent != "" {
-			if _, err := s.insertEvent(ctx, tx, consent.Event{ContactID: c.ID, Type: ch.ContactEvent, OccurredAt: ch.At,
-				WordingHash: wording, Lang: ch.Lang, Evidence: ch.Evidence}, ch.At); err != nil {
-				return err
-			}
-		}
-		slugs := make([]string, 0, len(ch.Set))
-		for slug := range ch.Set {
-			slugs = append(slugs, slug)
-		}
-		sort.Strings(slugs)
-		for _, slug := range slugs {
-			target := ch.Set[slug]
-			var catID int64
-			var current sql.NullString
-			err := tx.QueryRowContext(ctx, `
-				SELECT c.id, s.state FROM categories c
-				LEFT JOIN consents s ON s.category_id = c.id AND s.contact_id = ?
-				WHERE c.slug = ?`, c.ID, slug).Scan(&catID, &current)
-			if err != nil {
-				return fmt.Errorf("category %q: %w", slug, err)
-			}
-			if consent.State(current.String) == target {
-				continue
-			}
-			evID, err := s.insertEvent(ctx, tx, consent.Event{ContactID: c.ID, Type: ch.Type, Category: slug, State: target,
-				OccurredAt: ch.At, WordingHash: wording, Lang: ch.Lang, Evidence: ch.Evidence}, ch.At)
-			if err != nil {
-				return err
-			}
-			if err := s.setConsent(ctx, tx, c.ID, catID, target, ch.Evidence.Source, evID, ch.At); err != nil {
-				return err
-			}
-			changed = append(changed, slug)
-		}
-		if ch.CancelQueued {
-			if _, err := tx.ExecContext(ctx, `UPDATE outbox SET status = 'failed', error_class = 'cancelled',
-				error_title = 'cancelled by opt-out', updated_at = ? WHERE contact_id = ? AND status = 'queued'`,
-				ts(ch.At), c.ID); err != nil {
-				return err
-			}
-		}
-		for _, m := range ch.Replies {
-			m.To = c.WaID
-			if err := s.enqueue(ctx, tx, c.ID, ch.ReplyPurpose, m, ch.At); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, mapErr("apply change", err)
-	}
-	return changed, nil
 }
 
 // Enqueue puts one message to a contact in the outbox.
@@ -179,60 +117,47 @@ func (s *DB) Enqueue(ctx context.Context, contactID int64, purpose string, m con
 	return mapErr("enqueue", err)
 }
 
-// EnqueueFallback enqueues the fallback reply unless one went to the contact
-// within the last 24 hours, and reports whether it did.
-func (s *DB) EnqueueFallback(ctx context.Context, contactID int64, m consent.Message, at time.Time) (bool, error) {
-	queued := false
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		var waID, last string
-		if err := tx.QueryRowContext(ctx, `SELECT wa_id, last_fallback_at FROM contacts WHERE id = ?`, contactID).Scan(&waID, &last); err != nil {
-			return err
-		}
-		if last != "" && at.Sub(parseTS(last)) < 24*time.Hour {
-			return nil
-		}
-		m.To = waID
-		if err := s.enqueue(ctx, tx, contactID, "fallback", m, at); err != nil {
-			return err
-		}
-		_, err := tx.ExecContext(ctx, `UPDATE contacts SET last_fallback_at = ? WHERE id = ?`, ts(at), contactID)
-		queued = err == nil
-		return err
-	})
-	return queued, mapErr("enqueue fallback", err)
-}
-
 // EraseContact deletes a contact with its consents, messages and forwards,
 // and leaves a tombstone. Events stay in the ledger, holding no number, but
 // lose their personal content (IP, user agent, message text…); their hashes
 // keep the chain verifiable. The erasure's own event is recorded after that,
 // with its evidence (who erased, and why) intact.
 func (s *DB) EraseContact(ctx context.Context, contactID int64, t consent.Tombstone) error {
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO tombstones (phone_hash, reason, actor, erased_at) VALUES (?, ?, ?, ?)`,
-			t.PhoneHash, t.Reason, t.Actor, ts(t.At)); err != nil {
-			return err
-		}
-		if _, err := s.eraseEventContent(ctx, tx, contactID); err != nil {
-			return err
-		}
-		if t.Event != "" {
-			if _, err := s.insertEvent(ctx, tx, consent.Event{ContactID: contactID, Type: t.Event, OccurredAt: t.At,
-				Evidence: consent.Evidence{Source: t.Source, Actor: t.Actor, Detail: map[string]string{"reason": t.Reason}}}, t.At); err != nil {
-				return err
-			}
-		}
-		res, err := tx.ExecContext(ctx, `DELETE FROM contacts WHERE id = ?`, contactID)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return sql.ErrNoRows
-		}
-		return nil
-	})
-	return mapErr("erase contact", err)
+	err := s.tx(ctx, func(tx *sql.Tx) error { return s.eraseContact(ctx, tx, contactID, t) })
+	if err != nil {
+		return mapErr("erase contact", err)
+	}
+	s.erased(ctx)
+	return nil
 }
+
+func (s *DB) eraseContact(ctx context.Context, tx *sql.Tx, contactID int64, t consent.Tombstone) error {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO tombstones (phone_hash, reason, actor, erased_at) VALUES (?, ?, ?, ?)`,
+		t.PhoneHash, t.Reason, t.Actor, ts(t.At)); err != nil {
+		return err
+	}
+	if _, err := s.eraseEventContent(ctx, tx, contactID); err != nil {
+		return err
+	}
+	if t.Event != "" {
+		if _, err := s.insertEvent(ctx, tx, consent.Event{ContactID: contactID, Type: t.Event, OccurredAt: t.At,
+			Evidence: consent.Evidence{Source: t.Source, Actor: t.Actor, Detail: map[string]string{"reason": t.Reason}}}, t.At); err != nil {
+			return err
+		}
+	}
+	res, err := tx.ExecContext(ctx, `DELETE FROM contacts WHERE id = ?`, contactID)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return sql.ErrNoRows
+	}
+	return nil
+}
+
+// erased follows a committed erasure. (The hardening of issue 13 makes it
+// push the erased data out of the WAL.)
+func (s *DB) erased(ctx context.Context) {}
 
 // Tombstones returns the tombstones left for a number's hash.
 func (s *DB) Tombstones(ctx context.Context, phoneHash string) ([]consent.Tombstone, error) {
@@ -273,19 +198,26 @@ func (s *DB) ExpiredTerms(ctx context.Context, now time.Time, limit int) ([]cons
 	return out, mapErr("expired terms", rows.Err())
 }
 
-// ChangeNumber moves a contact, with its consents, to a new number and
-// records the move. ErrConflict when the new number is another contact's.
-func (s *DB) ChangeNumber(ctx context.Context, contactID int64, phone, waID string, ev consent.Evidence, at time.Time) error {
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `UPDATE contacts SET phone = ?, wa_id = ?, updated_at = ? WHERE id = ?`,
-			phone, waID, ts(at), contactID); err != nil {
-			return err
-		}
-		_, err := s.insertEvent(ctx, tx, consent.Event{ContactID: contactID, Type: consent.EventNumberChanged, OccurredAt: at,
-			Evidence: ev}, at)
+// changeNumber moves a contact, with its consents, to a new number and
+// records the move. When the new number is already another contact's,
+// both stay as they are and nothing is recorded.
+func (s *DB) changeNumber(ctx context.Context, tx *sql.Tx, contactID int64, phone, waID string, ev consent.Evidence, at time.Time) error {
+	var other int64
+	err := s.queryRow(ctx, tx, `SELECT id FROM contacts WHERE (match_key = ? OR phone = ?) AND id <> ?`,
+		consent.MatchKey(phone), phone, contactID).Scan(&other)
+	if err == nil {
+		return nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
 		return err
-	})
-	return mapErr("change number", err)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE contacts SET phone = ?, wa_id = ?, match_key = ?, updated_at = ? WHERE id = ?`,
+		phone, waID, consent.MatchKey(phone), ts(at), contactID); err != nil {
+		return err
+	}
+	_, err = s.insertEvent(ctx, tx, consent.Event{ContactID: contactID, Type: consent.EventNumberChanged, OccurredAt: at,
+		Evidence: ev}, at)
+	return err
 }
 
 // InboundTexts returns what a contact wrote, oldest first.

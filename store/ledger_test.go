@@ -57,13 +57,13 @@ func buildLedger(t testing.TB, db *DB, n int) {
 		if n-total < 2*len(cats)+3 {
 			// Fill up one event at a time.
 			if live == 0 {
-				out, err := db.ApplyOptIn(ctx, optIn(newPhone(), consent.OptedIn, at, cats[0]))
+				out, err := db.FixtureOptIn(ctx, optIn(newPhone(), consent.OptedIn, at, cats[0]))
 				must(err)
 				live, total = out.Contact.ID, total+1
 				continue
 			}
 			p := newPhone()
-			must(db.ChangeNumber(ctx, live, p, strings.TrimPrefix(p, "+"),
+			must(db.FixtureNumberChange(ctx, live, p, strings.TrimPrefix(p, "+"),
 				consent.Evidence{Source: consent.SourceProvider, MessageID: fmt.Sprintf("wamid.fill%d", i)}, at))
 			total++
 			continue
@@ -82,7 +82,7 @@ func buildLedger(t testing.TB, db *DB, n int) {
 		case consent.SourceAdmin, consent.SourceAPI, consent.SourceImport:
 			ch.Evidence.Actor = "admin@example.com"
 		}
-		out, err := db.ApplyOptIn(ctx, ch)
+		out, err := db.FixtureOptIn(ctx, ch)
 		must(err)
 		total += len(out.Changed)
 		id := out.Contact.ID
@@ -98,7 +98,7 @@ func buildLedger(t testing.TB, db *DB, n int) {
 			set[c] = consent.OptedOut
 		}
 		w := consent.NewWording("terms", "es", "Acepto los términos.")
-		changed, err := db.ApplyChange(ctx, consent.Change{ContactID: id, At: at.Add(time.Second), Lang: "es", Evidence: ev,
+		changed, err := db.FixtureChange(ctx, ChangeFixture{ContactID: id, At: at.Add(time.Second), Lang: "es", Evidence: ev,
 			Wording: &w, ContactEvent: consent.EventTermsAccepted, Type: consent.EventOptOut, Set: set})
 		must(err)
 		total += len(changed) + 1
@@ -106,7 +106,7 @@ func buildLedger(t testing.TB, db *DB, n int) {
 		must(db.MarkUndeliverable(ctx, id, 131026, at.Add(2*time.Second)))
 		total++
 		p := newPhone()
-		must(db.ChangeNumber(ctx, id, p, strings.TrimPrefix(p, "+"),
+		must(db.FixtureNumberChange(ctx, id, p, strings.TrimPrefix(p, "+"),
 			consent.Evidence{Source: consent.SourceProvider, MessageID: fmt.Sprintf("wamid.sys%d", i)}, at.Add(3*time.Second)))
 		total++
 		if i%3 == 0 {
@@ -355,12 +355,12 @@ func TestLedgerRewrittenChain(t *testing.T) {
 	}
 	defer db.Close()
 	for i := range 10 {
-		if _, err := db.ApplyOptIn(ctx, optIn(fmt.Sprintf("+49151000000%02d", i), consent.OptedIn, t0, "offers", "order_updates")); err != nil {
+		if _, err := db.FixtureOptIn(ctx, optIn(fmt.Sprintf("+49151000000%02d", i), consent.OptedIn, t0, "offers", "order_updates")); err != nil {
 			t.Fatal(err)
 		}
 	}
 	wantIntact(t, db, 20)
-	if _, err := db.ApplyOptIn(ctx, optIn("+4915100000099", consent.OptedIn, t0, "offers")); err != nil {
+	if _, err := db.FixtureOptIn(ctx, optIn("+4915100000099", consent.OptedIn, t0, "offers")); err != nil {
 		t.Fatal(err)
 	}
 	wantIntact(t, db, 21) // growing past the recorded head is fine
@@ -397,22 +397,22 @@ func TestLedgerRewrittenChain(t *testing.T) {
 func TestLedgerErase(t *testing.T) {
 	ctx := context.Background()
 	db := openTest(t)
-	a, err := db.ApplyOptIn(ctx, optIn("+4915112345678", consent.OptedIn, t0, "offers", "order_updates"))
+	a, err := db.FixtureOptIn(ctx, optIn("+4915112345678", consent.OptedIn, t0, "offers", "order_updates"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := db.ApplyOptIn(ctx, optIn("+4915112345679", consent.OptedIn, t0, "offers"))
+	b, err := db.FixtureOptIn(ctx, optIn("+4915112345679", consent.OptedIn, t0, "offers"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	// A WhatsApp reply with message text, and a keyword with no personal
 	// content (nothing to erase there).
-	if _, err := db.ApplyChange(ctx, consent.Change{ContactID: a.Contact.ID, At: t0.Add(time.Minute), Type: consent.EventOptOut,
+	if _, err := db.FixtureChange(ctx, ChangeFixture{ContactID: a.Contact.ID, At: t0.Add(time.Minute), Type: consent.EventOptOut,
 		Evidence: consent.Evidence{Source: consent.SourceWhatsAppReply, MessageID: "wamid.1", MessageText: "STOP offers"},
 		Set:      map[string]consent.State{"offers": consent.OptedOut}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.ApplyChange(ctx, consent.Change{ContactID: a.Contact.ID, At: t0.Add(2 * time.Minute), Type: consent.EventOptOut,
+	if _, err := db.FixtureChange(ctx, ChangeFixture{ContactID: a.Contact.ID, At: t0.Add(2 * time.Minute), Type: consent.EventOptOut,
 		Evidence: consent.Evidence{Source: consent.SourceKeyword},
 		Set:      map[string]consent.State{"order_updates": consent.OptedOut}}); err != nil {
 		t.Fatal(err)
@@ -490,7 +490,7 @@ func TestLedgerConcurrentEvents(t *testing.T) {
 	for g := range 8 {
 		wg.Go(func() {
 			for i := range 10 {
-				if _, err := db.ApplyOptIn(ctx, optIn(fmt.Sprintf("+491511%02d%04d", g, i), consent.OptedIn, t0, "offers", "order_updates")); err != nil {
+				if _, err := db.FixtureOptIn(ctx, optIn(fmt.Sprintf("+491511%02d%04d", g, i), consent.OptedIn, t0, "offers", "order_updates")); err != nil {
 					errs <- err
 					return
 				}
@@ -511,7 +511,7 @@ func TestLastLedgerCheck(t *testing.T) {
 	if _, err := db.LastLedgerCheck(ctx); !errors.Is(err, consent.ErrNotFound) {
 		t.Errorf("before any check: err = %v, want ErrNotFound", err)
 	}
-	if _, err := db.ApplyOptIn(ctx, optIn("+4915112345678", consent.OptedIn, t0, "offers")); err != nil {
+	if _, err := db.FixtureOptIn(ctx, optIn("+4915112345678", consent.OptedIn, t0, "offers")); err != nil {
 		t.Fatal(err)
 	}
 	rep, err := db.VerifyLedger(ctx, t0.Add(time.Hour))
@@ -531,7 +531,7 @@ func TestEventHashesAtInsert(t *testing.T) {
 	ctx := context.Background()
 	db := openTest(t)
 	for i := range 2 {
-		if _, err := db.ApplyOptIn(ctx, optIn(fmt.Sprintf("+491511234567%d", i), consent.OptedIn, t0, "offers")); err != nil {
+		if _, err := db.FixtureOptIn(ctx, optIn(fmt.Sprintf("+491511234567%d", i), consent.OptedIn, t0, "offers")); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -21,12 +21,12 @@ func TestPurgeMessageTexts(t *testing.T) {
 	ctx := context.Background()
 	old, recent := t0, t0.Add(40*24*time.Hour)
 	rec := func(id, text string, at time.Time) consent.Contact {
-		out, err := db.RecordInbound(ctx, consent.InboundRecord{Message: consent.InboundMessage{ID: id, From: "4915112345678",
+		out, _, err := db.FixtureInbound(ctx, consent.InboundRecord{Message: consent.InboundMessage{ID: id, From: "4915112345678",
 			Type: consent.InText, Text: text, Timestamp: at}, Phone: "+4915112345678", Lang: "en", At: at})
 		if err != nil {
 			t.Fatal(err)
 		}
-		return out.Contact
+		return out
 	}
 	c := rec("wamid.OLD", "an old secret about my shoes", old)
 	rec("wamid.NEW", "a recent question", recent)

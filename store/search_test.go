@@ -29,7 +29,7 @@ func searchFixture(t *testing.T) (*DB, []int64) {
 	var ids []int64
 	add := func(phone string, i int, target consent.State, cats ...string) int64 {
 		ch := optIn(phone, target, t0.Add(time.Duration(i)*time.Hour), cats...)
-		out, err := db.ApplyOptIn(ctx, ch)
+		out, err := db.FixtureOptIn(ctx, ch)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -38,13 +38,13 @@ func searchFixture(t *testing.T) (*DB, []int64) {
 	}
 	add("+4915112345678", 0, consent.OptedIn, "offers", "order_updates")
 	c2 := add("+4915198765432", 1, consent.OptedIn, "offers")
-	if _, err := db.ApplyChange(ctx, consent.Change{ContactID: c2, At: t0.Add(30 * time.Hour), Type: consent.EventOptOut,
+	if _, err := db.FixtureChange(ctx, ChangeFixture{ContactID: c2, At: t0.Add(30 * time.Hour), Type: consent.EventOptOut,
 		Evidence: consent.Evidence{Source: consent.SourceKeyword}, Set: map[string]consent.State{"offers": consent.OptedOut}}); err != nil {
 		t.Fatal(err)
 	}
 	ch := optIn("+34612345000", consent.OptedIn, t0.Add(2*time.Hour), "recommendations")
 	ch.Evidence.Source = consent.SourceAPI
-	out, err := db.ApplyOptIn(ctx, ch)
+	out, err := db.FixtureOptIn(ctx, ch)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,12 +54,12 @@ func searchFixture(t *testing.T) (*DB, []int64) {
 	if err := db.MarkUndeliverable(ctx, c4, 131026, t0.Add(3*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	rec, err := db.RecordInbound(ctx, consent.InboundRecord{Phone: "+12025550123", Lang: "en", At: t0.Add(4 * time.Hour),
+	rec, _, err := db.FixtureInbound(ctx, consent.InboundRecord{Phone: "+12025550123", Lang: "en", At: t0.Add(4 * time.Hour),
 		Message: consent.InboundMessage{ID: "wamid.S1", From: "12025550123", Type: consent.InText, Text: "hi", Timestamp: t0.Add(4 * time.Hour)}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ids = append(ids, rec.Contact.ID)
+	ids = append(ids, rec.ID)
 	add("+4917012399999", 5, consent.Pending, "order_updates")
 	return db, ids
 }
@@ -147,7 +147,7 @@ func TestSearchContactsFilters(t *testing.T) {
 func TestSearchContactsWaID(t *testing.T) {
 	ctx := context.Background()
 	db := openTest(t)
-	out, err := db.ApplyOptIn(ctx, optIn("+525512345678", consent.OptedIn, t0, "offers"))
+	out, err := db.FixtureOptIn(ctx, optIn("+525512345678", consent.OptedIn, t0, "offers"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,7 +158,7 @@ func TestSearchContactsWaID(t *testing.T) {
 		}
 	}
 	// A new number replaces the old one in the index.
-	if err := db.ChangeNumber(ctx, out.Contact.ID, "+4930555111", "4930555111", consent.Evidence{Source: consent.SourceProvider}, t0); err != nil {
+	if err := db.FixtureNumberChange(ctx, out.Contact.ID, "+4930555111", "4930555111", consent.Evidence{Source: consent.SourceProvider}, t0); err != nil {
 		t.Fatal(err)
 	}
 	if got := pageIDs(search(t, db, consent.ContactSearch{Digits: "5512345678"})); len(got) != 0 {
@@ -309,11 +309,11 @@ func TestEraseRemovesNumberFromSearchIndex(t *testing.T) {
 	}
 	defer db.Close()
 	const phone, digits = "+4915112345678", "4915112345678"
-	a, err := db.ApplyOptIn(ctx, optIn(phone, consent.OptedIn, t0, "offers"))
+	a, err := db.FixtureOptIn(ctx, optIn(phone, consent.OptedIn, t0, "offers"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := db.ApplyOptIn(ctx, optIn("+4917099887766", consent.OptedIn, t0, "offers"))
+	b, err := db.FixtureOptIn(ctx, optIn("+4917099887766", consent.OptedIn, t0, "offers"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -368,7 +368,7 @@ func TestSearchContactsCategoryStatePages(t *testing.T) {
 	db, _ := searchFixture(t)
 	ctx := context.Background()
 	for i := range 5 {
-		if _, err := db.ApplyOptIn(ctx, optIn(fmt.Sprintf("+49170123456%d", i), consent.OptedIn, t0, "offers", "order_updates")); err != nil {
+		if _, err := db.FixtureOptIn(ctx, optIn(fmt.Sprintf("+49170123456%d", i), consent.OptedIn, t0, "offers", "order_updates")); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -203,7 +203,7 @@ func (g *seeder) batch(ctx context.Context, conn *sql.Conn) error {
 	}
 	defer tx.Rollback()
 	if err := insertRows(ctx, tx, `INSERT INTO contacts (id, phone, wa_id, language, status, window_open_until, created_at,
-		updated_at, entry_point, entry_valid) VALUES `, 10, g.contacts); err != nil {
+		updated_at, entry_point, entry_valid, match_key) VALUES `, 11, g.contacts); err != nil {
 		return fmt.Errorf("contacts: %w", err)
 	}
 	if err := insertRows(ctx, tx, `INSERT INTO events (id, contact_id, type, category, state, source, occurred_at, recorded_at,
@@ -322,7 +322,7 @@ func (g *seeder) makeContact(i int) {
 	}
 	updated := ts(at.Add(-gap))
 	g.contacts = append(g.contacts, []any{id, phone, strings.TrimPrefix(phone, "+"), lang, string(status), window,
-		ts(created), updated, entry, entry != ""})
+		ts(created), updated, entry, entry != "", consent.MatchKey(phone)})
 	for c := range g.cats {
 		if states[c] != "" {
 			g.consents = append(g.consents, []any{id, g.catIDs[c], string(states[c]), since[c], string(sources[c]), lastEvent[c]})

@@ -111,7 +111,7 @@ func TestStatsMatchTables(t *testing.T) {
 	buildLedger(t, db, 400)
 	var ids []int64
 	for i := range 8 {
-		out, err := db.ApplyOptIn(ctx, optIn(fmt.Sprintf("+4916%09d", i), consent.OptedIn, t0, "offers"))
+		out, err := db.FixtureOptIn(ctx, optIn(fmt.Sprintf("+4916%09d", i), consent.OptedIn, t0, "offers"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -134,7 +134,7 @@ func TestStatsBackfill(t *testing.T) {
 	db := openTest(t)
 	ctx := context.Background()
 	for i := range 8 {
-		if _, err := db.ApplyOptIn(ctx, optIn(fmt.Sprintf("+4916%09d", i), consent.OptedIn, t0.Add(time.Duration(i)*time.Hour), "offers", "order_updates")); err != nil {
+		if _, err := db.FixtureOptIn(ctx, optIn(fmt.Sprintf("+4916%09d", i), consent.OptedIn, t0.Add(time.Duration(i)*time.Hour), "offers", "order_updates")); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -168,12 +168,12 @@ func TestStats(t *testing.T) {
 	db := openTest(t)
 	ctx := context.Background()
 	day1, day2 := t0, t0.Add(24*time.Hour)
-	a, _ := db.ApplyOptIn(ctx, optIn("+4915100000001", consent.OptedIn, day1, "offers", "order_updates"))
-	db.ApplyOptIn(ctx, optIn("+4915100000002", consent.OptedIn, day2, "offers"))
+	a, _ := db.FixtureOptIn(ctx, optIn("+4915100000001", consent.OptedIn, day1, "offers", "order_updates"))
+	db.FixtureOptIn(ctx, optIn("+4915100000002", consent.OptedIn, day2, "offers"))
 	old := optIn("+4915100000003", consent.OptedIn, day1.AddDate(0, 0, -40), "offers")
 	old.Evidence.Source = consent.SourceImport
-	db.ApplyOptIn(ctx, old)
-	if _, err := db.ApplyChange(ctx, consent.Change{ContactID: a.Contact.ID, At: day2, Type: consent.EventOptOut,
+	db.FixtureOptIn(ctx, old)
+	if _, err := db.FixtureChange(ctx, ChangeFixture{ContactID: a.Contact.ID, At: day2, Type: consent.EventOptOut,
 		Evidence: consent.Evidence{Source: consent.SourceKeyword}, Set: map[string]consent.State{"offers": consent.OptedOut}}); err != nil {
 		t.Fatal(err)
 	}
@@ -269,7 +269,7 @@ func TestStatsAfterSeed(t *testing.T) {
 	if _, err := db.Seed(ctx, SeedOptions{Contacts: 400, Events: 2000, Batch: 150, Seed: 3}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.ApplyOptIn(ctx, optIn("+4917700000001", consent.OptedIn, t0, "offers")); err != nil {
+	if _, err := db.FixtureOptIn(ctx, optIn("+4917700000001", consent.OptedIn, t0, "offers")); err != nil {
 		t.Fatal(err)
 	}
 	checkStatsMatch(t, db)

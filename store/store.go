@@ -38,6 +38,8 @@ type DB struct {
 	consentFor *sql.Stmt
 	apiKey     *sql.Stmt
 	stmts      stmts
+	// faults, when set, fails chosen steps (SetFault).
+	faults func(step string) error
 }
 
 // Open opens (creating if needed) the SQLite database at path and applies
@@ -67,6 +69,10 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	}
 	s := &DB{db: db}
 	if err := s.migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if err := s.unifyContacts(ctx); err != nil {
 		db.Close()
 		return nil, err
 	}

@@ -23,8 +23,8 @@ func openTest(t *testing.T) *DB {
 
 var t0 = time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)
 
-func optIn(phone string, target consent.State, at time.Time, cats ...string) consent.OptInChange {
-	return consent.OptInChange{
+func optIn(phone string, target consent.State, at time.Time, cats ...string) OptInFixture {
+	return OptInFixture{
 		Phone: phone, Lang: "en", Categories: cats, Target: target,
 		Wording:  consent.NewWording("consent", "en", "I agree."),
 		Evidence: consent.Evidence{Source: consent.SourceWebForm, IP: "203.0.113.0/24", UserAgent: "test"},
@@ -75,7 +75,7 @@ func TestSeededCategories(t *testing.T) {
 func TestEventsAreAppendOnly(t *testing.T) {
 	db := openTest(t)
 	ctx := context.Background()
-	if _, err := db.ApplyOptIn(ctx, optIn("+4915112345678", consent.OptedIn, t0, "offers")); err != nil {
+	if _, err := db.FixtureOptIn(ctx, optIn("+4915112345678", consent.OptedIn, t0, "offers")); err != nil {
 		t.Fatal(err)
 	}
 	for _, q := range []string{
@@ -94,7 +94,7 @@ func TestApplyOptInRecordsOnlyChanges(t *testing.T) {
 	ctx := context.Background()
 	phone := "+4915112345678"
 
-	out, err := db.ApplyOptIn(ctx, optIn(phone, consent.OptedIn, t0, "offers"))
+	out, err := db.FixtureOptIn(ctx, optIn(phone, consent.OptedIn, t0, "offers"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +102,7 @@ func TestApplyOptInRecordsOnlyChanges(t *testing.T) {
 		t.Fatalf("first opt-in: %+v, want one change and a welcome", out)
 	}
 	// Same again an hour later: nothing changes, no welcome.
-	out, err = db.ApplyOptIn(ctx, optIn(phone, consent.OptedIn, t0.Add(time.Hour), "offers"))
+	out, err = db.FixtureOptIn(ctx, optIn(phone, consent.OptedIn, t0.Add(time.Hour), "offers"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +110,7 @@ func TestApplyOptInRecordsOnlyChanges(t *testing.T) {
 		t.Errorf("repeat: %+v, want nothing", out)
 	}
 	// A new category within 24 h: one event, still no second welcome.
-	out, err = db.ApplyOptIn(ctx, optIn(phone, consent.OptedIn, t0.Add(2*time.Hour), "offers", "order_updates"))
+	out, err = db.FixtureOptIn(ctx, optIn(phone, consent.OptedIn, t0.Add(2*time.Hour), "offers", "order_updates"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,7 +118,7 @@ func TestApplyOptInRecordsOnlyChanges(t *testing.T) {
 		t.Errorf("new category: %+v, want only order_updates changed and no welcome", out)
 	}
 	// After 24 h a new change sends a welcome again.
-	out, err = db.ApplyOptIn(ctx, optIn(phone, consent.OptedIn, t0.Add(25*time.Hour), "recommendations"))
+	out, err = db.FixtureOptIn(ctx, optIn(phone, consent.OptedIn, t0.Add(25*time.Hour), "recommendations"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,8 +156,8 @@ func TestWordingVersions(t *testing.T) {
 	a := optIn("+4915112345678", consent.OptedIn, t0, "offers")
 	b := optIn("+4915112345679", consent.OptedIn, t0, "offers")
 	b.Wording = consent.NewWording("consent", "en", "I agree, version two.")
-	for _, c := range []consent.OptInChange{a, b, a} {
-		if _, err := db.ApplyOptIn(ctx, c); err != nil {
+	for _, c := range []OptInFixture{a, b, a} {
+		if _, err := db.FixtureOptIn(ctx, c); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -171,8 +171,8 @@ func TestDoubleOptInKeepsOptedIn(t *testing.T) {
 	db := openTest(t)
 	ctx := context.Background()
 	phone := "+4915112345678"
-	db.ApplyOptIn(ctx, optIn(phone, consent.OptedIn, t0, "offers"))
-	out, err := db.ApplyOptIn(ctx, optIn(phone, consent.Pending, t0.Add(48*time.Hour), "offers", "order_updates"))
+	db.FixtureOptIn(ctx, optIn(phone, consent.OptedIn, t0, "offers"))
+	out, err := db.FixtureOptIn(ctx, optIn(phone, consent.Pending, t0.Add(48*time.Hour), "offers", "order_updates"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -189,7 +189,7 @@ func TestDoubleOptInKeepsOptedIn(t *testing.T) {
 func TestOutboxLifecycle(t *testing.T) {
 	db := openTest(t)
 	ctx := context.Background()
-	out, _ := db.ApplyOptIn(ctx, optIn("+4915112345678", consent.OptedIn, t0, "offers"))
+	out, _ := db.FixtureOptIn(ctx, optIn("+4915112345678", consent.OptedIn, t0, "offers"))
 
 	due, err := db.ClaimDue(ctx, t0, time.Minute, 10)
 	if err != nil || len(due) != 1 || due[0].Attempts != 1 {
@@ -236,7 +236,7 @@ func TestOutboxLifecycle(t *testing.T) {
 func TestMarkUndeliverable(t *testing.T) {
 	db := openTest(t)
 	ctx := context.Background()
-	out, _ := db.ApplyOptIn(ctx, optIn("+4915112340000", consent.OptedIn, t0, "offers"))
+	out, _ := db.FixtureOptIn(ctx, optIn("+4915112340000", consent.OptedIn, t0, "offers"))
 	for i := 0; i < 2; i++ {
 		if err := db.MarkUndeliverable(ctx, out.Contact.ID, 131026, t0); err != nil {
 			t.Fatal(err)
@@ -255,7 +255,7 @@ func TestMarkUndeliverable(t *testing.T) {
 func TestContactByWaID(t *testing.T) {
 	db := openTest(t)
 	ctx := context.Background()
-	db.ApplyOptIn(ctx, optIn("+525512345678", consent.OptedIn, t0, "offers"))
+	db.FixtureOptIn(ctx, optIn("+525512345678", consent.OptedIn, t0, "offers"))
 	due, _ := db.ClaimDue(ctx, t0, time.Minute, 1)
 	db.MarkSent(ctx, due[0].ID, consent.SendResult{MessageID: "wamid.x", WaID: "5215512345678"}, t0)
 	for _, phone := range []string{"+525512345678", "+5215512345678"} {
@@ -291,7 +291,7 @@ func TestAPIKeys(t *testing.T) {
 func TestReleaseLeases(t *testing.T) {
 	db := openTest(t)
 	ctx := context.Background()
-	db.ApplyOptIn(ctx, optIn("+4915112345678", consent.OptedIn, t0, "offers"))
+	db.FixtureOptIn(ctx, optIn("+4915112345678", consent.OptedIn, t0, "offers"))
 	db.ClaimDue(ctx, t0, time.Hour, 10)
 	n, err := db.ReleaseLeases(ctx, t0.Add(time.Second))
 	if err != nil || n != 1 {
@@ -306,14 +306,14 @@ func TestReleaseLeases(t *testing.T) {
 func TestInboundMakesUndeliverableActive(t *testing.T) {
 	db := openTest(t)
 	ctx := context.Background()
-	out, _ := db.ApplyOptIn(ctx, optIn("+4915112345678", consent.OptedIn, t0, "offers"))
+	out, _ := db.FixtureOptIn(ctx, optIn("+4915112345678", consent.OptedIn, t0, "offers"))
 	db.MarkUndeliverable(ctx, out.Contact.ID, 131026, t0)
-	got, err := db.RecordInbound(ctx, consent.InboundRecord{Message: consent.InboundMessage{ID: "wamid.U", From: "4915112345678",
+	got, _, err := db.FixtureInbound(ctx, consent.InboundRecord{Message: consent.InboundMessage{ID: "wamid.U", From: "4915112345678",
 		Type: consent.InText, Text: "hi"}, Phone: "+4915112345678", At: t0.Add(time.Hour)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Contact.Status != consent.Active {
-		t.Errorf("status = %s, want active after the person wrote in", got.Contact.Status)
+	if got.Status != consent.Active {
+		t.Errorf("status = %s, want active after the person wrote in", got.Status)
 	}
 }

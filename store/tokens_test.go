@@ -30,11 +30,11 @@ func tokenRows(t *testing.T, db *DB, contactID int64) (live, retired int) {
 func TestPreferenceTokensKeepTheMostRecent(t *testing.T) {
 	db := openTest(t)
 	ctx := context.Background()
-	anna, err := db.ApplyOptIn(ctx, optIn("+4915112345678", consent.OptedIn, t0, "offers"))
+	anna, err := db.FixtureOptIn(ctx, optIn("+4915112345678", consent.OptedIn, t0, "offers"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	ben, err := db.ApplyOptIn(ctx, optIn("+4915187654321", consent.OptedIn, t0, "offers"))
+	ben, err := db.FixtureOptIn(ctx, optIn("+4915187654321", consent.OptedIn, t0, "offers"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +92,7 @@ func TestPreferenceTokenErrors(t *testing.T) {
 	if err := db.AddPreferenceToken(ctx, 999, hashOf("x"), t0, 5); !errors.Is(err, consent.ErrNotFound) {
 		t.Errorf("unknown contact: err = %v, want ErrNotFound", err)
 	}
-	out, err := db.ApplyOptIn(ctx, optIn("+4915112345678", consent.OptedIn, t0, "offers"))
+	out, err := db.FixtureOptIn(ctx, optIn("+4915112345678", consent.OptedIn, t0, "offers"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +113,7 @@ func TestPreferenceTokenErrors(t *testing.T) {
 func TestPreferenceTokensGoWithTheContact(t *testing.T) {
 	db := openTest(t)
 	ctx := context.Background()
-	out, err := db.ApplyOptIn(ctx, optIn("+4915112345678", consent.OptedIn, t0, "offers"))
+	out, err := db.FixtureOptIn(ctx, optIn("+4915112345678", consent.OptedIn, t0, "offers"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/optin/optin/consent"
+	"github.com/optin/optin/store"
 )
 
 // testidText returns the text inside the element marked data-testid=id, tags
@@ -54,7 +55,7 @@ func dashboardData(t *testing.T, e *env) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.db.ApplyChange(ctx, consent.Change{ContactID: c.Contact.ID, At: e.clock.t, Type: consent.EventOptOut,
+	if _, err := e.db.FixtureChange(ctx, store.ChangeFixture{ContactID: c.Contact.ID, At: e.clock.t, Type: consent.EventOptOut,
 		Evidence: consent.Evidence{Source: consent.SourceKeyword}, Set: map[string]consent.State{"offers": consent.OptedOut}}); err != nil {
 		t.Fatal(err)
 	}

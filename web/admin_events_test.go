@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/optin/optin/consent"
+	"github.com/optin/optin/store"
 )
 
 var (
@@ -29,19 +30,19 @@ func TestEventList(t *testing.T) {
 	}
 	var lastContact int64
 	for i := range 70 {
-		ch := consent.OptInChange{Phone: fmt.Sprintf("+49151%08d", i), Lang: "en", Categories: []string{"offers"},
+		ch := store.OptInFixture{Phone: fmt.Sprintf("+49151%08d", i), Lang: "en", Categories: []string{"offers"},
 			Target: consent.OptedIn, Wording: consent.NewWording("consent", "en", "I agree."),
 			Evidence: consent.Evidence{Source: consent.SourceWebForm, IP: "203.0.113.0/24"}, At: e.clock.t.Add(time.Duration(i) * time.Hour)}
 		if i%7 == 0 {
 			ch.Evidence.Source, ch.Evidence.EntryPoint = consent.SourceQR, "SHOP"
 		}
-		out, err := e.db.ApplyOptIn(ctx, ch)
+		out, err := e.db.FixtureOptIn(ctx, ch)
 		if err != nil {
 			t.Fatal(err)
 		}
 		lastContact = out.Contact.ID
 	}
-	if _, err := e.db.ApplyChange(ctx, consent.Change{ContactID: lastContact, At: e.clock.t.Add(80 * time.Hour), Type: consent.EventOptOut,
+	if _, err := e.db.FixtureChange(ctx, store.ChangeFixture{ContactID: lastContact, At: e.clock.t.Add(80 * time.Hour), Type: consent.EventOptOut,
 		Evidence: consent.Evidence{Source: consent.SourceKeyword}, Set: map[string]consent.State{"offers": consent.OptedOut}}); err != nil {
 		t.Fatal(err)
 	}

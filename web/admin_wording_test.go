@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/optin/optin/consent"
+	"github.com/optin/optin/store"
 )
 
 // lastEventWording is the wording the newest event of phone references.
@@ -196,7 +197,7 @@ func TestAdminWordingListsTermsVersionsReadOnly(t *testing.T) {
 	e.post("/optin", url.Values{"phone": {"+4915112345678"}, "category": {"offers"}, "lang": {"es"}})
 	c0, _ := e.svc.Contact(ctx, "+4915112345678")
 	terms := consent.NewWording("terms", "es", "Acepto los términos de Acme.")
-	if _, err := e.db.ApplyChange(ctx, consent.Change{ContactID: c0.Contact.ID, At: e.clock.Now(), Lang: "es",
+	if _, err := e.db.FixtureChange(ctx, store.ChangeFixture{ContactID: c0.Contact.ID, At: e.clock.Now(), Lang: "es",
 		Evidence: consent.Evidence{Source: consent.SourceWhatsAppReply}, Wording: &terms,
 		ContactEvent: consent.EventTermsAccepted, Type: consent.EventOptIn,
 		Set: map[string]consent.State{"order_updates": consent.OptedIn}}); err != nil {

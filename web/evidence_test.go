@@ -245,8 +245,10 @@ func evidenceCases() []struct {
 			// whose answer is a link, qr or whatsapp_reply event.
 			h.webForm("+4915110000006", "offers", "order_updates")
 			id := h.text("4915110000006", "STOP")
+			// Only what the person had changes: no event for a category
+			// they never chose.
 			return evWant{phone: "+4915110000006", typ: consent.EventOptOut,
-				categories: []string{"offers", "order_updates", "recommendations"}, state: consent.OptedOut, lang: "en",
+				categories: []string{"offers", "order_updates"}, state: consent.OptedOut, lang: "en",
 				ev: consent.Evidence{Source: consent.SourceKeyword, MessageID: id, MessageText: "STOP"}}
 		}},
 		{"preference_center", func(h *evHarness) evWant {
@@ -333,7 +335,7 @@ func evidenceCases() []struct {
 			h.webForm("+4915110000012", "offers", "order_updates")
 			h.deliver(fmt.Sprintf(`{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"user_preferences","value":{"messaging_product":"whatsapp","user_preferences":[{"wa_id":"4915110000012","detail":"User requested to stop marketing messages","category":"marketing_messages","value":"stop","timestamp":%d}]}}]}]}`,
 				h.clock.t.Unix()))
-			return evWant{phone: "+4915110000012", typ: consent.EventOptOut, categories: []string{"offers", "recommendations"},
+			return evWant{phone: "+4915110000012", typ: consent.EventOptOut, categories: []string{"offers"},
 				state: consent.OptedOut, lang: "en", ev: consent.Evidence{Source: consent.SourceProvider,
 					Detail: map[string]string{"user_preferences": "stop"}}}
 		}},

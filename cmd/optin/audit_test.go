@@ -21,7 +21,7 @@ func TestAuditVerify(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, phone := range []string{"+4915112345678", "+4915112345679"} {
-		if _, err := db.ApplyOptIn(ctx, consent.OptInChange{Phone: phone, Lang: "en", Categories: []string{"offers", "order_updates"},
+		if _, err := db.FixtureOptIn(ctx, store.OptInFixture{Phone: phone, Lang: "en", Categories: []string{"offers", "order_updates"},
 			Target: consent.OptedIn, Wording: consent.NewWording("consent", "en", "I agree."),
 			Evidence: consent.Evidence{Source: consent.SourceWebForm, IP: "203.0.113.0/24", UserAgent: "test"},
 			At:       time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)}); err != nil {

@@ -75,6 +75,7 @@ var de = map[string]string{
 	"mo.terms.accepted": "Danke! Du erhältst jetzt %s von %s. Antworte jederzeit STOP zum Abbestellen oder HILFE, wenn du Hilfe brauchst.",
 	"mo.stop.all":       "Du bist abgemeldet: %s schickt dir hier keine Nachrichten mehr. Antworte START, wenn du es dir anders überlegst.\nDeine Auswahl und deine Daten: %s",
 	"mo.stop.category":  "Du erhältst keine %s mehr. Deine übrige Auswahl bleibt, wie sie ist. Antworte STOP, um alles abzubestellen.\nDeine Auswahl und deine Daten: %s",
+	"mo.stop.nothing":   "Du hast hier keine Nachrichten von %s abonniert, es gab also nichts abzubestellen.\nDeine Auswahl und deine Daten: %s",
 	"mo.stop.marketing": "Erledigt: keine Werbung mehr. Nachrichten zu deinen Bestellungen bekommst du weiterhin. Antworte STOP, um alles abzubestellen.",
 	"mo.confirmed":      "Bestätigt! Du erhältst jetzt %s von %s. Antworte jederzeit STOP zum Abbestellen.",
 	"mo.help":           "%s auf WhatsApp: Antworte STOP, um alles abzubestellen, STOP und ein Thema, um nur dieses abzubestellen, START, um dich wieder anzumelden. Eine Person erreichst du hier: %s\nDeine Auswahl und deine Daten: %s",

@@ -86,6 +86,7 @@ var en = map[string]string{
 	"mo.terms.accepted": "Thank you! You're now subscribed to %s from %s. Reply STOP at any time to unsubscribe, or HELP for help.",
 	"mo.stop.all":       "You're unsubscribed: %s won't send you any more messages here. Reply START if you change your mind.\nYour choices and your data: %s",
 	"mo.stop.category":  "You won't receive %s any more. Your other choices stay as they are. Reply STOP to stop everything.\nYour choices and your data: %s",
+	"mo.stop.nothing":   "You're not subscribed to any messages from %s here, so there was nothing to stop.\nYour choices and your data: %s",
 	"mo.stop.marketing": "Done: no more promotions. You'll still get the messages about your orders. Reply STOP to stop everything.",
 	"mo.confirmed":      "Confirmed! You're now subscribed to %s from %s. Reply STOP at any time to unsubscribe.",
 	"mo.help":           "%s on WhatsApp: reply STOP to unsubscribe from everything, STOP followed by a topic to stop just that, START to subscribe again. To reach a person: %s\nYour choices and your data: %s",

@@ -75,6 +75,7 @@ var es = map[string]string{
 	"mo.terms.accepted": "¡Gracias! Ya estás suscrito a %s de %s. Responde STOP cuando quieras para darte de baja, o AYUDA si necesitas ayuda.",
 	"mo.stop.all":       "Te has dado de baja: %s no te enviará más mensajes por aquí. Responde START si cambias de idea.\nTus preferencias y tus datos: %s",
 	"mo.stop.category":  "Ya no recibirás %s. Tus demás preferencias no cambian. Responde STOP para dejar de recibir todo.\nTus preferencias y tus datos: %s",
+	"mo.stop.nothing":   "No estás suscrito a ningún mensaje de %s por aquí, así que no había nada que cancelar.\nTus preferencias y tus datos: %s",
 	"mo.stop.marketing": "Listo: no más promociones. Seguirás recibiendo los mensajes sobre tus pedidos. Responde STOP para dejar de recibir todo.",
 	"mo.confirmed":      "¡Confirmado! Ya estás suscrito a %s de %s. Responde STOP cuando quieras para darte de baja.",
 	"mo.help":           "%s en WhatsApp: responde STOP para darte de baja de todo, STOP y un tema para dejar solo ese, START para volver a suscribirte. Para hablar con una persona: %s\nTus preferencias y tus datos: %s",

@@ -75,6 +75,7 @@ var pt = map[string]string{
 	"mo.terms.accepted": "Obrigado! Agora você recebe %s de %s. Responda STOP quando quiser para sair, ou AJUDA para obter ajuda.",
 	"mo.stop.all":       "Inscrição cancelada: %s não vai mais enviar mensagens por aqui. Responda START se mudar de ideia.\nSuas escolhas e seus dados: %s",
 	"mo.stop.category":  "Você não vai mais receber %s. Suas outras escolhas continuam iguais. Responda STOP para parar tudo.\nSuas escolhas e seus dados: %s",
+	"mo.stop.nothing":   "Você não está inscrito em nenhuma mensagem de %s por aqui, então não havia nada para cancelar.\nSuas escolhas e seus dados: %s",
 	"mo.stop.marketing": "Pronto: sem mais promoções. Você continua recebendo as mensagens sobre seus pedidos. Responda STOP para parar tudo.",
 	"mo.confirmed":      "Confirmado! Agora você recebe %s de %s. Responda STOP quando quiser para sair.",
 	"mo.help":           "%s no WhatsApp: responda STOP para sair de tudo, STOP e um assunto para parar só esse, START para se inscrever de novo. Para falar com uma pessoa: %s\nSuas escolhas e seus dados: %s",

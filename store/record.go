@@ -1,0 +1,262 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/optin/optin/consent"
+)
+
+// This file is the one step that records consent: the domain decides a
+// consent.Plan on a snapshot read inside the write transaction
+// (consent.Decide makes every choice), and record appends its events and
+// sets the states it names, with what goes with them. No other code in the
+// store writes an opt-in or opt-out event or a consent state.
+
+// Apply reads the snapshot of contact id, asks decide for the plan and
+// records it, in one transaction. It returns the plan recorded.
+func (s *DB) Apply(ctx context.Context, id int64, decide consent.Decider) (consent.Plan, error) {
+	var p consent.Plan
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		snap, err := s.snapshot(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if p, err = decide(snap); err != nil {
+			return err
+		}
+		return s.record(ctx, tx, snap, p)
+	})
+	if err != nil {
+		return consent.Plan{}, mapErr("apply", err)
+	}
+	s.afterPlan(ctx, p)
+	return p, nil
+}
+
+// ApplyToNumber is Apply for the contact with the number phone (any
+// spelling WhatsApp uses for it, see consent.MatchKey), created as an
+// active contact in lang when there is none.
+func (s *DB) ApplyToNumber(ctx context.Context, phone, lang string, at time.Time, decide consent.Decider) (consent.Snapshot, consent.Plan, error) {
+	var p consent.Plan
+	var snap consent.Snapshot
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		id, err := s.contactIDByNumber(ctx, tx, phone)
+		created := false
+		if errors.Is(err, sql.ErrNoRows) {
+			id, err = s.insertContact(ctx, tx, phone, strings.TrimPrefix(phone, "+"), lang, consent.Active, at)
+			created = true
+		}
+		if err != nil {
+			return err
+		}
+		if snap, err = s.snapshot(ctx, tx, id); err != nil {
+			return err
+		}
+		snap.Created = created
+		if p, err = decide(snap); err != nil {
+			return err
+		}
+		return s.record(ctx, tx, snap, p)
+	})
+	if err != nil {
+		return consent.Snapshot{}, consent.Plan{}, mapErr("apply to number", err)
+	}
+	s.afterPlan(ctx, p)
+	return snap, p, nil
+}
+
+// insertContact adds a contact and returns its id.
+func (s *DB) insertContact(ctx context.Context, tx *sql.Tx, phone, waID, lang string, status consent.ContactStatus, at time.Time) (int64, error) {
+	var id int64
+	err := s.queryRow(ctx, tx, `
+		INSERT INTO contacts (id, phone, wa_id, match_key, language, status, created_at, updated_at)
+		VALUES (`+newContactID+`, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		phone, waID, consent.MatchKey(phone), lang, status, ts(at), ts(at)).Scan(&id)
+	return id, err
+}
+
+// contactIDByNumber finds the contact of a number in any of the spellings
+// WhatsApp uses for it (sql.ErrNoRows when none).
+func (s *DB) contactIDByNumber(ctx context.Context, tx *sql.Tx, phone string) (int64, error) {
+	var id int64
+	err := s.queryRow(ctx, tx, `SELECT id FROM contacts WHERE match_key = ?`, consent.MatchKey(phone)).Scan(&id)
+	return id, err
+}
+
+// snapshot reads what the domain decides on: the contact, its consents, the
+// times of its last welcome and fallback, and its entry point's categories.
+func (s *DB) snapshot(ctx context.Context, tx *sql.Tx, id int64) (consent.Snapshot, error) {
+	var snap consent.Snapshot
+	var welcome, fallback string
+	row := s.queryRow(ctx, tx, `SELECT `+contactColumns+`, last_welcome_at, last_fallback_at FROM contacts WHERE id = ?`, id)
+	c, err := scanContactWith(row, &welcome, &fallback)
+	if err != nil {
+		return snap, err
+	}
+	snap.Contact, snap.LastWelcomeAt, snap.LastFallbackAt = c, parseTS(welcome), parseTS(fallback)
+	rows, err := tx.QueryContext(ctx, `
+		SELECT c.slug, s.state, s.since, s.source
+		FROM consents s JOIN categories c ON c.id = s.category_id
+		WHERE s.contact_id = ? ORDER BY c.position, c.id`, id)
+	if err != nil {
+		return snap, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var cs consent.Consent
+		var state, since, source string
+		if err := rows.Scan(&cs.Category, &state, &since, &source); err != nil {
+			return snap, err
+		}
+		cs.State, cs.Since, cs.Source = consent.State(state), parseTS(since), consent.Source(source)
+		snap.Consents = append(snap.Consents, cs)
+	}
+	if err := rows.Err(); err != nil {
+		return snap, err
+	}
+	// An entry point that no longer exists offers what the default one
+	// offers; neither existing offers nothing.
+	if err := s.fault("snapshot.entry_point"); err != nil {
+		return snap, err
+	}
+	var cats string
+	err = s.queryRow(ctx, tx, `
+		SELECT categories FROM entry_points WHERE code IN (?, ?)
+		ORDER BY code = ? DESC LIMIT 1`, c.EntryPoint, consent.DefaultEntryPoint, c.EntryPoint).Scan(&cats)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+	case err != nil:
+		return snap, err
+	default:
+		snap.EntryCategories = splitList(cats)
+	}
+	return snap, nil
+}
+
+// record writes plan p, decided on snap, in tx: the wording, the
+// contact-level event, one event and state per transition, the outbox and
+// the rest of the plan. It trusts the transitions: they were decided on
+// states read in this same transaction.
+func (s *DB) record(ctx context.Context, tx *sql.Tx, snap consent.Snapshot, p consent.Plan) error {
+	c := snap.Contact
+	now := p.RecordedAt
+	if now.IsZero() {
+		now = p.At
+	}
+	at := ts(now)
+	wording := ""
+	if p.Wording != nil {
+		if err := s.ensureWording(ctx, tx, *p.Wording, now); err != nil {
+			return err
+		}
+		wording = p.Wording.Hash
+	}
+	if p.Activate && c.Status == consent.PendingTerms {
+		if _, err := s.exec(ctx, tx, `UPDATE contacts SET status = 'active', terms_expires_at = '', updated_at = ? WHERE id = ?`,
+			at, c.ID); err != nil {
+			return err
+		}
+	}
+	if p.Language != "" && p.Language != c.Language {
+		if _, err := s.exec(ctx, tx, `UPDATE contacts SET language = ? WHERE id = ?`, p.Language, c.ID); err != nil {
+			return err
+		}
+	}
+	if p.ContactEvent != "" {
+		if _, err := s.insertEvent(ctx, tx, consent.Event{ContactID: c.ID, Type: p.ContactEvent, OccurredAt: p.At,
+			WordingHash: wording, Lang: p.Lang, Evidence: p.Evidence}, now); err != nil {
+			return err
+		}
+	}
+	for _, t := range p.Transitions {
+		var catID int64
+		if err := s.queryRow(ctx, tx, `SELECT id FROM categories WHERE slug = ?`, t.Category).Scan(&catID); err != nil {
+			return fmt.Errorf("category %q: %w", t.Category, err)
+		}
+		evID, err := s.insertEvent(ctx, tx, consent.Event{ContactID: c.ID, Type: t.Type, Category: t.Category, State: t.To,
+			OccurredAt: p.At, WordingHash: wording, Lang: p.Lang, Evidence: p.Evidence}, now)
+		if err != nil {
+			return err
+		}
+		if err := s.setConsent(ctx, tx, c.ID, catID, t.To, p.Evidence.Source, evID, p.At); err != nil {
+			return err
+		}
+	}
+	if p.CancelQueued {
+		if _, err := s.exec(ctx, tx, `UPDATE outbox SET status = 'failed', error_class = 'cancelled',
+			error_title = 'cancelled by opt-out', updated_at = ? WHERE contact_id = ? AND status = 'queued'`, at, c.ID); err != nil {
+			return err
+		}
+	}
+	for _, r := range p.Replies {
+		m := r.Message
+		m.To = c.WaID
+		if err := s.enqueue(ctx, tx, c.ID, r.Purpose, m, now); err != nil {
+			return err
+		}
+	}
+	if p.Welcome {
+		if _, err := s.exec(ctx, tx, `UPDATE contacts SET last_welcome_at = ? WHERE id = ?`, at, c.ID); err != nil {
+			return err
+		}
+	}
+	if p.Fallback {
+		if _, err := s.exec(ctx, tx, `UPDATE contacts SET last_fallback_at = ? WHERE id = ?`, at, c.ID); err != nil {
+			return err
+		}
+	}
+	if p.Forward != nil {
+		if err := s.enqueueForward(ctx, tx, c.ID, p.Forward, now); err != nil {
+			return err
+		}
+	}
+	if p.CountEntry != "" && c.EntryPoint != "" {
+		if err := s.countEntry(ctx, tx, c.EntryPoint, p.CountEntry); err != nil {
+			return err
+		}
+	}
+	if n := p.NewNumber; n != nil {
+		if err := s.changeNumber(ctx, tx, c.ID, n.Phone, n.WaID, p.Evidence, now); err != nil {
+			return err
+		}
+	}
+	if p.Erase != nil {
+		return s.eraseContact(ctx, tx, c.ID, *p.Erase)
+	}
+	return nil
+}
+
+// afterPlan does what must follow the commit of a plan: an erasure leaves
+// nothing of the person in the files.
+func (s *DB) afterPlan(ctx context.Context, p consent.Plan) {
+	if p.Erase != nil {
+		s.erased(ctx)
+	}
+}
+
+// SetFault makes the store fail at the named steps of HandleInbound, for
+// tests that show a failure at any step records nothing: f returns the
+// error for a step, or nil. Not for production use.
+func (s *DB) SetFault(f func(step string) error) { s.faults = f }
+
+func (s *DB) fault(step string) error {
+	if s.faults == nil {
+		return nil
+	}
+	return s.faults(step)
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
