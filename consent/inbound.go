@@ -37,6 +37,9 @@ type InboundMessage struct {
 	NewWaID    string
 	SystemType string
 	ContextID  string // id of the message this one replies to, when any
+	// Media is the file of an image, audio, video, document or sticker
+	// message, forwarded with its id (push.go).
+	Media *Media
 }
 
 // DeliveryStatus is a message status reported by the provider. The order of

@@ -186,6 +186,9 @@ func (s *DB) record(ctx context.Context, tx *sql.Tx, snap consent.Snapshot, p co
 		if err := s.setConsent(ctx, tx, c.ID, catID, t.To, p.Evidence.Source, evID, p.At); err != nil {
 			return err
 		}
+		if err := s.pushConsentChanged(ctx, tx, c, t, p.Evidence.Source, evID, p); err != nil { // push.go
+			return err
+		}
 	}
 	if p.CancelQueued {
 		if _, err := s.exec(ctx, tx, `UPDATE outbox SET status = 'failed', error_class = 'cancelled',

@@ -40,11 +40,14 @@ type DB struct {
 	stmts      stmts
 	// faults, when set, fails chosen steps (SetFault).
 	faults func(step string) error
+	// push queues consent.changed and contact.erased for the business's
+	// system with every change (PushEvents, push.go).
+	push bool
 }
 
 // Open opens (creating if needed) the SQLite database at path and applies
 // the migrations it lacks.
-func Open(ctx context.Context, path string) (*DB, error) {
+func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 	q := url.Values{}
 	// secure_delete zeroes what is deleted, so that an erased number or
 	// message leaves no trace in free pages of the file.
@@ -68,6 +71,9 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
 	s := &DB{db: db}
+	for _, o := range opts {
+		o(s)
+	}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err

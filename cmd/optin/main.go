@@ -116,7 +116,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 
-	db, err := store.Open(ctx, cfg.DB)
+	var storeOpts []store.Option
+	if cfg.ForwardURL != "" {
+		storeOpts = append(storeOpts, store.PushEvents()) // consent.changed, contact.erased
+	}
+	db, err := store.Open(ctx, cfg.DB, storeOpts...)
 	if err != nil {
 		return err
 	}

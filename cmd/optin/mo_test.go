@@ -99,13 +99,17 @@ func TestSameWebhookTenTimesConcurrently(t *testing.T) {
 // business's system, signed, and is retried until accepted.
 func TestForwarding(t *testing.T) {
 	var mu sync.Mutex
-	var calls int
+	var calls, changes int // message pushes; consent.changed pushes
 	var got []byte
 	var sigOK bool
 	biz := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
 		mu.Lock()
 		defer mu.Unlock()
+		if strings.Contains(string(b), `"type":"consent.changed"`) {
+			changes++ // the accepted terms' opt-ins (consent/push.go)
+			return
+		}
 		calls++
 		if calls == 1 {
 			w.WriteHeader(http.StatusServiceUnavailable) // the business's system is down once
@@ -139,6 +143,9 @@ func TestForwarding(t *testing.T) {
 	}
 	if calls != 2 {
 		t.Errorf("%d calls, want one refused and one accepted", calls)
+	}
+	if changes != 3 {
+		t.Errorf("%d consent.changed pushes, want one per category of the entry point", changes)
 	}
 }
 

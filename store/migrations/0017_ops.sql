@@ -1,4 +1,4 @@
--- What WhatsApp reports about the business number and account (issue 14):
+-- Operations (issue 14). What WhatsApp reports about the business number and account:
 -- phone_number_quality_update (messaging limit tier changes, FLAGGED,
 -- UNFLAGGED) and account_update (restrictions, bans). One row per update,
 -- never changed; consent/quality.go folds them into the number's standing
@@ -17,3 +17,7 @@ CREATE TABLE account_updates (
     occurred_at    TEXT NOT NULL,
     received_at    TEXT NOT NULL
 ) STRICT;
+
+-- A push that carries a number the database must not keep (contact.erased):
+-- its body is emptied once delivered or given up (store/push.go).
+ALTER TABLE forwards ADD COLUMN scrub INTEGER NOT NULL DEFAULT 0 CHECK (scrub IN (0, 1));
