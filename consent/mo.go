@@ -125,7 +125,8 @@ func (s *Service) handleMessage(ctx context.Context, m InboundMessage) error {
 	rec := InboundRecord{Message: m, Phone: phone, Lang: s.lang(""), EntryPoint: entry, EntryValid: valid, EntryVia: via,
 		TermsExpire: now.Add(s.termsTTL()), At: now}
 	_, p, err := s.store.HandleInbound(ctx, rec, func(snap Snapshot) (Plan, error) {
-		return s.decideMessage(snap, m, kw, cat, now)
+		p, err := s.decideMessage(snap, m, kw, cat, now)
+		return s.withCardAndReceipt(snap, m, p), err // card.go
 	})
 	if err != nil {
 		return err

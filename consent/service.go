@@ -61,6 +61,11 @@ type Config struct {
 	// RegretThreshold is the regret rate (percent) above which an entry
 	// point raises an alert; 0 is DefaultRegretThreshold (regret.go).
 	RegretThreshold float64
+	// ContactCard sends the business's contact card once per contact, after
+	// the terms are accepted or on HELP; ReadReceipts marks the messages
+	// the consent flows answer as read (card.go).
+	ContactCard  bool
+	ReadReceipts bool
 }
 
 // Service holds optin's use cases.

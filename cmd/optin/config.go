@@ -49,6 +49,8 @@ type config struct {
 	MetricsToken      string
 	DailyCap          int
 	RegretAlert       float64
+	ContactCard       bool
+	ReadReceipts      bool
 	Jurisdiction      string
 	ControllerContact string
 	ControllerAddress string
@@ -93,6 +95,8 @@ var settings = []setting{
 	{"OPTIN_HELP_CONTACT", "help-contact", "", "the human escalation path HELP answers with: phone, e-mail or web page (default: the form's URL)"},
 	{"OPTIN_DAILY_CAP", "daily-cap", "0", "most business-initiated messages (templates) sent per UTC day, for a new number's warm-up; 0 is no cap"},
 	{"OPTIN_REGRET_ALERT", "regret-alert", "10", "regret rate (percent of an entry point's opt-ins who opt out within 24 h) above which an alert is raised"},
+	{"OPTIN_CONTACT_CARD", "contact-card", "on", "send the business's contact card once per contact, after the terms are accepted or on HELP: on or off"},
+	{"OPTIN_READ_RECEIPTS", "read-receipts", "on", "mark the messages the consent flows answer as read: on or off"},
 	{"OPTIN_JURISDICTION", "jurisdiction", "", "the jurisdiction named in consent receipts, such as EU or DE"},
 	{"OPTIN_CONTROLLER_CONTACT", "controller-contact", "", "the controller's contact person or office, for consent receipts"},
 	{"OPTIN_CONTROLLER_ADDRESS", "controller-address", "", "the controller's postal address, for consent receipts"},
@@ -273,6 +277,18 @@ func loadConfig(args []string, getenv func(string) string, fs *flag.FlagSet) (co
 		bad("OPTIN_DAILY_CAP %q is not a whole number ≥ 0", get("daily-cap"))
 	} else {
 		c.DailyCap = n
+	}
+	for _, sw := range []struct {
+		flag, env string
+		dst       *bool
+	}{{"contact-card", "OPTIN_CONTACT_CARD", &c.ContactCard}, {"read-receipts", "OPTIN_READ_RECEIPTS", &c.ReadReceipts}} {
+		switch strings.ToLower(get(sw.flag)) {
+		case "on", "true", "1", "yes":
+			*sw.dst = true
+		case "off", "false", "0", "no":
+		default:
+			bad("%s %q is not on or off", sw.env, get(sw.flag))
+		}
 	}
 	if r, err := strconv.ParseFloat(get("regret-alert"), 64); err != nil || r <= 0 || r > 100 {
 		bad("OPTIN_REGRET_ALERT %q is not a percentage above 0 and at most 100", get("regret-alert"))

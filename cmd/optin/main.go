@@ -182,6 +182,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		ControllerEmail:   cfg.ControllerEmail,
 		NamespaceRequired: cfg.Provider == "v1",
 		RegretThreshold:   cfg.RegretAlert,
+		ContactCard:       cfg.ContactCard,
+		ReadReceipts:      cfg.ReadReceipts,
 	})
 	// Settings an admin saved override the environment's values.
 	if err := svc.LoadSettings(ctx); err != nil {

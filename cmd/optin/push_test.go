@@ -209,3 +209,44 @@ func numberIn(t *testing.T, db *store.DB, digits string) []string {
 	}
 	return where
 }
+
+// TestMOAcceptSendsContactCard runs optin with the cloud provider against a
+// fake speaking its wire format: after the person accepts the terms, a
+// contacts message with the business's number (and wa_id) reaches the
+// provider, and the tapped button is marked read.
+func TestMOAcceptSendsContactCard(t *testing.T) {
+	t.Parallel()
+	fake := newFakeProvider(t, nil)
+	env := baseEnv(t, "cloud", fake.URL)
+	base := startOptin(t, env)
+	const person = "4915112345678"
+	postWebhook(t, base, "hook", cloudText("wamid.C1", person, "START"))
+	waitFor(t, 10*time.Second, "the terms prompt", func() bool { _, a := fake.counts(); return a >= 2 })
+	postWebhook(t, base, "hook", cloudButton("wamid.C2", person, "optin_terms_accept", "Accept"))
+	var card map[string]any
+	read := map[any]bool{}
+	waitFor(t, 10*time.Second, "the contact card", func() bool {
+		fake.mu.Lock()
+		defer fake.mu.Unlock()
+		for _, r := range fake.requests {
+			if r.Body["type"] == "contacts" {
+				card = r.Body
+			}
+			if r.Body["status"] == "read" {
+				read[r.Body["message_id"]] = true
+			}
+		}
+		return card != nil
+	})
+	if card["to"] != person {
+		t.Errorf("card to %v, want %s", card["to"], person)
+	}
+	raw, _ := json.Marshal(card["contacts"])
+	if !strings.Contains(string(raw), `"phone":"+4930123456"`) || !strings.Contains(string(raw), `"wa_id":"4930123456"`) ||
+		!strings.Contains(string(raw), "Example Business") {
+		t.Errorf("card contacts = %s, want the business's name, number and wa_id", raw)
+	}
+	if !read["wamid.C1"] || !read["wamid.C2"] {
+		t.Errorf("read receipts for %v, want wamid.C1 and wamid.C2", read)
+	}
+}
