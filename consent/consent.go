@@ -202,17 +202,7 @@ type Store interface {
 	// ("" when none), or ErrNotFound for an unknown number.
 	ConsentFor(ctx context.Context, phone, category string) (ContactStatus, State, error)
 
-	// ClaimDue leases up to limit outbox messages due at now and returns them.
-	ClaimDue(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]OutboxMessage, error)
-	// MarkSent records the provider's acceptance; the message is never sent again.
-	MarkSent(ctx context.Context, id int64, res SendResult, now time.Time) error
-	// MarkRetry puts the message back in the queue for next.
-	MarkRetry(ctx context.Context, id int64, next time.Time, pe *ProviderError, now time.Time) error
-	// MarkFailed ends the message as StatusFailed or StatusDead.
-	MarkFailed(ctx context.Context, id int64, status DeliveryStatus, pe *ProviderError, now time.Time) error
-	// MarkUndeliverable sets the contact undeliverable with an event.
-	MarkUndeliverable(ctx context.Context, contactID int64, code int, now time.Time) error
-	AddAlert(ctx context.Context, a Alert) error
+	OutboxStore
 	// ApplyStatus records a delivery status reported by the provider. It never
 	// moves a message backwards. It returns the contact the message went to,
 	// or ErrNotFound for a message optin does not know.

@@ -9,12 +9,35 @@ import (
 	"time"
 )
 
+// OutboxStore is what the Dispatcher needs of the store: the outbox, and
+// what sending learns about contacts and the account.
+type OutboxStore interface {
+	// ClaimDue leases up to limit outbox messages due at now and returns them.
+	ClaimDue(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]OutboxMessage, error)
+	// MarkSent records the provider's acceptance; the message is never sent again.
+	MarkSent(ctx context.Context, id int64, res SendResult, now time.Time) error
+	// MarkRetry puts the message back in the queue for next.
+	MarkRetry(ctx context.Context, id int64, next time.Time, pe *ProviderError, now time.Time) error
+	// MarkFailed ends the message as StatusFailed or StatusDead.
+	MarkFailed(ctx context.Context, id int64, status DeliveryStatus, pe *ProviderError, now time.Time) error
+	// MarkUndeliverable sets the contact undeliverable with an event.
+	MarkUndeliverable(ctx context.Context, contactID int64, code int, now time.Time) error
+	AddAlert(ctx context.Context, a Alert) error
+	ContactByID(ctx context.Context, id int64) (Contact, error)
+	// TemplatesSentSince counts the template messages the provider accepted
+	// since a time (the daily cap).
+	TemplatesSentSince(ctx context.Context, since time.Time) (int, error)
+	// DeferMessage puts a claimed message back in the queue until next,
+	// without counting an attempt.
+	DeferMessage(ctx context.Context, id int64, next time.Time, reason string, now time.Time) error
+}
+
 // Dispatcher sends the outbox through a Sender at a bounded rate. It retries
 // throttled and transient failures with exponential backoff and jitter (at
 // most MaxAttempts within MaxAge, then the message is a dead letter), marks
 // contacts undeliverable, and pauses on account errors.
 type Dispatcher struct {
-	Store  Store
+	Store  OutboxStore
 	Sender Sender
 	Clock  Clock
 	Log    *slog.Logger

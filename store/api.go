@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/optin/optin/consent"
@@ -158,7 +159,9 @@ func scanLedgerEvent(row interface{ Scan(...any) error }) (consent.LedgerEvent, 
 		return e, err
 	}
 	if detail != "{}" && detail != "" {
-		json.Unmarshal([]byte(detail), &ev.Detail)
+		if err := json.Unmarshal([]byte(detail), &ev.Detail); err != nil {
+			return e, fmt.Errorf("event %d detail: %w", e.ID, err)
+		}
 	}
 	e.Type, e.State, ev.Source = consent.EventType(typ), consent.State(state), consent.Source(source)
 	e.OccurredAt, e.RecordedAt = parseTS(occurred), parseTS(recorded)

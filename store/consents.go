@@ -192,7 +192,9 @@ func (s *DB) Events(ctx context.Context, contactID int64) ([]consent.Event, erro
 			return nil, mapErr("events", err)
 		}
 		if detail != "{}" && detail != "" {
-			json.Unmarshal([]byte(detail), &ev.Detail)
+			if err := json.Unmarshal([]byte(detail), &ev.Detail); err != nil {
+				return nil, mapErr("events", err)
+			}
 		}
 		e.Type, e.State, ev.Source = consent.EventType(typ), consent.State(state), consent.Source(source)
 		e.OccurredAt, e.RecordedAt = parseTS(occurred), parseTS(recorded)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/optin/optin/consent"
@@ -55,7 +56,9 @@ func scanImportJob(row interface{ Scan(...any) error }) (consent.ImportJob, erro
 		return j, err
 	}
 	j.Status, j.CreatedAt, j.UpdatedAt = consent.ImportStatus(status), parseTS(created), parseTS(updated)
-	json.Unmarshal([]byte(problems), &j.Problems)
+	if err := json.Unmarshal([]byte(problems), &j.Problems); err != nil {
+		return j, fmt.Errorf("import job %d problems: %w", j.ID, err)
+	}
 	return j, nil
 }
 
@@ -104,7 +107,9 @@ func (s *DB) ImportBatch(ctx context.Context, id int64, items []consent.ImportIt
 			return err
 		}
 		var problems []consent.RowProblem
-		json.Unmarshal([]byte(problemsJSON), &problems)
+		if err := json.Unmarshal([]byte(problemsJSON), &problems); err != nil {
+			return err
+		}
 		var applied, unchanged, refused int
 		refuse := func(p consent.RowProblem) {
 			refused++

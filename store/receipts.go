@@ -28,7 +28,9 @@ func (s *DB) ConsentEvents(ctx context.Context, contactID int64) ([]consent.Hash
 			return nil, mapErr("consent events", err)
 		}
 		if detail != "{}" && detail != "" {
-			json.Unmarshal([]byte(detail), &ev.Detail)
+			if err := json.Unmarshal([]byte(detail), &ev.Detail); err != nil {
+				return nil, mapErr("consent events", err)
+			}
 		}
 		e.Type, e.State, ev.Source = consent.EventType(typ), consent.State(state), consent.Source(source)
 		e.OccurredAt, e.RecordedAt = parseTS(occurred), parseTS(recorded)

@@ -75,7 +75,11 @@ func (s *DB) Seed(ctx context.Context, o SeedOptions) (SeedReport, error) {
 			return SeedReport{}, mapErr("seed", err)
 		}
 	}
-	defer conn.ExecContext(context.WithoutCancel(ctx), `PRAGMA synchronous = NORMAL`)
+	defer func() {
+		// Back to the setting every connection has; the seed itself is
+		// done (or failed) either way.
+		_, _ = conn.ExecContext(context.WithoutCancel(ctx), `PRAGMA synchronous = NORMAL`)
+	}()
 
 	g, err := newSeeder(ctx, conn, o)
 	if err != nil {

@@ -23,9 +23,27 @@ func (s *Server) adminLayout(r *http.Request, title, section string) views.Admin
 	}
 }
 
-// audit records an admin's act in the audit log. detail is marshalled to
-// JSON; it must never hold secrets.
-func (s *Server) audit(r *http.Request, action, target string, detail any) error {
+// audit records an admin's act in the audit log, after the act: a failure
+// is logged, and the act stands. detail is marshalled to JSON; it must never
+// hold secrets.
+func (s *Server) audit(r *http.Request, action, target string, detail any) {
+	if err := s.auditFirst(r, action, target, detail); err != nil {
+		s.log.Error("audit failed", "action", action, "err", err)
+	}
+}
+
+// auditEntry records an entry made before anyone is signed in (sign-in
+// attempts); a failure is logged.
+func (s *Server) auditEntry(r *http.Request, e consent.AuditEntry) {
+	if err := s.svc.Audit(r.Context(), e); err != nil {
+		s.log.Error("audit failed", "action", e.Action, "err", err)
+	}
+}
+
+// auditFirst records an admin's act in the audit log before the act, which
+// must not happen unrecorded: the caller stops on an error (exports,
+// erasures, verifications).
+func (s *Server) auditFirst(r *http.Request, action, target string, detail any) error {
 	u := currentAdmin(r)
 	d := "{}"
 	if detail != nil {
@@ -35,12 +53,8 @@ func (s *Server) audit(r *http.Request, action, target string, detail any) error
 		}
 		d = string(b)
 	}
-	err := s.svc.Audit(r.Context(), consent.AuditEntry{Actor: u.Email, ActorID: u.ID, Action: action, Target: target,
+	return s.svc.Audit(r.Context(), consent.AuditEntry{Actor: u.Email, ActorID: u.ID, Action: action, Target: target,
 		Detail: d, IP: clientIP(r)})
-	if err != nil {
-		s.log.Error("audit failed", "action", action, "err", err)
-	}
-	return err
 }
 
 // showPhone is how a number appears to u: whole for admins, masked for

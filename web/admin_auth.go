@@ -106,7 +106,9 @@ func (s *Server) sessionUser(w http.ResponseWriter, r *http.Request) (consent.Ad
 	}
 	if now.Sub(time.Unix(seen, 0)) > sessionTouch {
 		sess.Values["seen"] = now.Unix()
-		sess.Save(r, w)
+		if err := sess.Save(r, w); err != nil {
+			s.log.Error("session save failed", "err", err)
+		}
 	}
 	return u, true
 }
@@ -123,7 +125,9 @@ func (s *Server) startSession(w http.ResponseWriter, r *http.Request, u consent.
 func (s *Server) endSessionCookie(w http.ResponseWriter, r *http.Request) {
 	sess, _ := s.sessions.New(r, sessionCookie)
 	sess.Options.MaxAge = -1
-	sess.Save(r, w)
+	if err := sess.Save(r, w); err != nil {
+		s.log.Error("session end failed", "err", err)
+	}
 }
 
 func (s *Server) toSignIn(w http.ResponseWriter, r *http.Request) {
@@ -183,7 +187,7 @@ func (s *Server) handleAdminLoginSubmit(w http.ResponseWriter, r *http.Request) 
 	if errors.Is(err, consent.ErrBadCredentials) {
 		s.signInByIP.allow(ip, now)
 		s.signInByUser.allow(email, now)
-		s.svc.Audit(r.Context(), consent.AuditEntry{Action: "sign_in_failed", Target: "admin", IP: ip})
+		s.auditEntry(r, consent.AuditEntry{Action: "sign_in_failed", Target: "admin", IP: ip})
 		m.Error = "The e-mail or password is not right. Check both and try again."
 		render(w, r, http.StatusUnauthorized, views.AdminLoginPage(m))
 		return
@@ -196,7 +200,7 @@ func (s *Server) handleAdminLoginSubmit(w http.ResponseWriter, r *http.Request) 
 		s.failAdmin(w, r, err)
 		return
 	}
-	s.svc.Audit(r.Context(), consent.AuditEntry{Actor: u.Email, ActorID: u.ID, Action: "sign_in", Target: "admin", IP: ip})
+	s.auditEntry(r, consent.AuditEntry{Actor: u.Email, ActorID: u.ID, Action: "sign_in", Target: "admin", IP: ip})
 	http.Redirect(w, r, m.Next, http.StatusSeeOther)
 }
 

@@ -354,7 +354,7 @@ func (s *Server) handleContactOptOut(w http.ResponseWriter, r *http.Request) {
 	}
 	// The audit row names the contact by id only: a number in the audit log
 	// would outlive the contact's erasure.
-	if err := s.audit(r, action, "contact:"+strconv.FormatInt(id, 10), map[string]any{"categories": changed}); err != nil {
+	if err := s.auditFirst(r, action, "contact:"+strconv.FormatInt(id, 10), map[string]any{"categories": changed}); err != nil {
 		s.failAdmin(w, r, err)
 		return
 	}
@@ -391,7 +391,7 @@ func (s *Server) handleContactErase(w http.ResponseWriter, r *http.Request) {
 		s.failAdmin(w, r, err)
 		return
 	}
-	if err := s.audit(r, "contact.erase", "contact:"+strconv.FormatInt(id, 10), map[string]any{"reason": "admin"}); err != nil {
+	if err := s.auditFirst(r, "contact.erase", "contact:"+strconv.FormatInt(id, 10), map[string]any{"reason": "admin"}); err != nil {
 		s.failAdmin(w, r, err)
 		return
 	}

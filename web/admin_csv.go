@@ -122,7 +122,7 @@ func (s *Server) handleAdminExportContacts(w http.ResponseWriter, r *http.Reques
 		s.failAdmin(w, r, err)
 		return
 	}
-	if err := s.audit(r, "export_contacts", "", filterDetail(f)); err != nil {
+	if err := s.auditFirst(r, "export_contacts", "", filterDetail(f)); err != nil {
 		s.failAdmin(w, r, err)
 		return
 	}
@@ -149,7 +149,7 @@ func (s *Server) handleAdminExportEvents(w http.ResponseWriter, r *http.Request)
 		s.failAdmin(w, r, err)
 		return
 	}
-	if err := s.audit(r, "export_events", "", filterDetail(f)); err != nil {
+	if err := s.auditFirst(r, "export_events", "", filterDetail(f)); err != nil {
 		s.failAdmin(w, r, err)
 		return
 	}

@@ -64,7 +64,7 @@ func (s *Server) handleLedgerVerify(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/admin/?done=verifying#ledger", http.StatusSeeOther)
 		return
 	}
-	if err := s.audit(r, "ledger_verify", "ledger", nil); err != nil {
+	if err := s.auditFirst(r, "ledger_verify", "ledger", nil); err != nil {
 		s.failAdmin(w, r, err)
 		return
 	}

@@ -19,13 +19,13 @@ func (s *Server) requireAPIKey(next http.Handler) http.Handler {
 		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		if !ok {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="optin"`)
-			writeJSON(w, http.StatusUnauthorized, apiError{apiErrorBody{Code: "unauthorized", Message: "Send an API key as \"Authorization: Bearer <key>\"; create one with \"optin apikey create NAME\"."}})
+			s.apiFail(w, r, &requestError{http.StatusUnauthorized, "unauthorized", "Send an API key as \"Authorization: Bearer <key>\"; create one with \"optin apikey create NAME\"."})
 			return
 		}
 		key, err := s.svc.Authenticate(r.Context(), strings.TrimSpace(token))
 		if err == consent.ErrNotFound {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="optin", error="invalid_token"`)
-			writeJSON(w, http.StatusUnauthorized, apiError{apiErrorBody{Code: "unauthorized", Message: "The API key is unknown or revoked."}})
+			s.apiFail(w, r, &requestError{http.StatusUnauthorized, "unauthorized", "The API key is unknown or revoked."})
 			return
 		}
 		if err != nil {
@@ -76,7 +76,7 @@ func (s *Server) handleAPIContactShow(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handleAPICheck(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	if q.Get("phone") == "" || q.Get("category") == "" {
-		writeJSON(w, http.StatusBadRequest, apiError{apiErrorBody{Code: "missing_parameter", Message: "Both phone and category are required."}})
+		s.apiFail(w, r, badRequest("missing_parameter", "Both phone and category are required."))
 		return
 	}
 	res, err := s.svc.Check(r.Context(), q.Get("phone"), q.Get("category"))
@@ -88,5 +88,5 @@ func (s *Server) handleAPICheck(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleAPINotFound(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusNotFound, apiError{apiErrorBody{Code: "not_found", Message: "No such API route."}})
+	s.apiFail(w, r, &requestError{http.StatusNotFound, "not_found", "No such API route."})
 }

@@ -37,8 +37,7 @@ func apiKeyOf(r *http.Request) consent.APIKey {
 func (s *Server) writeScope(next http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if apiKeyOf(r).Scope != "write" {
-			writeJSON(w, http.StatusForbidden, apiError{apiErrorBody{Code: "insufficient_scope",
-				Message: "This API key may only read; create a key with the write scope to change consents."}})
+			s.apiFail(w, r, &requestError{http.StatusForbidden, "insufficient_scope", "This API key may only read; create a key with the write scope to change consents."})
 			return
 		}
 		next(w, r)
@@ -85,28 +84,21 @@ type consentRequest struct {
 	Evidence   json.RawMessage `json:"evidence"`
 }
 
-func apiInvalid(w http.ResponseWriter, field, key string) {
-	writeJSON(w, http.StatusUnprocessableEntity, apiError{apiErrorBody{Code: "invalid",
-		Message: "The request has invalid fields.", Fields: map[string]string{field: key}}})
-}
-
 // handleAPIConsentCreate records a consent collected by another system.
 func (s *Server) handleAPIConsentCreate(w http.ResponseWriter, r *http.Request) {
 	idemKey := r.Header.Get("Idempotency-Key")
 	if len(idemKey) > consent.MaxIdempotencyKeySize {
-		writeJSON(w, http.StatusBadRequest, apiError{apiErrorBody{Code: "invalid_idempotency_key",
-			Message: "The Idempotency-Key header is longer than 255 characters."}})
+		s.apiFail(w, r, badRequest("invalid_idempotency_key", "The Idempotency-Key header is longer than 255 characters."))
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxConsentBody))
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {
-		writeJSON(w, http.StatusRequestEntityTooLarge, apiError{apiErrorBody{Code: "too_large",
-			Message: "The body is larger than 16 KB."}})
+		s.apiFail(w, r, &requestError{http.StatusRequestEntityTooLarge, "too_large", "The body is larger than 16 KB."})
 		return
 	}
 	if err != nil {
-		writeJSON(w, http.StatusBadRequest, apiError{apiErrorBody{Code: "malformed_json", Message: "The body could not be read."}})
+		s.apiFail(w, r, badRequest("malformed_json", "The body could not be read."))
 		return
 	}
 	var req consentRequest
@@ -115,11 +107,10 @@ func (s *Server) handleAPIConsentCreate(w http.ResponseWriter, r *http.Request) 
 	if err := dec.Decode(&req); err != nil || dec.More() {
 		var typeErr *json.UnmarshalTypeError
 		if errors.As(err, &typeErr) && typeErr.Field != "" {
-			apiInvalid(w, typeErr.Field, "type")
+			s.apiFail(w, r, &consent.ValidationError{Fields: map[string]string{typeErr.Field: "type"}})
 			return
 		}
-		writeJSON(w, http.StatusBadRequest, apiError{apiErrorBody{Code: "malformed_json",
-			Message: "The body is not a JSON object of the documented fields (see /api/v1/openapi.json)."}})
+		s.apiFail(w, r, badRequest("malformed_json", "The body is not a JSON object of the documented fields (see /api/v1/openapi.json)."))
 		return
 	}
 	rec := consent.ConsentRecord{Phone: req.Phone, Category: req.Category, State: consent.State(req.State),
@@ -127,14 +118,14 @@ func (s *Server) handleAPIConsentCreate(w http.ResponseWriter, r *http.Request) 
 	if req.OccurredAt != "" {
 		t, err := time.Parse(time.RFC3339, req.OccurredAt)
 		if err != nil {
-			apiInvalid(w, "occurred_at", "occurred_at.format")
+			s.apiFail(w, r, &consent.ValidationError{Fields: map[string]string{"occurred_at": "occurred_at.format"}})
 			return
 		}
 		rec.OccurredAt = t
 	}
 	if len(req.Evidence) > 0 && string(req.Evidence) != "null" {
 		if err := json.Unmarshal(req.Evidence, &rec.Evidence); err != nil {
-			apiInvalid(w, "evidence", "evidence.not_strings")
+			s.apiFail(w, r, &consent.ValidationError{Fields: map[string]string{"evidence": "evidence.not_strings"}})
 			return
 		}
 	}
@@ -142,29 +133,7 @@ func (s *Server) handleAPIConsentCreate(w http.ResponseWriter, r *http.Request) 
 		rec.Idempotency = &consent.Idempotency{KeyID: apiKeyOf(r).ID, Key: idemKey, RequestHash: consent.RequestHash(rec)}
 	}
 	out, err := s.svc.RecordConsent(r.Context(), rec)
-	var verr *consent.ValidationError
-	switch {
-	case errors.As(err, &verr):
-		body := apiErrorBody{Code: "invalid", Message: "The request has invalid fields.", Fields: verr.Fields}
-		if k, ok := verr.Fields["phone"]; ok && len(verr.Fields) == 1 {
-			body.Code, body.Message = "invalid_phone", "The phone number is not valid ("+k+")."
-		}
-		writeJSON(w, http.StatusUnprocessableEntity, apiError{body})
-		return
-	case errors.Is(err, consent.ErrErased):
-		writeJSON(w, http.StatusConflict, apiError{apiErrorBody{Code: "erased",
-			Message: "This number was erased. It can be recorded again only with new evidence of an explicit act of the person: " +
-				`evidence.description and evidence.collected_at (RFC 3339), both after the erasure, with occurred_at after it too.`}})
-		return
-	case errors.Is(err, consent.ErrStale):
-		writeJSON(w, http.StatusConflict, apiError{apiErrorBody{Code: "stale",
-			Message: "The category changed after occurred_at; a report of an earlier change can't become the current state."}})
-		return
-	case errors.Is(err, consent.ErrIdempotencyMismatch):
-		writeJSON(w, http.StatusUnprocessableEntity, apiError{apiErrorBody{Code: "idempotency_key_reused",
-			Message: "This Idempotency-Key was used with a different request."}})
-		return
-	case err != nil:
+	if err != nil {
 		s.apiFail(w, r, err)
 		return
 	}
@@ -200,16 +169,14 @@ func (s *Server) handleAPIEvents(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	after, ok := parseEventsCursor(q.Get("after"))
 	if !ok {
-		writeJSON(w, http.StatusBadRequest, apiError{apiErrorBody{Code: "invalid_cursor",
-			Message: "after must be a \"next\" value from an earlier page, or empty."}})
+		s.apiFail(w, r, badRequest("invalid_cursor", "after must be a \"next\" value from an earlier page, or empty."))
 		return
 	}
 	limit := eventsPageDefault
 	if l := q.Get("limit"); l != "" {
 		n, err := strconv.Atoi(l)
 		if err != nil || n < 1 || n > eventsPageMax {
-			writeJSON(w, http.StatusBadRequest, apiError{apiErrorBody{Code: "invalid_limit",
-				Message: "limit must be a number from 1 to 1000."}})
+			s.apiFail(w, r, badRequest("invalid_limit", "limit must be a number from 1 to 1000."))
 			return
 		}
 		limit = n
