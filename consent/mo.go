@@ -365,6 +365,9 @@ func (s *Service) handleStatus(ctx context.Context, st StatusUpdate) error {
 		// A message optin did not send: another of the business's systems
 		// sent it through the same number. What WhatsApp says about the
 		// person holds all the same.
+		if erased, err := s.statusOfErased(ctx, st); err != nil || erased { // push.go
+			return err
+		}
 		if s.cfg.Forwarding {
 			if err := s.forward(ctx, 0, ForwardBody{Type: PushTypeStatus, Status: pushStatus(st)}); err != nil {
 				return err

@@ -1,7 +1,10 @@
 package consent
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
+	"strings"
 	"time"
 )
 
@@ -130,4 +133,24 @@ type ContactErased struct {
 func ContactErasedBody(c Contact, t Tombstone, eventID int64, hash string) ([]byte, error) {
 	return json.Marshal(ContactErased{Type: PushTypeContactErased, ContactID: c.ID, Phone: c.Phone, WaID: c.WaID,
 		EventID: eventID, EventHash: hash, Reason: t.Reason, Source: string(t.Source), ErasedAt: t.At.UTC()})
+}
+
+// statusOfErased reports whether st is a late status of a message to a
+// number that was erased (a tombstone, and no contact since): its messages
+// went with the contact, and the status must neither be forwarded nor kept,
+// or the number would be back in the database after its erasure push.
+func (s *Service) statusOfErased(ctx context.Context, st StatusUpdate) (bool, error) {
+	if st.RecipientID == "" {
+		return false, nil
+	}
+	phone := "+" + strings.TrimPrefix(st.RecipientID, "+")
+	if n, err := ParsePhone(phone, ""); err == nil {
+		phone = n
+	}
+	if _, err := s.store.ContactByPhone(ctx, phone); err == nil {
+		return false, nil
+	} else if !errors.Is(err, ErrNotFound) {
+		return false, err
+	}
+	return s.store.NumberErased(ctx, s.PhoneHash(phone))
 }

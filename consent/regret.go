@@ -60,6 +60,8 @@ type OpsStore interface {
 	// and code exists; it reports whether it added one.
 	AddAlertOnce(ctx context.Context, a Alert) (bool, error)
 	AccountUpdateStore
+	// NumberErased reports whether a tombstone holds phoneHash.
+	NumberErased(ctx context.Context, phoneHash string) (bool, error)
 }
 
 // Regret is the regret rate of one entry point over RegretPeriod.

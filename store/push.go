@@ -75,3 +75,10 @@ func (s *DB) pushContactErased(ctx context.Context, tx *sql.Tx, id int64, t cons
 // scrubbedBody replaces the body of a delivered contact.erased push: the
 // type stays for the log, the number goes.
 const scrubbedBody = `{"type":"contact.erased","scrubbed":true}`
+
+// NumberErased reports whether a tombstone holds phoneHash.
+func (s *DB) NumberErased(ctx context.Context, phoneHash string) (bool, error) {
+	var erased bool
+	err := s.db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM tombstones WHERE phone_hash = ?)`, phoneHash).Scan(&erased)
+	return erased, mapErr("number erased", err)
+}

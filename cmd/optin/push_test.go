@@ -159,6 +159,18 @@ func TestPushEvents(t *testing.T) {
 		db.SQL().QueryRow(`SELECT count(*) FROM forwards WHERE scrub = 1 AND status = 'sent' AND body NOT LIKE '%` + person + `%'`).Scan(&n)
 		return n == 1
 	})
+	// A late status of a message to the erased number (the sandbox reports
+	// "read" after the erasure) is neither forwarded nor kept.
+	late := fmt.Sprintf(`{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":{"messaging_product":"whatsapp","statuses":[{"id":"wamid.GONE","recipient_id":"%s","status":"read","timestamp":"%d"}]}}]}]}`,
+		person, time.Now().Unix())
+	if got := postWebhook(t, base, "hook", late); got != http.StatusOK {
+		t.Fatalf("late status: %d", got)
+	}
+	waitFor(t, 10*time.Second, "the late status processed", func() bool {
+		var n int
+		db.SQL().QueryRow(`SELECT count(*) FROM inbox WHERE processed_at = ''`).Scan(&n)
+		return n == 0
+	})
 	if where := numberIn(t, db, person); len(where) > 0 {
 		t.Errorf("after the erasure push the number is still in %v", where)
 	}
