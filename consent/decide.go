@@ -230,6 +230,9 @@ type Plan struct {
 	NewNumber *NumberChange
 	// Erase erases the contact, leaving the tombstone.
 	Erase *Tombstone
+	// Farewell is the one message sent after an erasure, to the number that
+	// no longer has a contact ("we deleted your number and your message").
+	Farewell *Message
 }
 
 // NumberChange is a person's move to a new WhatsApp number.

@@ -27,6 +27,9 @@ type OutboxStore interface {
 	// TemplatesSentSince counts the template messages the provider accepted
 	// since a time (the daily cap).
 	TemplatesSentSince(ctx context.Context, since time.Time) (int, error)
+	// ClaimFarewells takes up to limit farewells to erased numbers off the
+	// store, addressed.
+	ClaimFarewells(ctx context.Context, limit int) ([]Message, error)
 	// DeferMessage puts a claimed message back in the queue until next,
 	// without counting an attempt.
 	DeferMessage(ctx context.Context, id int64, next time.Time, reason string, now time.Time) error
@@ -141,6 +144,9 @@ func (d *Dispatcher) SendDue(ctx context.Context) (int, error) {
 		return 0, nil
 	}
 	d.applyLimits()
+	if err := d.sendFarewells(ctx); err != nil {
+		return 0, err
+	}
 	batch, err := d.Store.ClaimDue(ctx, now, d.Lease, 50)
 	if err != nil {
 		return 0, err
@@ -170,6 +176,25 @@ func (d *Dispatcher) SendDue(ctx context.Context) (int, error) {
 		}
 	}
 	return len(batch), nil
+}
+
+// sendFarewells sends the last messages to erased numbers. Each is taken
+// off the store as it is claimed and tried once: a failure or a crash loses
+// the farewell, never the erasure.
+func (d *Dispatcher) sendFarewells(ctx context.Context) error {
+	farewells, err := d.Store.ClaimFarewells(ctx, 50)
+	if err != nil {
+		return err
+	}
+	for _, m := range farewells {
+		if err := d.pace(ctx); err != nil {
+			return nil
+		}
+		if _, err := d.Sender.Send(context.WithoutCancel(ctx), m); err != nil && d.Log != nil {
+			d.Log.Warn("farewell not sent", "err", err)
+		}
+	}
+	return nil
 }
 
 // pace waits until the rate allows the next send.

@@ -1,6 +1,10 @@
 package consent
 
-import "time"
+import (
+	"slices"
+	"strings"
+	"time"
+)
 
 // Inbound is everything one webhook call reported, in the provider-neutral
 // model. Both the Cloud API shape and the on-premise flat shape parse into it.
@@ -10,6 +14,52 @@ type Inbound struct {
 	Preferences []PreferenceUpdate
 	// Account has phone_number_quality_update and account_update changes (quality.go).
 	Account []AccountUpdate
+	// Errors are errors the provider reported outside any message or status:
+	// a Cloud API value's "errors", an on-premise {"errors":[…]} webhook.
+	Errors []ProviderErrorDetail
+	// Other are the changes of webhook fields besides messages and
+	// user_preferences (account_update, message_template_status_update,
+	// phone_number_quality_update…), with their raw value, for the code that
+	// acts on them (OtherFieldsHandled).
+	Other []OtherChange
+}
+
+// OtherChange is one change of a webhook field optin has no model for: the
+// Cloud API's entry[].changes[] field name and its value as received (JSON).
+type OtherChange struct {
+	Field string
+	Value []byte
+}
+
+// OtherFieldsHandled lists the webhook fields of Inbound.Other that Handle
+// acts on. A call that brings nothing but changes of other fields is kept in
+// the inbox, marked ignored with the field's name, for admins to see
+// (IgnoredReason); a field added here is processed and emptied like any
+// other call.
+var OtherFieldsHandled = map[string]bool{}
+
+// IgnoredPrefix starts the inbox error of a webhook call that was
+// acknowledged and kept but carries nothing optin acts on; the rest is the
+// reason.
+const IgnoredPrefix = "ignored: "
+
+// IgnoredReason says why a parsed call carries nothing optin acts on: it has
+// changes of other webhook fields and nothing else. "" when it has something
+// to act on, or nothing at all (an empty batch).
+func (in Inbound) IgnoredReason() string {
+	if len(in.Messages)+len(in.Statuses)+len(in.Preferences)+len(in.Errors)+len(in.Account) > 0 {
+		return ""
+	}
+	var fields []string
+	for _, o := range in.Other {
+		if !OtherFieldsHandled[o.Field] && !slices.Contains(fields, o.Field) {
+			fields = append(fields, o.Field)
+		}
+	}
+	if len(fields) == 0 {
+		return ""
+	}
+	return "webhook field " + strings.Join(fields, ", ") + " is not acted on"
 }
 
 // InboundType is the type of an inbound message.
@@ -19,7 +69,7 @@ type InboundType string
 // reported and forwarded.
 const (
 	InText        InboundType = "text"
-	InButtonReply InboundType = "button_reply" // interactive reply button
+	InButtonReply InboundType = "button_reply" // interactive reply button, or a row of a list
 	InButton      InboundType = "button"       // template quick-reply button
 	InSystem      InboundType = "system"
 )

@@ -18,6 +18,9 @@ type InboxStore interface {
 	SaveInbox(ctx context.Context, body []byte, at time.Time) (int64, error)
 	PendingInbox(ctx context.Context, limit int) ([]InboxItem, error)
 	FinishInbox(ctx context.Context, id int64, errText string, at time.Time) error
+	// FinishInboxBatch marks the calls ids processed without error, in one
+	// transaction.
+	FinishInboxBatch(ctx context.Context, ids []int64, at time.Time) error
 	RetryInbox(ctx context.Context, id int64, errText string) error
 }
 
@@ -69,11 +72,23 @@ func (w *InboxWorker) Run(ctx context.Context) {
 }
 
 // ProcessPending processes the calls waiting now and returns how many.
-func (w *InboxWorker) ProcessPending(ctx context.Context) (int, error) {
+// Calls handled without error are marked processed together, once per
+// round: a crash before that handles them again, which every handler
+// allows (the provider itself delivers a webhook more than once).
+func (w *InboxWorker) ProcessPending(ctx context.Context) (n int, err error) {
 	items, err := w.Store.PendingInbox(ctx, 100)
 	if err != nil {
 		return 0, err
 	}
+	var done []int64
+	defer func() {
+		if len(done) == 0 {
+			return
+		}
+		if ferr := w.Store.FinishInboxBatch(context.WithoutCancel(ctx), done, w.Service.clock.Now()); ferr != nil && err == nil {
+			n, err = n-len(done), ferr
+		}
+	}()
 	for i, it := range items {
 		if ctx.Err() != nil {
 			return i, nil
@@ -82,8 +97,10 @@ func (w *InboxWorker) ProcessPending(ctx context.Context) (int, error) {
 		now := w.Service.clock.Now()
 		in, err := w.Parse(it.Body)
 		if err != nil {
-			// Verified and stored, yet unreadable: keep it for inspection.
-			if err := w.Store.FinishInbox(ctx, it.ID, "parse: "+err.Error(), now); err != nil {
+			// Verified and stored, yet of a shape optin does not know (the
+			// handler stored it: answering 400 would make the provider
+			// resend it for days): keep it, with the reason, for admins.
+			if err := w.Store.FinishInbox(ctx, it.ID, IgnoredPrefix+err.Error(), now); err != nil {
 				return i, err
 			}
 			continue
@@ -101,9 +118,14 @@ func (w *InboxWorker) ProcessPending(ctx context.Context) (int, error) {
 			}
 			return i + 1, nil // try again on the next round
 		}
-		if err := w.Store.FinishInbox(ctx, it.ID, "", now); err != nil {
-			return i, err
+		if reason := in.IgnoredReason(); reason != "" {
+			// Kept for admins, body and all.
+			if err := w.Store.FinishInbox(ctx, it.ID, IgnoredPrefix+reason, now); err != nil {
+				return i, err
+			}
+			continue
 		}
+		done = append(done, it.ID)
 	}
 	return len(items), nil
 }

@@ -29,6 +29,11 @@ type Keyword struct {
 	// when a keyboard added spaces), upper-cased; "" when none. It is only
 	// shaped like one: the caller verifies the signature (ParseStartCode).
 	Rest string
+	// Lang is the language the keyword shows the person wrote in ("es" for
+	// AYUDA, "de" for HILFE), so that the answer is in it; "" when the word
+	// belongs to several languages (INFO, PARAR) or is used across them
+	// (STOP, START), and the contact's language applies.
+	Lang string
 }
 
 // keywordWords lists, per language, the words (or short phrases) of each
@@ -107,9 +112,15 @@ const (
 	maxCodeLen   = 64
 )
 
+// internationalWords are keywords of one list that people write whatever
+// their language (a German writes STOP as often as STOPP): they show no
+// language.
+var internationalWords = []string{"stop", "start"}
+
 // The lists above, folded the way messages are, built once at start.
 var (
 	keywordIndex    map[string]KeywordKind // phrase → kind
+	keywordLangs    map[string]string      // phrase → its only language, or ""
 	maxKeywordWords int                    // words in the longest phrase
 	allWordSet      = foldedSet(allWords)
 	connectorSet    = foldedSet(connectorWords)
@@ -117,6 +128,30 @@ var (
 
 func init() {
 	keywordIndex, maxKeywordWords = buildKeywordIndex(keywordWords)
+	keywordLangs = buildKeywordLangs(keywordWords, internationalWords)
+}
+
+// buildKeywordLangs maps each folded phrase to the one language whose list
+// has it; a phrase of several languages, or an international one, maps to "".
+func buildKeywordLangs(words map[string]map[KeywordKind][]string, international []string) map[string]string {
+	langs := make(map[string]string)
+	for lang, kinds := range words {
+		for _, list := range kinds {
+			for _, w := range list {
+				tokens, _ := keywordTokens(w, maxKeywordTokens)
+				phrase := strings.Join(tokens, " ")
+				if l, ok := langs[phrase]; ok && l != lang {
+					langs[phrase] = ""
+				} else if !ok {
+					langs[phrase] = lang
+				}
+			}
+		}
+	}
+	for _, w := range international {
+		langs[NormalizeText(w)] = ""
+	}
+	return langs
 }
 
 func foldedSet(words []string) map[string]bool {
@@ -188,6 +223,7 @@ func MatchKeyword(text string, aliases map[string][]string) Keyword {
 			continue
 		}
 		if k, ok := completeKeyword(kind, phrase, tokens[n:], aliases); ok {
+			k.Lang = keywordLangs[phrase]
 			return k
 		}
 	}

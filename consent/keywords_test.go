@@ -78,6 +78,7 @@ func TestMatchKeywordEveryWord(t *testing.T) {
 		for _, text := range []string{tt.text, strings.ToLower(tt.text), NormalizeText(tt.text)} {
 			t.Run(tt.lang+"/"+text, func(t *testing.T) {
 				got := MatchKeyword(text, keywordAliases)
+				got.Lang = "" // TestMatchKeywordLanguage checks it
 				if want := (Keyword{Kind: tt.want}); got != want {
 					t.Errorf("MatchKeyword(%q) = %+v, want %+v", text, got, want)
 				}
@@ -244,6 +245,7 @@ func TestMatchKeyword(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got := MatchKeyword(tt.text, keywordAliases)
+			got.Lang = "" // TestMatchKeywordLanguage checks it
 			if got != tt.want {
 				t.Errorf("MatchKeyword(%q) = %+v, want %+v", tt.text, got, tt.want)
 			}
@@ -367,5 +369,49 @@ func BenchmarkMatchKeyword(b *testing.B) {
 				MatchKeyword(bm.text, keywordAliases)
 			}
 		})
+	}
+}
+
+// TestMatchKeywordLanguage: a keyword of one language shows the person wrote
+// in it, so that the answer is in that language; words shared by languages
+// or used across them (STOP, START, INFO) show none.
+func TestMatchKeywordLanguage(t *testing.T) {
+	tests := []struct{ text, want string }{
+		{"AYUDA", "es"},
+		{"¿Ayuda?", "es"},
+		{"HILFE", "de"},
+		{"AJUDA", "pt"},
+		{"HELP", "en"},
+		{"abmelden", "de"},
+		{"STOPP Angebote", "de"},
+		{"darme de baja de ofertas", "es"},
+		{"sair promocoes", "pt"},
+		{"unsubscribe from offers", "en"},
+		{"si", "es"},
+		{"ja", "de"},
+		{"sim", "pt"},
+		{"STOP", ""},
+		{"STOP Angebote", ""},
+		{"START 7KQ2-AB3D", ""},
+		{"INFO", ""},
+		{"PARAR", ""},
+		{"cancelar", ""},
+		{"hello", ""},
+	}
+	for _, tt := range tests {
+		if got := MatchKeyword(tt.text, keywordAliases).Lang; got != tt.want {
+			t.Errorf("MatchKeyword(%q).Lang = %q, want %q", tt.text, got, tt.want)
+		}
+	}
+	// Every word of a language's list that no other list shares shows it.
+	for lang, kinds := range keywordWords {
+		for _, words := range kinds {
+			for _, w := range words {
+				got := keywordLangs[NormalizeText(w)]
+				if got != "" && got != lang {
+					t.Errorf("%s %q shows language %q", lang, w, got)
+				}
+			}
+		}
 	}
 }

@@ -58,12 +58,37 @@ type TemplateButton struct {
 	Title string `json:"title,omitempty"`
 }
 
-// Interactive is an interactive message with up to three reply buttons.
+// Interactive is an interactive message: up to three reply buttons, or, when
+// List is set, a list whose rows the person picks one of (no Buttons then).
+// The person's choice comes back as an InButtonReply with the button's or
+// the row's id.
 type Interactive struct {
 	Header  string   `json:"header,omitempty"`
 	Body    string   `json:"body"`
 	Footer  string   `json:"footer,omitempty"`
 	Buttons []Button `json:"buttons"`
+	List    *List    `json:"list,omitempty"`
+}
+
+// List is the menu of an interactive list message: the label of the button
+// that opens it, and its sections of rows.
+type List struct {
+	Button   string        `json:"button"`
+	Sections []ListSection `json:"sections"`
+}
+
+// ListSection is a titled group of rows; the title is required when the
+// list has more than one section.
+type ListSection struct {
+	Title string    `json:"title,omitempty"`
+	Rows  []ListRow `json:"rows"`
+}
+
+// ListRow is one choice of a list: the id comes back in the person's reply.
+type ListRow struct {
+	ID          string `json:"id"`
+	Title       string `json:"title"`
+	Description string `json:"description,omitempty"`
 }
 
 // Button is one reply button: the id comes back in the person's reply.

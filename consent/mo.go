@@ -1,6 +1,7 @@
 package consent
 
 import (
+	"cmp"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -90,7 +91,10 @@ func (s *Service) Handle(ctx context.Context, in Inbound) error {
 			return err
 		}
 	}
-	return s.applyAccountUpdates(ctx, in.Account)
+	if err := s.applyAccountUpdates(ctx, in.Account); err != nil { // quality.go
+		return err
+	}
+	return s.handleProviderErrors(ctx, in.Errors)
 }
 
 func (s *Service) handleMessage(ctx context.Context, m InboundMessage) error {
@@ -122,7 +126,7 @@ func (s *Service) handleMessage(ctx context.Context, m InboundMessage) error {
 	if err != nil {
 		return err
 	}
-	rec := InboundRecord{Message: m, Phone: phone, Lang: s.lang(""), EntryPoint: entry, EntryValid: valid, EntryVia: via,
+	rec := InboundRecord{Message: m, Phone: phone, Lang: s.lang(kw.Lang), EntryPoint: entry, EntryValid: valid, EntryVia: via,
 		TermsExpire: now.Add(s.termsTTL()), At: now}
 	_, p, err := s.store.HandleInbound(ctx, rec, func(snap Snapshot) (Plan, error) {
 		p, err := s.decideMessage(snap, m, kw, cat, now)
@@ -137,7 +141,7 @@ func (s *Service) handleMessage(ctx context.Context, m InboundMessage) error {
 
 // planned wakes the workers a recorded plan gave work to.
 func (s *Service) planned(p Plan) {
-	if len(p.Replies) > 0 && s.notify != nil {
+	if (len(p.Replies) > 0 || p.Farewell != nil) && s.notify != nil {
 		s.notify()
 	}
 	if p.Forward != nil && s.forwardWake != nil {
@@ -197,7 +201,7 @@ func (c catalog) marketing() []string {
 // decideMessage decides what a message means for its contact.
 func (s *Service) decideMessage(snap Snapshot, m InboundMessage, kw Keyword, cat catalog, now time.Time) (Plan, error) {
 	c := snap.Contact
-	lang := s.lang(c.Language)
+	lang := s.lang(cmp.Or(kw.Lang, c.Language)) // AYUDA is answered in Spanish
 	p := Plan{At: now, Lang: lang, Evidence: Evidence{Source: SourceWhatsAppReply, MessageID: m.ID, MessageText: m.Text,
 		EntryPoint: c.EntryPoint}}
 
@@ -224,6 +228,8 @@ func (s *Service) decideMessage(snap Snapshot, m InboundMessage, kw Keyword, cat
 		}
 		p.Erase = &Tombstone{PhoneHash: s.PhoneHash(c.Phone), Reason: "terms_refused", At: now, Event: EventTermsRefused,
 			Source: SourceWhatsAppReply}
+		bye := s.text(lang, "mo.terms.declined", s.cfg.BusinessName)
+		p.Farewell = &bye
 		return p, nil
 	case kw.Kind == KeywordHelp:
 		p.Replies = []Reply{{"help", s.helpMessage(lang, LinkPlaceholder)}}
@@ -482,9 +488,21 @@ func (s *Service) ExpireTerms(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	now := s.clock.Now()
 	for i, c := range expired {
-		if err := s.erase(ctx, c, "terms_expired", EventTermsRefused, SourceProvider, ""); err != nil {
+		p := Plan{At: now, Erase: &Tombstone{PhoneHash: s.PhoneHash(c.Phone), Reason: "terms_expired", At: now,
+			Event: EventTermsRefused, Source: SourceProvider}}
+		// The farewell is free-form text: it can go only while the window
+		// the person opened by writing is still open (a TTL under 24 hours).
+		if c.WindowOpenUntil.After(now) {
+			bye := s.text(s.lang(c.Language), "mo.terms.expired", s.cfg.BusinessName)
+			p.Farewell = &bye
+		}
+		if _, err := s.store.Apply(ctx, c.ID, func(Snapshot) (Plan, error) { return p, nil }); err != nil {
 			return i, err
+		}
+		if p.Farewell != nil && s.notify != nil {
+			s.notify()
 		}
 	}
 	return len(expired), nil
@@ -542,7 +560,7 @@ func (s *Service) lang(l string) string {
 		return l
 	}
 	if wl := s.settings().WelcomeLanguage; wl != "" {
-		return wl
+		return primaryTag(wl) // a template code: pt_BR → pt
 	}
 	return "en"
 }

@@ -31,7 +31,7 @@ func newMO(t *testing.T) *moEnv {
 }
 
 // newMOMode is newMO with the opt-in mode given.
-func newMOMode(t *testing.T, mode consent.Mode) *moEnv {
+func newMOMode(t *testing.T, mode consent.Mode, mutate ...func(*consent.Config)) *moEnv {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "optin.db")
 	db, err := store.Open(context.Background(), path)
@@ -47,10 +47,14 @@ func newMOMode(t *testing.T, mode consent.Mode) *moEnv {
 		}
 		return strings.Join(parts, "|")
 	}
-	svc := consent.NewService(db, clk, tr, consent.Config{BusinessName: "Acme", DefaultRegion: "DE",
+	cfg := consent.Config{BusinessName: "Acme", DefaultRegion: "DE",
 		WelcomeTemplate: "optin_welcome", WelcomeLanguage: "en", BusinessNumber: "+4930123456",
 		EntryKey: []byte("entry-key"), TombstoneKey: []byte("salt"), BaseURL: "https://optin.example", TermsTTL: 24 * time.Hour,
-		Mode: mode})
+		Mode: mode}
+	for _, m := range mutate {
+		m(&cfg)
+	}
+	svc := consent.NewService(db, clk, tr, cfg)
 	s := &script{}
 	d := &consent.Dispatcher{Store: db, Sender: s, Clock: clk, Rate: 1000, BaseDelay: time.Second,
 		OnMarketingStopped: svc.MarketingStopped, Personalize: svc.FillPreferenceLink}
@@ -197,9 +201,18 @@ func TestMODeclineLeavesNoTrace(t *testing.T) {
 	if b, _ := os.ReadFile(e.path); !bytes.Contains(b, []byte(secret)) || !bytes.Contains(b, []byte(anna)) {
 		t.Fatalf("the text and number were never in the file: the test would prove nothing")
 	}
+	e.sentTo(anna) // the prompt
 	e.tap(anna, consent.ButtonDeclineTerms)
 	if _, err := e.db.ContactByPhone(context.Background(), "+"+anna); !errors.Is(err, consent.ErrNotFound) {
 		t.Fatalf("contact after decline: err = %v, want ErrNotFound", err)
+	}
+	// One answer, after the erasure: the number is nowhere but in it.
+	if got := e.sentTo(anna); len(got) != 1 || !strings.HasPrefix(got[0].Text, "mo.terms.declined|Acme") {
+		t.Errorf("after decline sent %+v, want the one farewell", got)
+	}
+	e.handle(consent.Inbound{}) // another round sends nothing more
+	if got := e.sentTo(anna); len(got) != 0 {
+		t.Errorf("a second round sent %+v", got)
 	}
 	stones, _ := e.db.Tombstones(context.Background(), e.svc.PhoneHash("+"+anna))
 	if len(stones) != 1 || stones[0].Reason != "terms_refused" {
@@ -242,6 +255,28 @@ func TestMOTermsExpire(t *testing.T) {
 	}
 	if _, err := e.db.ContactByPhone(context.Background(), "+"+anna); !errors.Is(err, consent.ErrNotFound) {
 		t.Errorf("contact still there after the TTL")
+	}
+	e.sentTo(anna) // the prompt
+	e.handle(consent.Inbound{})
+	if got := e.sentTo(anna); len(got) != 0 {
+		t.Errorf("sent %+v after the window closed, want nothing", got)
+	}
+	assertGone(t, e, anna, "Hello there")
+}
+
+// The farewell at expiry is free-form text: it goes while the window the
+// person opened is open (a TTL under 24 hours), and never after.
+func TestMOTermsExpireFarewell(t *testing.T) {
+	e := newMOMode(t, consent.Single, func(c *consent.Config) { c.TermsTTL = time.Hour })
+	e.write(anna, "Hello there")
+	e.sentTo(anna)
+	e.clk.Add(2 * time.Hour)
+	if n, err := e.svc.ExpireTerms(context.Background()); n != 1 || err != nil {
+		t.Fatalf("ExpireTerms = %d, %v; want 1", n, err)
+	}
+	e.handle(consent.Inbound{})
+	if got := e.sentTo(anna); len(got) != 1 || !strings.HasPrefix(got[0].Text, "mo.terms.expired|Acme") {
+		t.Errorf("after expiry sent %+v, want the one farewell", got)
 	}
 	assertGone(t, e, anna, "Hello there")
 }

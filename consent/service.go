@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -66,6 +67,11 @@ type Config struct {
 	// the consent flows answer as read (card.go).
 	ContactCard  bool
 	ReadReceipts bool
+
+	// WelcomeLanguages are the further languages the business has the
+	// welcome template in (OPTIN_WELCOME_LANGUAGES); WelcomeLanguage is
+	// always one of them.
+	WelcomeLanguages []string
 }
 
 // Service holds optin's use cases.
@@ -168,7 +174,7 @@ func (s *Service) OptIn(ctx context.Context, r OptInRequest) (OptInOutcome, erro
 	if err != nil {
 		return OptInOutcome{}, err
 	}
-	chosen, names := pickCategories(cats, r.Categories, verr)
+	chosen, _ := pickCategories(cats, r.Categories, verr)
 	if strings.TrimSpace(r.Wording) == "" {
 		verr.Add("wording", "wording.missing")
 	}
@@ -184,7 +190,10 @@ func (s *Service) OptIn(ctx context.Context, r OptInRequest) (OptInOutcome, erro
 	ev := r.Evidence
 	ev.IP = TruncateIP(ev.IP)
 	wording := NewWording("consent", r.Lang, r.Wording)
-	welcome := s.welcome(r.Lang, names)
+	welcome, err := s.welcome(ctx, r.Lang, chosen)
+	if err != nil {
+		return OptInOutcome{}, err
+	}
 	snap, plan, err := s.store.ApplyToNumber(ctx, phone, r.Lang, now, func(snap Snapshot) (Plan, error) {
 		t, err := Decide(snap.Consents, Act{Kind: ActOptIn, Categories: chosen, Target: target})
 		if err != nil || len(t) == 0 {
@@ -229,15 +238,35 @@ func pickCategories(all []Category, requested []string, verr *ValidationError) (
 	return slugs, names
 }
 
-// welcome builds the welcome template. Its body parameters are {{1}} the
-// business name and {{2}} the chosen categories; in double mode quick-reply
-// button 0 carries the confirmation payload.
-func (s *Service) welcome(lang string, categoryNames []string) *Message {
-	list := strings.Join(categoryNames, ", ")
+// welcome builds the welcome template for a person who used the form in
+// lang: in lang when the business has the template in it
+// (Settings.WelcomeLanguages), else entirely in the default language —
+// template language, category names and preview alike, never a mix.
+func (s *Service) welcome(ctx context.Context, lang string, slugs []string) (*Message, error) {
 	st := s.settings()
+	tplLang, textLang := st.WelcomeLanguageFor(lang)
+	cats, err := s.Categories(ctx, textLang)
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, c := range cats {
+		if slices.Contains(slugs, c.Slug) {
+			names = append(names, c.Name)
+		}
+	}
+	return s.welcomeMessage(st, tplLang, textLang, names), nil
+}
+
+// welcomeMessage builds the welcome template in the template language
+// tplLang, its texts in textLang. Its body parameters are {{1}} the business
+// name and {{2}} the chosen categories; in double mode quick-reply button 0
+// carries the confirmation payload.
+func (s *Service) welcomeMessage(st *Settings, tplLang, lang string, categoryNames []string) *Message {
+	list := joinParam(categoryNames)
 	tpl := &Template{
 		Name:       st.WelcomeTemplate,
-		Language:   st.WelcomeLanguage,
+		Language:   tplLang,
 		Namespace:  st.TemplateNamespace,
 		BodyParams: []string{s.cfg.BusinessName, list},
 	}
@@ -260,6 +289,18 @@ func (s *Service) welcome(lang string, categoryNames []string) *Message {
 	}
 	tpl.Buttons = append(tpl.Buttons, manage)
 	return &Message{Kind: KindTemplate, Template: tpl}
+}
+
+// joinParam lists names for a template parameter, cut with "…" to
+// WhatsApp's 1,024 characters: a welcome naming many long categories is
+// still delivered.
+func joinParam(names []string) string {
+	list := strings.Join(names, ", ")
+	if runes(list) <= MaxTemplateParamRunes {
+		return list
+	}
+	r := []rune(list)[:MaxTemplateParamRunes-1]
+	return strings.TrimRight(string(r), ", ") + "…"
 }
 
 // Payloads of the welcome template's quick-reply buttons.
@@ -309,11 +350,13 @@ type CheckResult struct {
 
 // Check tells whether category may be sent to the number phone. An invalid
 // number is a *ValidationError.
+//
+// Numbers sent in E.164 already ("+4915112345678", as other systems store
+// them) skip the phone library when a contact has exactly that number or
+// wa_id: it was validated when the contact was stored, so the lookup is the
+// validation. Any other input, and an E.164 number no contact has, is
+// parsed and validated in full (about 20 µs) before it is answered.
 func (s *Service) Check(ctx context.Context, phone, category string) (CheckResult, error) {
-	e164, err := ParsePhone(phone, s.cfg.DefaultRegion)
-	if err != nil {
-		return CheckResult{}, err
-	}
 	cats, err := s.Categories(ctx, "en")
 	if err != nil {
 		return CheckResult{}, err
@@ -322,15 +365,36 @@ func (s *Service) Check(ctx context.Context, phone, category string) (CheckResul
 	for _, c := range cats {
 		known = known || c.Slug == category
 	}
-	if !known {
-		return CheckResult{Reason: ReasonUnknownCategory}, nil
+	var status ContactStatus
+	var state State
+	found := false
+	if known && isE164(phone) {
+		status, state, err = s.store.ConsentFor(ctx, phone, category)
+		switch {
+		case err == nil:
+			found = true
+		case !errors.Is(err, ErrNotFound):
+			return CheckResult{}, err
+		}
 	}
-	status, state, err := s.store.ConsentFor(ctx, e164, category)
-	if errors.Is(err, ErrNotFound) {
-		return CheckResult{Reason: ReasonUnknownContact}, nil
-	}
-	if err != nil {
-		return CheckResult{}, err
+	if !found {
+		e164, err := ParsePhone(phone, s.cfg.DefaultRegion)
+		if err != nil {
+			return CheckResult{}, err
+		}
+		if !known {
+			return CheckResult{Reason: ReasonUnknownCategory}, nil
+		}
+		if e164 == phone {
+			return CheckResult{Reason: ReasonUnknownContact}, nil // looked up above
+		}
+		status, state, err = s.store.ConsentFor(ctx, e164, category)
+		if errors.Is(err, ErrNotFound) {
+			return CheckResult{Reason: ReasonUnknownContact}, nil
+		}
+		if err != nil {
+			return CheckResult{}, err
+		}
 	}
 	if status == Undeliverable {
 		return CheckResult{Reason: ReasonUndeliverable}, nil
@@ -344,6 +408,20 @@ func (s *Service) Check(ctx context.Context, phone, category string) (CheckResul
 		return CheckResult{Reason: ReasonPending}, nil
 	}
 	return CheckResult{Reason: ReasonNoConsent}, nil
+}
+
+// isE164 reports whether p has E.164's shape: "+", a non-zero digit and 6
+// to 14 more digits. The shape alone proves nothing about validity.
+func isE164(p string) bool {
+	if len(p) < 8 || len(p) > 16 || p[0] != '+' || p[1] == '0' {
+		return false
+	}
+	for i := 1; i < len(p); i++ {
+		if p[i] < '0' || p[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // ContactView is a contact with its consents.

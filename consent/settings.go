@@ -45,6 +45,11 @@ type Settings struct {
 	ControllerAddress string
 	ControllerCountry string // ISO 3166-1 alpha-2
 	ControllerEmail   string
+
+	// WelcomeLanguages are the further languages the welcome template was
+	// approved in: a person who used the form in one of them gets it in
+	// theirs, everyone else in WelcomeLanguage.
+	WelcomeLanguages []string
 }
 
 // SettingsLanguages are the languages the texts of Settings can be given in.
@@ -55,6 +60,7 @@ var SettingsLanguages = []string{"en", "es", "pt", "de"}
 const (
 	SettingWelcomeTemplate   = "welcome_template"
 	SettingWelcomeLanguage   = "welcome_language"
+	SettingWelcomeLanguages  = "welcome_languages"
 	SettingTemplateNamespace = "template_namespace"
 	SettingMode              = "optin_mode"
 	SettingTermsText         = "terms_text"
@@ -159,6 +165,18 @@ func settingFields(namespaceRequired bool) []settingField {
 			}
 			return ""
 		}),
+		{
+			key: SettingWelcomeLanguages,
+			get: func(st *Settings) string { return strings.Join(st.WelcomeLanguages, ",") },
+			set: func(st *Settings, v string) string {
+				langs, ok := ParseWelcomeLanguages(v)
+				if !ok || len(v) > maxShortSetting {
+					return "settings.languages"
+				}
+				st.WelcomeLanguages = langs
+				return ""
+			},
+		},
 		shortField(SettingTemplateNamespace, func(st *Settings) *string { return &st.TemplateNamespace }, func(v string) string {
 			if !namespaceRE.MatchString(v) || (namespaceRequired && v == "") {
 				return "settings.namespace"
@@ -289,6 +307,7 @@ func initialSettings(cfg Config) Settings {
 	return Settings{
 		WelcomeTemplate:   cfg.WelcomeTemplate,
 		WelcomeLanguage:   cfg.WelcomeLanguage,
+		WelcomeLanguages:  slices.Clone(cfg.WelcomeLanguages),
 		TemplateNamespace: cfg.TemplateNamespace,
 		Mode:              cfg.Mode,
 		HelpContact:       cfg.HelpContact,
@@ -439,7 +458,12 @@ func (s *Service) helpMessage(lang, link string) Message {
 	if !strings.Contains(t, "{link}") {
 		t += "\n{link}"
 	}
-	return Message{Kind: KindText, Text: s.expand(t, link)}
+	if text := s.expand(t, link); runes(text) <= MaxTextRunes {
+		return Message{Kind: KindText, Text: text}
+	}
+	// Filled in, the admin's text is longer than WhatsApp takes: the
+	// built-in answer, which always fits, is better than none.
+	return s.text(lang, "mo.help", s.cfg.BusinessName, s.helpContact(), link)
 }
 
 // fallbackMessage is the reply to people writing in when no forward URL is
@@ -452,7 +476,10 @@ func (s *Service) fallbackMessage(lang string) Message {
 	if !strings.Contains(t, "{contact}") {
 		t += "\n{contact}"
 	}
-	return Message{Kind: KindText, Text: s.expand(t, "")}
+	if text := s.expand(t, ""); runes(text) <= MaxTextRunes {
+		return Message{Kind: KindText, Text: text}
+	}
+	return s.text(lang, "mo.fallback", s.cfg.BusinessName, s.helpContact())
 }
 
 // expand fills the placeholders of an admin's text.
@@ -467,4 +494,51 @@ func SettingFieldLanguage(key string) (setting, lang string) {
 		return key[:i], key[i+1:]
 	}
 	return key, ""
+}
+
+// ParseWelcomeLanguages reads a comma-separated list of template language
+// codes ("en,de,es,pt_BR"), as OPTIN_WELCOME_LANGUAGES and the settings page
+// give it: blanks are skipped, repeats dropped; ok is false when a code is
+// not shaped like WhatsApp's (en, pt_BR).
+func ParseWelcomeLanguages(v string) (langs []string, ok bool) {
+	for _, l := range strings.Split(v, ",") {
+		l = strings.TrimSpace(l)
+		if l == "" {
+			continue
+		}
+		if !templateLangRE.MatchString(l) {
+			return nil, false
+		}
+		if !slices.Contains(langs, l) {
+			langs = append(langs, l)
+		}
+	}
+	return langs, true
+}
+
+// WelcomeLanguageFor picks the welcome template's language for a person who
+// used optin in lang ("de", "pt"): the template language that is lang, or
+// failing that the first whose primary subtag is lang ("pt" → "pt_BR"),
+// among WelcomeLanguage and WelcomeLanguages; otherwise WelcomeLanguage.
+// textLang is the language of the template's variables and preview: the
+// chosen template language's primary subtag, so they never differ from it.
+func (st *Settings) WelcomeLanguageFor(lang string) (tplLang, textLang string) {
+	all := append([]string{st.WelcomeLanguage}, st.WelcomeLanguages...)
+	tplLang = st.WelcomeLanguage
+	if lang = strings.ToLower(strings.TrimSpace(lang)); lang != "" {
+		if i := slices.Index(all, lang); i >= 0 {
+			tplLang = all[i]
+		} else if i := slices.IndexFunc(all, func(l string) bool { return primaryTag(l) == lang }); i >= 0 {
+			tplLang = all[i]
+		}
+	}
+	return tplLang, primaryTag(tplLang)
+}
+
+// primaryTag is the language of a template language code: "pt" for "pt_BR".
+func primaryTag(code string) string {
+	if i := strings.IndexAny(code, "_-"); i >= 0 {
+		code = code[:i]
+	}
+	return strings.ToLower(code)
 }

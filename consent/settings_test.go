@@ -30,6 +30,8 @@ func TestSettingsRejectBadValues(t *testing.T) {
 		{"cap negative", consent.SettingDailyCap, "-1"},
 		{"cap not a number", consent.SettingDailyCap, "many"},
 		{"language", consent.SettingWelcomeLanguage, "english"},
+		{"languages", consent.SettingWelcomeLanguages, "de;es"},
+		{"languages with a tag", consent.SettingWelcomeLanguages, "de,pt-BR"},
 		{"country", consent.SettingControllerCountry, "Germany"},
 		{"email", consent.SettingControllerEmail, "privacy at acme"},
 		{"help text too long", "help_text.en", strings.Repeat("x", 4097)},

@@ -101,10 +101,22 @@ type Stats struct {
 	Sources []SourceCount
 	Outbox  OutboxHealth
 	// InboxPending counts the webhook calls stored and not yet processed,
-	// InboxFailed those that could not be processed.
-	InboxPending, InboxFailed int64
+	// InboxFailed those that could not be processed, InboxIgnored those
+	// kept because they carry nothing optin acts on (IgnoredPrefix).
+	InboxPending, InboxFailed, InboxIgnored int64
+	// IgnoredInbox are the latest of the ignored calls, newest first, with
+	// the reason, for admins.
+	IgnoredInbox []InboxNote
 	// Alerts counts the unresolved alerts per kind.
 	Alerts []Count
+}
+
+// InboxNote is a webhook call kept in the inbox with the reason it was
+// not acted on.
+type InboxNote struct {
+	ID         int64
+	ReceivedAt time.Time
+	Reason     string
 }
 
 // OpenAlert is an alert with its id, so that an admin can resolve it.

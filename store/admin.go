@@ -39,14 +39,14 @@ func (s *DB) CreateAdmin(ctx context.Context, u consent.AdminUser, passwordHash 
 
 // AdminByID returns a console user.
 func (s *DB) AdminByID(ctx context.Context, id int64) (consent.AdminUser, error) {
-	u, err := scanAdmin(s.db.QueryRowContext(ctx, `SELECT `+adminColumns+` FROM admin_users WHERE id = ?`, id))
+	u, err := scanAdmin(s.r.QueryRowContext(ctx, `SELECT `+adminColumns+` FROM admin_users WHERE id = ?`, id))
 	return u, mapErr("admin by id", err)
 }
 
 // AdminByEmail returns a console user and its password hash.
 func (s *DB) AdminByEmail(ctx context.Context, email string) (consent.AdminUser, string, error) {
 	var hash string
-	u, err := scanAdmin(s.db.QueryRowContext(ctx, `SELECT `+adminColumns+`, password_hash FROM admin_users WHERE email = ?`, email), &hash)
+	u, err := scanAdmin(s.r.QueryRowContext(ctx, `SELECT `+adminColumns+`, password_hash FROM admin_users WHERE email = ?`, email), &hash)
 	return u, hash, mapErr("admin by email", err)
 }
 
@@ -74,7 +74,7 @@ func (s *DB) SetAdminPassword(ctx context.Context, id int64, passwordHash string
 
 // updateAdmin runs one UPDATE of a user's row; no such user is ErrNotFound.
 func (s *DB) updateAdmin(ctx context.Context, op, query string, args ...any) error {
-	res, err := s.db.ExecContext(ctx, query, args...)
+	res, err := s.execW(ctx, query, args...)
 	if err != nil {
 		return mapErr(op, err)
 	}
@@ -86,7 +86,7 @@ func (s *DB) updateAdmin(ctx context.Context, op, query string, args ...any) err
 
 // AddAudit appends a line to the admin audit log.
 func (s *DB) AddAudit(ctx context.Context, e consent.AuditEntry) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO admin_audit (at, actor, actor_id, action, target, detail, ip)
+	_, err := s.execW(ctx, `INSERT INTO admin_audit (at, actor, actor_id, action, target, detail, ip)
 		VALUES (?, ?, ?, ?, ?, ?, ?)`, ts(e.At), e.Actor, e.ActorID, e.Action, e.Target, e.Detail, e.IP)
 	return mapErr("add audit", err)
 }
@@ -94,6 +94,6 @@ func (s *DB) AddAudit(ctx context.Context, e consent.AuditEntry) error {
 // CountActiveAdmins counts users who may sign in.
 func (s *DB) CountActiveAdmins(ctx context.Context) (int, error) {
 	var n int
-	err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM admin_users WHERE disabled_at = ''`).Scan(&n)
+	err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM admin_users WHERE disabled_at = ''`).Scan(&n)
 	return n, mapErr("count admins", err)
 }

@@ -10,7 +10,7 @@ import (
 
 // ListAdmins returns every console user, by e-mail.
 func (s *DB) ListAdmins(ctx context.Context) ([]consent.AdminUser, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+adminColumns+` FROM admin_users ORDER BY email`)
+	rows, err := s.r.QueryContext(ctx, `SELECT `+adminColumns+` FROM admin_users ORDER BY email`)
 	if err != nil {
 		return nil, mapErr("list admins", err)
 	}

@@ -177,7 +177,7 @@ func (s *DB) ledgerEvent(ctx context.Context, tx *sql.Tx, id int64) (consent.Led
 // the writing transaction, one writer at a time). Events of erased contacts
 // come with no number and their personal columns empty.
 func (s *DB) LedgerEvents(ctx context.Context, after int64, limit int) ([]consent.LedgerEvent, error) {
-	rows, err := s.db.QueryContext(ctx, ledgerEventQuery+` WHERE e.id > ? ORDER BY e.id LIMIT ?`, after, limit)
+	rows, err := s.r.QueryContext(ctx, ledgerEventQuery+` WHERE e.id > ? ORDER BY e.id LIMIT ?`, after, limit)
 	if err != nil {
 		return nil, mapErr("ledger events", err)
 	}

@@ -20,7 +20,7 @@ func write(phone, category string, state consent.State, at time.Time) consent.Co
 func count(t *testing.T, db *DB, table string) int {
 	t.Helper()
 	var n int
-	if err := db.db.QueryRow(`SELECT count(*) FROM ` + table).Scan(&n); err != nil {
+	if err := db.w.QueryRow(`SELECT count(*) FROM ` + table).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	return n
@@ -105,7 +105,7 @@ func TestExportContactsRows(t *testing.T) {
 	if _, err := db.FixtureOptIn(ctx, optIn("+4915112345672", consent.OptedIn, t0, "offers")); err != nil {
 		t.Fatal(err)
 	}
-	db.db.Exec(`INSERT INTO contacts (phone, wa_id, status, created_at, updated_at) VALUES ('+4915112345673', '4915112345673', 'pending_terms', ?, ?)`, ts(t0), ts(t0))
+	db.w.Exec(`INSERT INTO contacts (phone, wa_id, status, created_at, updated_at) VALUES ('+4915112345673', '4915112345673', 'pending_terms', ?, ?)`, ts(t0), ts(t0))
 	var got []string
 	collect := func(f consent.ExportFilter) []string {
 		got = nil

@@ -245,7 +245,7 @@ func (s *DB) DeleteCategory(ctx context.Context, id int64) error {
 // or consent.ErrNotFound.
 func (s *DB) FormWording(ctx context.Context, lang string) (consent.Wording, error) {
 	var w consent.Wording
-	err := s.db.QueryRowContext(ctx, `
+	err := s.r.QueryRowContext(ctx, `
 		SELECT w.hash, w.kind, w.lang, w.version, w.text FROM form_wordings f
 		JOIN wordings w ON w.hash = f.hash
 		WHERE f.lang = ? ORDER BY f.id DESC LIMIT 1`, lang).
@@ -292,7 +292,7 @@ func (s *DB) ChooseFormWording(ctx context.Context, prev, next consent.Wording, 
 // FormWordingChosen reports whether hash was ever the form's wording in lang.
 func (s *DB) FormWordingChosen(ctx context.Context, lang, hash string) (bool, error) {
 	var n int
-	err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM form_wordings WHERE lang = ? AND hash = ?`, lang, hash).Scan(&n)
+	err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM form_wordings WHERE lang = ? AND hash = ?`, lang, hash).Scan(&n)
 	return n > 0, mapErr("form wording chosen", err)
 }
 
@@ -304,7 +304,7 @@ const wordingVersionColumns = `w.hash, w.kind, w.lang, w.version, w.text, w.crea
 // WordingVersions lists every stored wording by kind, language and newest
 // version first, with the number of events that reference each.
 func (s *DB) WordingVersions(ctx context.Context) ([]consent.WordingVersion, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+wordingVersionColumns+` FROM wordings w
+	rows, err := s.r.QueryContext(ctx, `SELECT `+wordingVersionColumns+` FROM wordings w
 		ORDER BY w.kind, w.lang, w.version DESC`)
 	if err != nil {
 		return nil, mapErr("wording versions", err)
@@ -323,7 +323,7 @@ func (s *DB) WordingVersions(ctx context.Context) ([]consent.WordingVersion, err
 
 // WordingVersion returns the stored wording with hash, or consent.ErrNotFound.
 func (s *DB) WordingVersion(ctx context.Context, hash string) (consent.WordingVersion, error) {
-	v, err := scanWordingVersion(s.db.QueryRowContext(ctx, `SELECT `+wordingVersionColumns+` FROM wordings w WHERE w.hash = ?`, hash))
+	v, err := scanWordingVersion(s.r.QueryRowContext(ctx, `SELECT `+wordingVersionColumns+` FROM wordings w WHERE w.hash = ?`, hash))
 	return v, mapErr("wording version", err)
 }
 

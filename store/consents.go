@@ -13,7 +13,7 @@ import (
 // Categories lists the categories in their order, with texts in lang (or
 // English when lang has none).
 func (s *DB) Categories(ctx context.Context, lang string) ([]consent.Category, error) {
-	rows, err := s.db.QueryContext(ctx, `
+	rows, err := s.r.QueryContext(ctx, `
 		SELECT c.id, c.slug, c.marketing,
 		       coalesce(t.name, e.name, c.slug), coalesce(t.description, e.description, '')
 		FROM categories c
@@ -58,7 +58,7 @@ func scanContactWith(row interface{ Scan(...any) error }, more ...any) (consent.
 // ContactByPhone returns the contact with the number phone, in any of the
 // spellings WhatsApp uses for it (consent.MatchKey).
 func (s *DB) ContactByPhone(ctx context.Context, phone string) (consent.Contact, error) {
-	c, err := scanContact(s.db.QueryRowContext(ctx,
+	c, err := scanContact(s.r.QueryRowContext(ctx,
 		`SELECT `+contactColumns+` FROM contacts WHERE match_key = ?`, consent.MatchKey(phone)))
 	return c, mapErr("contact by phone", err)
 }
@@ -80,7 +80,7 @@ func (s *DB) ConsentFor(ctx context.Context, phone, category string) (consent.Co
 
 // Consents returns the current consents of a contact, in category order.
 func (s *DB) Consents(ctx context.Context, contactID int64) ([]consent.Consent, error) {
-	rows, err := s.db.QueryContext(ctx, `
+	rows, err := s.r.QueryContext(ctx, `
 		SELECT c.slug, s.state, s.since, s.source
 		FROM consents s JOIN categories c ON c.id = s.category_id
 		WHERE s.contact_id = ? ORDER BY c.position, c.id`, contactID)
@@ -122,7 +122,7 @@ func (s *DB) ensureWording(ctx context.Context, tx *sql.Tx, w consent.Wording, a
 // Wording returns the wording with the given hash.
 func (s *DB) Wording(ctx context.Context, hash string) (consent.Wording, error) {
 	var w consent.Wording
-	err := s.db.QueryRowContext(ctx, `SELECT hash, kind, lang, version, text FROM wordings WHERE hash = ?`, hash).
+	err := s.r.QueryRowContext(ctx, `SELECT hash, kind, lang, version, text FROM wordings WHERE hash = ?`, hash).
 		Scan(&w.Hash, &w.Kind, &w.Lang, &w.Version, &w.Text)
 	return w, mapErr("wording", err)
 }
@@ -173,7 +173,7 @@ func (s *DB) setConsent(ctx context.Context, tx *sql.Tx, contactID, categoryID i
 
 // Events returns the events of a contact in the order they were recorded.
 func (s *DB) Events(ctx context.Context, contactID int64) ([]consent.Event, error) {
-	rows, err := s.db.QueryContext(ctx, `
+	rows, err := s.r.QueryContext(ctx, `
 		SELECT id, contact_id, type, category, state, source, occurred_at, recorded_at, coalesce(wording_hash, ''),
 		       lang, ip, user_agent, page_url, embed_origin, entry_point, form_version, message_id, message_text, actor, detail
 		FROM events WHERE contact_id = ? ORDER BY id`, contactID)
@@ -220,7 +220,7 @@ func (s *DB) enqueue(ctx context.Context, tx *sql.Tx, contactID int64, purpose s
 // CloseWindow ends the contact's 24-hour window at at, when it was open
 // longer.
 func (s *DB) CloseWindow(ctx context.Context, contactID int64, at time.Time) error {
-	_, err := s.db.ExecContext(ctx, `UPDATE contacts SET window_open_until = ?, updated_at = ?
+	_, err := s.execW(ctx, `UPDATE contacts SET window_open_until = ?, updated_at = ?
 		WHERE id = ? AND window_open_until > ?`, ts(at), ts(at), contactID, ts(at))
 	return mapErr("close window", err)
 }

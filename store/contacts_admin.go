@@ -10,7 +10,7 @@ import (
 // ContactInbound returns what a contact wrote, oldest first, for the admin
 // console's contact page.
 func (s *DB) ContactInbound(ctx context.Context, contactID int64) ([]consent.MessageIn, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, provider_message_id, type, text, button_id, sent_at, received_at
+	rows, err := s.r.QueryContext(ctx, `SELECT id, provider_message_id, type, text, button_id, sent_at, received_at
 		FROM inbound WHERE contact_id = ? ORDER BY id`, contactID)
 	if err != nil {
 		return nil, mapErr("contact inbound", err)
@@ -32,7 +32,7 @@ func (s *DB) ContactInbound(ctx context.Context, contactID int64) ([]consent.Mes
 // ContactOutbox returns the messages to a contact with their statuses and
 // errors, oldest first.
 func (s *DB) ContactOutbox(ctx context.Context, contactID int64) ([]consent.OutboxEntry, error) {
-	rows, err := s.db.QueryContext(ctx, `
+	rows, err := s.r.QueryContext(ctx, `
 		SELECT id, contact_id, purpose, message, status, attempts, created_at, coalesce(provider_message_id, ''),
 		       error_code, error_title, updated_at, sent_at
 		FROM outbox WHERE contact_id = ? ORDER BY id`, contactID)

@@ -30,7 +30,7 @@ func (s *DB) ExportContacts(ctx context.Context, f consent.ExportFilter, fn func
 		q += ` WHERE ` + strings.Join(where, ` AND `)
 	}
 	q += ` ORDER BY c.id, cat.position, cat.id`
-	rows, err := s.db.QueryContext(ctx, q, args...)
+	rows, err := s.r.QueryContext(ctx, q, args...)
 	if err != nil {
 		return mapErr("export contacts", err)
 	}
@@ -75,7 +75,7 @@ func (s *DB) ExportEvents(ctx context.Context, f consent.ExportFilter, fn func(c
 	if len(where) > 0 {
 		q += ` WHERE ` + strings.Join(where, ` AND `)
 	}
-	rows, err := s.db.QueryContext(ctx, q+` ORDER BY e.id`, args...)
+	rows, err := s.r.QueryContext(ctx, q+` ORDER BY e.id`, args...)
 	if err != nil {
 		return mapErr("export events", err)
 	}
@@ -113,12 +113,18 @@ func (s *DB) CheckConsents(ctx context.Context, ws []consent.ConsentWrite) ([]co
 	return out, nil
 }
 
-// readTx runs f in a transaction that is always rolled back.
+// readTx runs f in a transaction on the reader pool that is always rolled
+// back. exec and queryRow inside it use the readers' statement cache.
 func (s *DB) readTx(ctx context.Context, f func(*sql.Tx) error) error {
-	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if s.rst.hasPending() {
+		s.rst.prepare(ctx, s.r)
+	}
+	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return err
 	}
+	s.readTxs.Store(tx, true)
+	defer s.readTxs.Delete(tx)
 	defer tx.Rollback()
 	return f(tx)
 }

@@ -14,7 +14,7 @@ const entryColumns = `id, code, name, categories, scans, conversations, accepted
 
 // EntryPoints lists every entry point, oldest first.
 func (s *DB) EntryPoints(ctx context.Context) ([]consent.EntryPoint, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+entryColumns+` FROM entry_points ORDER BY id`)
+	rows, err := s.r.QueryContext(ctx, `SELECT `+entryColumns+` FROM entry_points ORDER BY id`)
 	if err != nil {
 		return nil, mapErr("entry points", err)
 	}
@@ -33,7 +33,7 @@ func (s *DB) EntryPoints(ctx context.Context) ([]consent.EntryPoint, error) {
 // EntryPointByCode returns the entry point with code (upper-case), or
 // consent.ErrNotFound.
 func (s *DB) EntryPointByCode(ctx context.Context, code string) (consent.EntryPoint, error) {
-	st, err := s.stmt(ctx, `SELECT `+entryColumns+` FROM entry_points WHERE code = ?`)
+	st, err := s.readStmt(ctx, `SELECT `+entryColumns+` FROM entry_points WHERE code = ?`)
 	if err != nil {
 		return consent.EntryPoint{}, mapErr("entry point", err)
 	}
@@ -43,9 +43,11 @@ func (s *DB) EntryPointByCode(ctx context.Context, code string) (consent.EntryPo
 
 // CreateEntryPoint stores e; consent.ErrConflict when its code is taken.
 func (s *DB) CreateEntryPoint(ctx context.Context, e consent.EntryPoint, at time.Time) (consent.EntryPoint, error) {
-	err := s.db.QueryRowContext(ctx, `INSERT INTO entry_points (code, name, categories, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?) RETURNING id`,
-		e.Code, e.Name, strings.Join(e.Categories, ","), ts(at), ts(at)).Scan(&e.ID)
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		return tx.QueryRowContext(ctx, `INSERT INTO entry_points (code, name, categories, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?) RETURNING id`,
+			e.Code, e.Name, strings.Join(e.Categories, ","), ts(at), ts(at)).Scan(&e.ID)
+	})
 	if err != nil {
 		return consent.EntryPoint{}, mapErr("create entry point", err)
 	}
@@ -57,7 +59,7 @@ func (s *DB) CreateEntryPoint(ctx context.Context, e consent.EntryPoint, at time
 // UpdateEntryPoint changes the name and categories of the entry point
 // e.Code; consent.ErrNotFound for an unknown code.
 func (s *DB) UpdateEntryPoint(ctx context.Context, e consent.EntryPoint, at time.Time) error {
-	res, err := s.db.ExecContext(ctx, `UPDATE entry_points SET name = ?, categories = ?, updated_at = ? WHERE code = ?`,
+	res, err := s.execW(ctx, `UPDATE entry_points SET name = ?, categories = ?, updated_at = ? WHERE code = ?`,
 		e.Name, strings.Join(e.Categories, ","), ts(at), e.Code)
 	if err != nil {
 		return mapErr("update entry point", err)
@@ -87,11 +89,7 @@ func (s *DB) CountEntry(ctx context.Context, code, what string) error {
 	}
 	// Scans arrive on every QR and link hit: the cached statement saves the
 	// parse, which costs modernc's SQLite as much as the update.
-	st, err := s.stmt(ctx, q)
-	if err != nil {
-		return mapErr("count entry", err)
-	}
-	res, err := st.ExecContext(ctx, code)
+	res, err := s.execW(ctx, q, code)
 	if err != nil {
 		return mapErr("count entry", err)
 	}

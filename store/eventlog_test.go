@@ -14,7 +14,7 @@ func TestEventLog(t *testing.T) {
 	ctx := context.Background()
 	buildLedger(t, db, 300)
 	var total int
-	db.db.QueryRow(`SELECT count(*) FROM events`).Scan(&total)
+	db.w.QueryRow(`SELECT count(*) FROM events`).Scan(&total)
 
 	// Keyset pages walk every event once, newest first.
 	seen := map[int64]bool{}
@@ -44,7 +44,7 @@ func TestEventLog(t *testing.T) {
 
 	count := func(q string, args ...any) int {
 		var n int
-		if err := db.db.QueryRow(q, args...).Scan(&n); err != nil {
+		if err := db.w.QueryRow(q, args...).Scan(&n); err != nil {
 			t.Fatal(err)
 		}
 		return n
@@ -125,7 +125,7 @@ func BenchmarkDashboardQueries(b *testing.B) {
 			SELECT c.id, k.id, CASE WHEN (c.id + k.id) % 5 = 0 THEN 'opted_out' ELSE 'opted_in' END, '2026-01-01T00:00:00Z', 'web_form', 1
 			FROM contacts c, categories k`,
 	} {
-		if _, err := db.db.Exec(q); err != nil {
+		if _, err := db.w.Exec(q); err != nil {
 			b.Fatal(err)
 		}
 	}

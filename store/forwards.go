@@ -14,7 +14,7 @@ func (s *DB) EnqueueForward(ctx context.Context, contactID int64, body []byte, a
 	if contactID != 0 {
 		cid = contactID
 	}
-	_, err := s.db.ExecContext(ctx, insertForward, cid, string(body), ts(at), ts(at))
+	_, err := s.execW(ctx, insertForward, cid, string(body), ts(at), ts(at))
 	return mapErr("enqueue forward", err)
 }
 
@@ -58,7 +58,7 @@ func (s *DB) ClaimForwards(ctx context.Context, now time.Time, lease time.Durati
 func (s *DB) FinishForward(ctx context.Context, id int64, status string, next time.Time, errText string, now time.Time) error {
 	// A contact.erased push (scrub) keeps no number once it is delivered
 	// or given up.
-	_, err := s.db.ExecContext(ctx, `UPDATE forwards SET status = ?, next_attempt_at = coalesce(nullif(?, ''), next_attempt_at),
+	_, err := s.execW(ctx, `UPDATE forwards SET status = ?, next_attempt_at = coalesce(nullif(?, ''), next_attempt_at),
 		last_error = ?, sent_at = CASE WHEN ? = 'sent' THEN ? ELSE sent_at END,
 		body = CASE WHEN scrub = 1 AND ? IN ('sent', 'dead') THEN ? ELSE body END WHERE id = ?`,
 		status, ts(next), errText, status, ts(now), status, scrubbedBody, id)
@@ -67,7 +67,7 @@ func (s *DB) FinishForward(ctx context.Context, id int64, status string, next ti
 	}
 	if status == "sent" || status == "dead" {
 		var scrubbed int
-		if err := s.db.QueryRowContext(ctx, `SELECT scrub FROM forwards WHERE id = ?`, id).Scan(&scrubbed); err == nil && scrubbed == 1 {
+		if err := s.r.QueryRowContext(ctx, `SELECT scrub FROM forwards WHERE id = ?`, id).Scan(&scrubbed); err == nil && scrubbed == 1 {
 			s.erased(ctx) // as after an erasure: nothing of the number stays in the files
 		}
 	}

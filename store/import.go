@@ -64,14 +64,14 @@ func scanImportJob(row interface{ Scan(...any) error }) (consent.ImportJob, erro
 
 // ImportJob returns an import job without its file.
 func (s *DB) ImportJob(ctx context.Context, id int64) (consent.ImportJob, error) {
-	j, err := scanImportJob(s.db.QueryRowContext(ctx, `SELECT `+importJobColumns+` FROM import_jobs WHERE id = ?`, id))
+	j, err := scanImportJob(s.r.QueryRowContext(ctx, `SELECT `+importJobColumns+` FROM import_jobs WHERE id = ?`, id))
 	return j, mapErr("import job", err)
 }
 
 // ImportData returns the file of an import job.
 func (s *DB) ImportData(ctx context.Context, id int64) ([]byte, error) {
 	var data []byte
-	err := s.db.QueryRowContext(ctx, `SELECT data FROM import_jobs WHERE id = ?`, id).Scan(&data)
+	err := s.r.QueryRowContext(ctx, `SELECT data FROM import_jobs WHERE id = ?`, id).Scan(&data)
 	return data, mapErr("import data", err)
 }
 
@@ -149,14 +149,14 @@ func (s *DB) ImportBatch(ctx context.Context, id int64, items []consent.ImportIt
 
 // FinishImportJob ends a job and empties its file.
 func (s *DB) FinishImportJob(ctx context.Context, id int64, status consent.ImportStatus, msg string, now time.Time) error {
-	_, err := s.db.ExecContext(ctx, `UPDATE import_jobs SET status = ?, error = ?, data = x'', finished_at = ?, updated_at = ?
+	_, err := s.execW(ctx, `UPDATE import_jobs SET status = ?, error = ?, data = x'', finished_at = ?, updated_at = ?
 		WHERE id = ?`, string(status), msg, ts(now), ts(now), id)
 	return mapErr("finish import job", err)
 }
 
 // RunningImportJobs lists the ids of the jobs marked running.
 func (s *DB) RunningImportJobs(ctx context.Context) ([]int64, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id FROM import_jobs WHERE status = 'running' ORDER BY id`)
+	rows, err := s.r.QueryContext(ctx, `SELECT id FROM import_jobs WHERE status = 'running' ORDER BY id`)
 	if err != nil {
 		return nil, mapErr("running import jobs", err)
 	}

@@ -100,7 +100,7 @@ func (s *DB) HandleInbound(ctx context.Context, r consent.InboundRecord, decide 
 
 // ContactByID returns a contact.
 func (s *DB) ContactByID(ctx context.Context, id int64) (consent.Contact, error) {
-	c, err := scanContact(s.db.QueryRowContext(ctx, `SELECT `+contactColumns+` FROM contacts WHERE id = ?`, id))
+	c, err := scanContact(s.r.QueryRowContext(ctx, `SELECT `+contactColumns+` FROM contacts WHERE id = ?`, id))
 	return c, mapErr("contact by id", err)
 }
 
@@ -166,7 +166,7 @@ func (s *DB) erased(ctx context.Context) {}
 
 // Tombstones returns the tombstones left for a number's hash.
 func (s *DB) Tombstones(ctx context.Context, phoneHash string) ([]consent.Tombstone, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT phone_hash, reason, actor, erased_at FROM tombstones WHERE phone_hash = ? ORDER BY id`, phoneHash)
+	rows, err := s.r.QueryContext(ctx, `SELECT phone_hash, reason, actor, erased_at FROM tombstones WHERE phone_hash = ? ORDER BY id`, phoneHash)
 	if err != nil {
 		return nil, mapErr("tombstones", err)
 	}
@@ -186,7 +186,7 @@ func (s *DB) Tombstones(ctx context.Context, phoneHash string) ([]consent.Tombst
 
 // ExpiredTerms returns contacts whose terms prompt lapsed before now.
 func (s *DB) ExpiredTerms(ctx context.Context, now time.Time, limit int) ([]consent.Contact, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+contactColumns+` FROM contacts
+	rows, err := s.r.QueryContext(ctx, `SELECT `+contactColumns+` FROM contacts
 		WHERE status = 'pending_terms' AND terms_expires_at <> '' AND terms_expires_at <= ? ORDER BY id LIMIT ?`, ts(now), limit)
 	if err != nil {
 		return nil, mapErr("expired terms", err)
@@ -227,7 +227,7 @@ func (s *DB) changeNumber(ctx context.Context, tx *sql.Tx, contactID int64, phon
 
 // InboundTexts returns what a contact wrote, oldest first.
 func (s *DB) InboundTexts(ctx context.Context, contactID int64) ([]string, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT text FROM inbound WHERE contact_id = ? ORDER BY id`, contactID)
+	rows, err := s.r.QueryContext(ctx, `SELECT text FROM inbound WHERE contact_id = ? ORDER BY id`, contactID)
 	if err != nil {
 		return nil, mapErr("inbound texts", err)
 	}

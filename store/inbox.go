@@ -2,25 +2,191 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/optin/optin/consent"
 )
 
 // SaveInbox stores a webhook body; the call may be acknowledged once this
-// returns without error.
+// returns without error. Concurrent calls are committed together (see
+// committer): each returns only after the transaction holding its body has
+// committed.
 func (s *DB) SaveInbox(ctx context.Context, body []byte, now time.Time) (int64, error) {
-	res, err := s.db.ExecContext(ctx, `INSERT INTO inbox (body, received_at) VALUES (?, ?)`, body, ts(now))
-	if err != nil {
-		return 0, mapErr("save inbox", err)
-	}
-	id, err := res.LastInsertId()
+	id, err := s.inbox.save(ctx, body, now)
 	return id, mapErr("save inbox", err)
+}
+
+const insertInbox = `INSERT INTO inbox (body, received_at) VALUES (?, ?)`
+
+// Group commit of webhook intake. Webhook calls are small and many (a
+// status for every message sent, read receipts, replies); one transaction
+// each spends most of its time in BEGIN and COMMIT and queues every call
+// behind the one before. The committer gathers the calls waiting at a
+// moment into one transaction: it starts with the first, adds whatever
+// arrives within groupWindow (at most groupMax), and commits early once
+// every call waiting in SaveInbox is in the batch, so that a lone call
+// waits for nothing. A call whose insert fails is answered with its error
+// and the others still commit; if the commit fails, every call of the batch
+// gets the error, and none was acknowledged.
+const (
+	groupWindow = time.Millisecond
+	groupMax    = 256
+)
+
+type inboxReq struct {
+	ctx  context.Context
+	body []byte
+	at   time.Time
+	id   int64
+	err  error
+	done chan struct{}
+	// waiting counts the call in committer.waiting until it is answered
+	// or gives up, whichever comes first.
+	waiting atomic.Bool
+}
+
+type committer struct {
+	s        *DB
+	in       chan *inboxReq
+	waiting  atomic.Int64 // calls inside save
+	quit     chan struct{}
+	stopOnce sync.Once
+	done     chan struct{}
+}
+
+func newCommitter(s *DB) *committer {
+	c := &committer{s: s, in: make(chan *inboxReq, groupMax), quit: make(chan struct{}), done: make(chan struct{})}
+	go c.run()
+	return c
+}
+
+var errClosed = errors.New("the database is closed")
+
+func (c *committer) save(ctx context.Context, body []byte, at time.Time) (int64, error) {
+	r := &inboxReq{ctx: ctx, body: body, at: at, done: make(chan struct{})}
+	r.waiting.Store(true)
+	c.waiting.Add(1)
+	defer c.answered(r)
+	select {
+	case c.in <- r:
+	case <-c.done:
+		return 0, errClosed
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+	select {
+	case <-r.done:
+		return r.id, r.err
+	case <-ctx.Done():
+		// The body may still commit; the caller answers an error and the
+		// provider sends it again, as it would after any failure.
+		return 0, ctx.Err()
+	case <-c.done:
+		select {
+		case <-r.done:
+			return r.id, r.err
+		default:
+			return 0, errClosed
+		}
+	}
+}
+
+// answered stops counting r as waiting.
+func (c *committer) answered(r *inboxReq) {
+	if r.waiting.Swap(false) {
+		c.waiting.Add(-1)
+	}
+}
+
+func (c *committer) stop() {
+	c.stopOnce.Do(func() { close(c.quit) })
+	<-c.done
+}
+
+func (c *committer) run() {
+	defer close(c.done)
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	for {
+		var batch []*inboxReq
+		select {
+		case r := <-c.in:
+			batch = append(batch, r)
+		case <-c.quit:
+			// Commit what was handed over before closing.
+			for {
+				select {
+				case r := <-c.in:
+					batch = append(batch, r)
+					continue
+				default:
+				}
+				break
+			}
+			if len(batch) > 0 {
+				c.commit(batch)
+			}
+			return
+		}
+		timer.Reset(groupWindow)
+	collect:
+		for len(batch) < groupMax && int64(len(batch)) < c.waiting.Load() {
+			select {
+			case r := <-c.in:
+				batch = append(batch, r)
+			case <-timer.C:
+				break collect
+			}
+		}
+		timer.Stop()
+		c.commit(batch)
+	}
+}
+
+// commit stores batch in one transaction and answers each call.
+func (c *committer) commit(batch []*inboxReq) {
+	// The transaction does not use the callers' contexts: one caller going
+	// away must not interrupt (and so roll back) the others' inserts.
+	ctx := context.Background()
+	live := batch[:0:0]
+	for _, r := range batch {
+		if err := r.ctx.Err(); err != nil {
+			r.err = err
+			c.answered(r)
+			close(r.done)
+			continue
+		}
+		live = append(live, r)
+	}
+	if len(live) == 0 {
+		return
+	}
+	err := c.s.tx(ctx, func(tx *sql.Tx) error {
+		for _, r := range live {
+			res, err := c.s.exec(ctx, tx, insertInbox, r.body, ts(r.at))
+			if err == nil {
+				r.id, err = res.LastInsertId()
+			}
+			r.err = err
+		}
+		return nil
+	})
+	for _, r := range live {
+		if err != nil && r.err == nil {
+			r.err, r.id = err, 0
+		}
+		c.answered(r)
+		close(r.done)
+	}
 }
 
 // PendingInbox returns up to limit unprocessed webhook calls, oldest first.
 func (s *DB) PendingInbox(ctx context.Context, limit int) ([]consent.InboxItem, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, body, attempts FROM inbox WHERE processed_at = '' ORDER BY id LIMIT ?`, limit)
+	rows, err := s.r.QueryContext(ctx, `SELECT id, body, attempts FROM inbox WHERE processed_at = '' ORDER BY id LIMIT ?`, limit)
 	if err != nil {
 		return nil, mapErr("pending inbox", err)
 	}
@@ -41,14 +207,29 @@ func (s *DB) PendingInbox(ctx context.Context, limit int) ([]consent.InboxItem, 
 // what it said now lives in the tables (and goes with an erasure), so the
 // raw copy would only keep numbers and texts beyond their time.
 func (s *DB) FinishInbox(ctx context.Context, id int64, errText string, now time.Time) error {
-	_, err := s.db.ExecContext(ctx, `UPDATE inbox SET processed_at = ?, error = ?, attempts = attempts + 1,
+	_, err := s.execW(ctx, `UPDATE inbox SET processed_at = ?, error = ?, attempts = attempts + 1,
 		body = CASE WHEN ? = '' THEN x'' ELSE body END WHERE id = ?`,
 		ts(now), errText, errText, id)
 	return mapErr("finish inbox", err)
 }
 
+// FinishInboxBatch marks the webhook calls ids processed without error
+// (their bodies emptied, as FinishInbox does) in one transaction.
+func (s *DB) FinishInboxBatch(ctx context.Context, ids []int64, now time.Time) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		for _, id := range ids {
+			if _, err := s.exec(ctx, tx, `UPDATE inbox SET processed_at = ?, error = '', attempts = attempts + 1,
+				body = x'' WHERE id = ?`, ts(now), id); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return mapErr("finish inbox", err)
+}
+
 // RetryInbox counts a failed attempt and leaves the call pending.
 func (s *DB) RetryInbox(ctx context.Context, id int64, errText string) error {
-	_, err := s.db.ExecContext(ctx, `UPDATE inbox SET attempts = attempts + 1, error = ? WHERE id = ?`, errText, id)
+	_, err := s.execW(ctx, `UPDATE inbox SET attempts = attempts + 1, error = ? WHERE id = ?`, errText, id)
 	return mapErr("retry inbox", err)
 }

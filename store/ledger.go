@@ -207,7 +207,7 @@ func (s *DB) chain(ctx context.Context, tx *sql.Tx, r *ledgerRow) error {
 func (s *DB) VerifyLedger(ctx context.Context, now time.Time) (consent.LedgerReport, error) {
 	var anchor consent.LedgerCheck
 	var anchorAt string
-	err := s.db.QueryRowContext(ctx, `SELECT at, head_id, head_hash FROM ledger_checks
+	err := s.r.QueryRowContext(ctx, `SELECT at, head_id, head_hash FROM ledger_checks
 		WHERE first_bad = 0 AND head_id > 0 ORDER BY id DESC LIMIT 1`).Scan(&anchorAt, &anchor.HeadID, &anchor.HeadHash)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return consent.LedgerReport{}, mapErr("verify ledger", err)
@@ -218,7 +218,7 @@ func (s *DB) VerifyLedger(ctx context.Context, now time.Time) (consent.LedgerRep
 	if err != nil {
 		return consent.LedgerReport{}, mapErr("verify ledger", err)
 	}
-	_, err = s.db.ExecContext(ctx, `INSERT INTO ledger_checks (at, verified, first_bad, reason, head_id, head_hash)
+	_, err = s.execW(ctx, `INSERT INTO ledger_checks (at, verified, first_bad, reason, head_id, head_hash)
 		VALUES (?, ?, ?, ?, ?, ?)`, ts(now), rep.Verified, rep.FirstBad, rep.Reason, rep.HeadID, rep.HeadHash)
 	if err != nil {
 		return consent.LedgerReport{}, mapErr("record ledger check", err)
@@ -230,7 +230,7 @@ func (s *DB) VerifyLedger(ctx context.Context, now time.Time) (consent.LedgerRep
 // SELECT reads one snapshot of the WAL database, so events appended
 // meanwhile are either wholly in the walk or not at all.
 func (s *DB) walkLedger(ctx context.Context, anchor consent.LedgerCheck) (consent.LedgerReport, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+ledgerColumns+` FROM events ORDER BY id`)
+	rows, err := s.r.QueryContext(ctx, `SELECT `+ledgerColumns+` FROM events ORDER BY id`)
 	if err != nil {
 		return consent.LedgerReport{}, err
 	}
@@ -308,7 +308,7 @@ func (c *canon) check(r *ledgerRow, want int64, prev string) (int64, string) {
 func (s *DB) LastLedgerCheck(ctx context.Context) (consent.LedgerCheck, error) {
 	var c consent.LedgerCheck
 	var at string
-	err := s.db.QueryRowContext(ctx, `SELECT at, verified, first_bad, reason, head_id, head_hash
+	err := s.r.QueryRowContext(ctx, `SELECT at, verified, first_bad, reason, head_id, head_hash
 		FROM ledger_checks ORDER BY id DESC LIMIT 1`).
 		Scan(&at, &c.Verified, &c.FirstBad, &c.Reason, &c.HeadID, &c.HeadHash)
 	c.At = parseTS(at)

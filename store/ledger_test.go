@@ -21,7 +21,7 @@ func ledgerCategories(t testing.TB, db *DB) []string {
 	cats := []string{"order_updates", "offers", "recommendations"}
 	for i := 4; i <= 13; i++ {
 		slug := fmt.Sprintf("topic%02d", i)
-		if _, err := db.db.Exec(`INSERT INTO categories (id, slug, marketing, position, created_at) VALUES (?, ?, 1, ?, ?)`,
+		if _, err := db.w.Exec(`INSERT INTO categories (id, slug, marketing, position, created_at) VALUES (?, ?, 1, ?, ?)`,
 			i, slug, i, ts(t0)); err != nil {
 			t.Fatal(err)
 		}
@@ -118,7 +118,7 @@ func buildLedger(t testing.TB, db *DB, n int) {
 		}
 	}
 	var got int
-	must(db.db.QueryRow(`SELECT count(*) FROM events`).Scan(&got))
+	must(db.w.QueryRow(`SELECT count(*) FROM events`).Scan(&got))
 	if got != n {
 		t.Fatalf("built %d events, want %d", got, n)
 	}
@@ -443,7 +443,7 @@ func TestLedgerErase(t *testing.T) {
 		t.Errorf("erasure event reason = %q, want person", got)
 	}
 	var erased, blank int
-	db.db.QueryRow(`SELECT count(*) FILTER (WHERE erased = 1), count(*) FILTER (WHERE erased = 0)
+	db.w.QueryRow(`SELECT count(*) FILTER (WHERE erased = 1), count(*) FILTER (WHERE erased = 0)
 		FROM events WHERE contact_id = ? AND id < ?`, a.Contact.ID, events[4].ID).Scan(&erased, &blank)
 	if erased != 3 || blank != 1 {
 		t.Errorf("%d erased and %d left as they were, want 3 (with content) and 1 (the keyword, with none)", erased, blank)
@@ -470,13 +470,13 @@ func TestLedgerErase(t *testing.T) {
 		fmt.Sprintf(`UPDATE events SET ip = '', erased = 1 WHERE id = %d`, otherID),
 		fmt.Sprintf(`DELETE FROM events WHERE id = %d`, erasedID),
 	} {
-		if _, err := db.db.Exec(q); err == nil || !strings.Contains(err.Error(), "append-only") {
+		if _, err := db.w.Exec(q); err == nil || !strings.Contains(err.Error(), "append-only") {
 			t.Errorf("%s: err = %v, want append-only refusal", q, err)
 		}
 	}
 	wantIntact(t, db, 6)
 	// The erasure itself, and only that, passes.
-	if _, err := db.db.Exec(fmt.Sprintf(`UPDATE events SET %s, erased = 1 WHERE id = %d`, blankAll, otherID)); err != nil {
+	if _, err := db.w.Exec(fmt.Sprintf(`UPDATE events SET %s, erased = 1 WHERE id = %d`, blankAll, otherID)); err != nil {
 		t.Errorf("erasure refused: %v", err)
 	}
 	wantIntact(t, db, 6)
@@ -536,8 +536,8 @@ func TestEventHashesAtInsert(t *testing.T) {
 		}
 	}
 	var prev1, hash1, prev2, content1 string
-	db.db.QueryRow(`SELECT prev_hash, hash, content_hash FROM events WHERE id = 1`).Scan(&prev1, &hash1, &content1)
-	db.db.QueryRow(`SELECT prev_hash FROM events WHERE id = 2`).Scan(&prev2)
+	db.w.QueryRow(`SELECT prev_hash, hash, content_hash FROM events WHERE id = 1`).Scan(&prev1, &hash1, &content1)
+	db.w.QueryRow(`SELECT prev_hash FROM events WHERE id = 2`).Scan(&prev2)
 	if prev1 != zeroHash || prev2 != hash1 || len(hash1) != 64 || content1 == blankContentHash {
 		t.Errorf("event 1 prev %q hash %q content %q, event 2 prev %q", prev1, hash1, content1, prev2)
 	}

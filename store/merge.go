@@ -28,7 +28,7 @@ const uniqueMatchKey = "contacts_match_key_unique"
 
 func (s *DB) unifyContacts(ctx context.Context) error {
 	var n int
-	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name = ?`,
+	if err := s.w.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name = ?`,
 		uniqueMatchKey).Scan(&n); err != nil {
 		return fmt.Errorf("store: unify contacts: %w", err)
 	}

@@ -22,7 +22,7 @@ func TestOpenMergesOnePersonsContacts(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The state before: no unique index, two contacts of one person.
-	mustExec(t, db.db, `DROP INDEX `+uniqueMatchKey)
+	mustExec(t, db.w, `DROP INDEX `+uniqueMatchKey)
 	a, err := db.FixtureOptIn(ctx, optIn("+541112345680", consent.OptedIn, t0, "offers", "order_updates"))
 	if err != nil {
 		t.Fatal(err)
@@ -31,7 +31,7 @@ func TestOpenMergesOnePersonsContacts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mustExec(t, db.db, `UPDATE contacts SET phone = '+5491112345680', wa_id = '5491112345680', match_key = '541112345680' WHERE id = ?`, b.Contact.ID)
+	mustExec(t, db.w, `UPDATE contacts SET phone = '+5491112345680', wa_id = '5491112345680', match_key = '541112345680' WHERE id = ?`, b.Contact.ID)
 	if _, err := db.FixtureChange(ctx, ChangeFixture{ContactID: b.Contact.ID, At: t0.Add(2 * time.Hour), Type: consent.EventOptOut,
 		Evidence: consent.Evidence{Source: consent.SourceKeyword}, Set: map[string]consent.State{"recommendations": consent.OptedOut}}); err != nil {
 		t.Fatal(err)
@@ -44,7 +44,7 @@ func TestOpenMergesOnePersonsContacts(t *testing.T) {
 	}
 	defer db.Close()
 	var n int
-	if err := db.db.QueryRowContext(ctx, `SELECT count(*) FROM contacts`).Scan(&n); err != nil || n != 1 {
+	if err := db.w.QueryRowContext(ctx, `SELECT count(*) FROM contacts`).Scan(&n); err != nil || n != 1 {
 		t.Fatalf("contacts = %d, %v; want the two merged into one", n, err)
 	}
 	got, err := db.Consents(ctx, a.Contact.ID)
@@ -70,7 +70,7 @@ func TestOpenMergesOnePersonsContacts(t *testing.T) {
 	if rep, err := db.VerifyLedger(ctx, time.Now()); err != nil || rep.FirstBad != 0 {
 		t.Errorf("ledger = %+v, %v; want intact", rep, err)
 	}
-	if _, err := db.db.ExecContext(ctx, `INSERT INTO contacts (id, phone, wa_id, match_key, language, status, created_at, updated_at)
+	if _, err := db.w.ExecContext(ctx, `INSERT INTO contacts (id, phone, wa_id, match_key, language, status, created_at, updated_at)
 		VALUES (99, '+54 other spelling', '', '541112345680', 'en', 'active', '', '')`); err == nil {
 		t.Error("a second contact with the same match_key was stored")
 	}

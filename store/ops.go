@@ -33,7 +33,7 @@ func (s *DB) RegretAnchors(ctx context.Context, since time.Time, sources []conse
 		       GROUP BY entry_point, contact_id) a`
 	// The subquery's sources come first in the text, since last.
 	args = append(args[1:], args[0])
-	rows, err := s.db.QueryContext(ctx, q, args...)
+	rows, err := s.r.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, mapErr("regret anchors", err)
 	}
@@ -95,7 +95,7 @@ func (s *DB) AddAccountUpdate(ctx context.Context, u consent.AccountUpdate, at t
 	if raw == "" {
 		raw = "{}"
 	}
-	_, err = s.db.ExecContext(ctx, `INSERT INTO account_updates (field, event, current_limit, old_limit, quality_rating,
+	_, err = s.execW(ctx, `INSERT INTO account_updates (field, event, current_limit, old_limit, quality_rating,
 		restrictions, ban_state, raw, occurred_at, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		u.Field, u.Event, u.CurrentLimit, u.OldLimit, u.QualityRating, string(b), u.BanState, raw, ts(u.At), ts(at))
 	return mapErr("add account update", err)
@@ -103,7 +103,7 @@ func (s *DB) AddAccountUpdate(ctx context.Context, u consent.AccountUpdate, at t
 
 // AccountUpdates returns every quality and account update, oldest first.
 func (s *DB) AccountUpdates(ctx context.Context) ([]consent.AccountUpdate, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT field, event, current_limit, old_limit, quality_rating, restrictions,
+	rows, err := s.r.QueryContext(ctx, `SELECT field, event, current_limit, old_limit, quality_rating, restrictions,
 		ban_state, raw, occurred_at FROM account_updates ORDER BY id`)
 	if err != nil {
 		return nil, mapErr("account updates", err)

@@ -80,7 +80,7 @@ func (s *DB) MarkSent(ctx context.Context, id int64, res consent.SendResult, now
 
 // MarkRetry puts message id back in the queue, due at next.
 func (s *DB) MarkRetry(ctx context.Context, id int64, next time.Time, pe *consent.ProviderError, now time.Time) error {
-	_, err := s.db.ExecContext(ctx, `
+	_, err := s.execW(ctx, `
 		UPDATE outbox SET status = 'queued', next_attempt_at = ?, updated_at = ?,
 		    error_class = ?, error_code = ?, error_title = ?
 		WHERE id = ? AND status = 'sending'`, ts(next), ts(now), pe.Class, pe.Code, pe.Title, id)
@@ -89,7 +89,7 @@ func (s *DB) MarkRetry(ctx context.Context, id int64, next time.Time, pe *consen
 
 // MarkFailed ends message id as failed or dead.
 func (s *DB) MarkFailed(ctx context.Context, id int64, status consent.DeliveryStatus, pe *consent.ProviderError, now time.Time) error {
-	_, err := s.db.ExecContext(ctx, `
+	_, err := s.execW(ctx, `
 		UPDATE outbox SET status = ?, updated_at = ?, error_class = ?, error_code = ?, error_title = ?
 		WHERE id = ? AND status = 'sending'`, status, ts(now), pe.Class, pe.Code, pe.Title, id)
 	return mapErr("mark failed", err)
@@ -97,14 +97,14 @@ func (s *DB) MarkFailed(ctx context.Context, id int64, status consent.DeliverySt
 
 // AddAlert records something an admin must see.
 func (s *DB) AddAlert(ctx context.Context, a consent.Alert) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO alerts (kind, code, title, created_at) VALUES (?, ?, ?, ?)`,
+	_, err := s.execW(ctx, `INSERT INTO alerts (kind, code, title, created_at) VALUES (?, ?, ?, ?)`,
 		a.Kind, a.Code, a.Title, ts(a.At))
 	return mapErr("add alert", err)
 }
 
 // Alerts returns the unresolved alerts, newest first.
 func (s *DB) Alerts(ctx context.Context) ([]consent.Alert, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT kind, code, title, created_at FROM alerts WHERE resolved_at = '' ORDER BY id DESC`)
+	rows, err := s.r.QueryContext(ctx, `SELECT kind, code, title, created_at FROM alerts WHERE resolved_at = '' ORDER BY id DESC`)
 	if err != nil {
 		return nil, mapErr("alerts", err)
 	}
@@ -153,7 +153,7 @@ func (s *DB) ApplyStatus(ctx context.Context, st consent.StatusUpdate, now time.
 
 // Messages returns the outgoing messages of a contact, oldest first.
 func (s *DB) Messages(ctx context.Context, contactID int64) ([]consent.OutboxMessage, error) {
-	rows, err := s.db.QueryContext(ctx, `
+	rows, err := s.r.QueryContext(ctx, `
 		SELECT id, contact_id, purpose, message, status, attempts, created_at, coalesce(provider_message_id, '')
 		FROM outbox WHERE contact_id = ? ORDER BY id`, contactID)
 	if err != nil {
@@ -178,7 +178,7 @@ func (s *DB) Messages(ctx context.Context, contactID int64) ([]consent.OutboxMes
 
 // OutboxStats counts outgoing messages by status.
 func (s *DB) OutboxStats(ctx context.Context) (map[consent.DeliveryStatus]int, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT status, count(*) FROM outbox GROUP BY status`)
+	rows, err := s.r.QueryContext(ctx, `SELECT status, count(*) FROM outbox GROUP BY status`)
 	if err != nil {
 		return nil, mapErr("outbox stats", err)
 	}
@@ -199,7 +199,7 @@ func (s *DB) OutboxStats(ctx context.Context) (map[consent.DeliveryStatus]int, e
 // optin runs as one process per database, so at start no lease is alive: a
 // message left "sending" was cut off by a crash and must be tried again.
 func (s *DB) ReleaseLeases(ctx context.Context, now time.Time) (int, error) {
-	res, err := s.db.ExecContext(ctx, `UPDATE outbox SET status = 'queued', next_attempt_at = ?, updated_at = ?
+	res, err := s.execW(ctx, `UPDATE outbox SET status = 'queued', next_attempt_at = ?, updated_at = ?
 		WHERE status = 'sending'`, ts(now), ts(now))
 	if err != nil {
 		return 0, mapErr("release leases", err)

@@ -10,7 +10,7 @@ import (
 // ConsentEvents returns the opt_in and confirm events of a contact with their
 // ledger hashes, in ledger order: what its consent receipts are made of.
 func (s *DB) ConsentEvents(ctx context.Context, contactID int64) ([]consent.HashedEvent, error) {
-	rows, err := s.db.QueryContext(ctx, `
+	rows, err := s.r.QueryContext(ctx, `
 		SELECT id, contact_id, type, category, state, source, occurred_at, recorded_at, coalesce(wording_hash, ''),
 		       lang, entry_point, form_version, message_id, detail, hash
 		FROM events WHERE contact_id = ? AND type IN ('opt_in', 'confirm') ORDER BY id`, contactID)

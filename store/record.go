@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -233,6 +234,16 @@ func (s *DB) record(ctx context.Context, tx *sql.Tx, snap consent.Snapshot, p co
 		}
 	}
 	if p.Erase != nil {
+		if p.Farewell != nil {
+			body, err := json.Marshal(p.Farewell)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO farewells (wa_id, message, created_at) VALUES (?, ?, ?)`,
+				c.WaID, string(body), at); err != nil {
+				return err
+			}
+		}
 		return s.eraseContact(ctx, tx, c.ID, *p.Erase)
 	}
 	return nil
@@ -266,4 +277,38 @@ func splitList(s string) []string {
 		}
 	}
 	return out
+}
+
+// ClaimFarewells takes up to limit farewells off their table and returns
+// them addressed: from now on only the message in flight holds the number.
+func (s *DB) ClaimFarewells(ctx context.Context, limit int) ([]consent.Message, error) {
+	var out []consent.Message
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `DELETE FROM farewells WHERE id IN (SELECT id FROM farewells ORDER BY id LIMIT ?)
+			RETURNING wa_id, message`, limit)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var to, body string
+			if err := rows.Scan(&to, &body); err != nil {
+				return err
+			}
+			var m consent.Message
+			if err := json.Unmarshal([]byte(body), &m); err != nil {
+				return fmt.Errorf("farewell: %w", err)
+			}
+			m.To = to
+			out = append(out, m)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, mapErr("claim farewells", err)
+	}
+	if len(out) > 0 {
+		s.erased(ctx)
+	}
+	return out, nil
 }

@@ -36,7 +36,7 @@ func (s *DB) SearchContacts(ctx context.Context, q consent.ContactSearch) (conse
 	}
 	page := consent.ContactPage{Digits: q.Digits, Prefix: q.Digits != "" && len(q.Digits) < consent.MinSearchDigits}
 
-	rows, err := s.db.QueryContext(ctx, query, args...)
+	rows, err := s.r.QueryContext(ctx, query, args...)
 	if err != nil {
 		return consent.ContactPage{}, mapErr("search contacts", err)
 	}
@@ -224,7 +224,7 @@ func (s *DB) attachConsents(ctx context.Context, rows []consent.ContactRow) erro
 		ids[i] = fmt.Sprint(r.Contact.ID)
 	}
 	// The ids are integers read from the database, not input.
-	res, err := s.db.QueryContext(ctx, `
+	res, err := s.r.QueryContext(ctx, `
 		SELECT s.contact_id, c.slug, s.state, s.since, s.source
 		FROM consents s JOIN categories c ON c.id = s.category_id
 		WHERE s.contact_id IN (`+strings.Join(ids, ",")+`) ORDER BY s.contact_id, c.position, c.id`)

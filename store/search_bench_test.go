@@ -49,7 +49,7 @@ func openBench(b *testing.B) benchDB {
 	}
 	b.Cleanup(func() { db.Close() })
 	var n int64
-	if err := db.db.QueryRow(`SELECT count(*) FROM contacts`).Scan(&n); err != nil || n == 0 {
+	if err := db.w.QueryRow(`SELECT count(*) FROM contacts`).Scan(&n); err != nil || n == 0 {
 		b.Fatalf("no contacts to measure (%v)", err)
 	}
 	svc := consent.NewService(db, consent.SystemClock{}, func(lang, key string, args ...any) string { return key }, consent.Config{})
@@ -145,7 +145,7 @@ func BenchmarkListFilteredNoMatch(b *testing.B) {
 func BenchmarkListFilteredSource(b *testing.B) {
 	d := openBench(b)
 	var first string
-	d.db.db.QueryRow(`SELECT created_at FROM contacts WHERE id = ?`, d.n/2).Scan(&first)
+	d.db.w.QueryRow(`SELECT created_at FROM contacts WHERE id = ?`, d.n/2).Scan(&first)
 	from := parseTS(first)
 	q := consent.ContactQuery{State: consent.OptedIn, Source: consent.SourceWebForm, DateField: consent.DateCreated,
 		From: from, To: from.Add(30 * 24 * time.Hour)}
@@ -172,7 +172,7 @@ func (d benchDB) deepCursor(b *testing.B, sort consent.ContactSort, pages int64)
 	}
 	var key string
 	var id int64
-	if err := d.db.db.QueryRow(`SELECT `+col+`, id FROM contacts ORDER BY `+col+` `+dir+`, id `+dir+` LIMIT 1 OFFSET ?`,
+	if err := d.db.w.QueryRow(`SELECT `+col+`, id FROM contacts ORDER BY `+col+` `+dir+`, id `+dir+` LIMIT 1 OFFSET ?`,
 		rows-1).Scan(&key, &id); err != nil {
 		b.Fatal(err)
 	}

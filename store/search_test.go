@@ -49,7 +49,7 @@ func searchFixture(t *testing.T) (*DB, []int64) {
 		t.Fatal(err)
 	}
 	ids = append(ids, out.Contact.ID)
-	mustExec(t, db.db, `UPDATE contacts SET entry_point = 'POSTER' WHERE id = ?`, out.Contact.ID)
+	mustExec(t, db.w, `UPDATE contacts SET entry_point = 'POSTER' WHERE id = ?`, out.Contact.ID)
 	c4 := add("+5511987651234", 3, consent.OptedIn, "offers")
 	if err := db.MarkUndeliverable(ctx, c4, 131026, t0.Add(3*time.Hour)); err != nil {
 		t.Fatal(err)
@@ -151,7 +151,7 @@ func TestSearchContactsWaID(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mustExec(t, db.db, `UPDATE contacts SET wa_id = '5215512345678' WHERE id = ?`, out.Contact.ID)
+	mustExec(t, db.w, `UPDATE contacts SET wa_id = '5215512345678' WHERE id = ?`, out.Contact.ID)
 	for _, digits := range []string{"525512", "5215512", "12345678"} {
 		if got := pageIDs(search(t, db, consent.ContactSearch{Digits: digits})); !slices.Equal(got, []int64{out.Contact.ID}) {
 			t.Errorf("%s: ids = %v, want the contact", digits, got)
@@ -278,7 +278,7 @@ func TestSearchContactsNoOffset(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			rows, err := db.db.Query(`EXPLAIN QUERY PLAN `+query, args...)
+			rows, err := db.w.Query(`EXPLAIN QUERY PLAN `+query, args...)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -337,9 +337,9 @@ func TestEraseRemovesNumberFromSearchIndex(t *testing.T) {
 		t.Errorf("the other contact: %v", got)
 	}
 	// The trigram index itself: no entry for the erased rowid in any term.
-	mustExec(t, db.db, `CREATE VIRTUAL TABLE temp.digits_vocab USING fts5vocab(main, contact_digits, instance)`)
+	mustExec(t, db.w, `CREATE VIRTUAL TABLE temp.digits_vocab USING fts5vocab(main, contact_digits, instance)`)
 	var n int
-	if err := db.db.QueryRow(`SELECT count(*) FROM temp.digits_vocab WHERE doc = ?`, a.Contact.ID).Scan(&n); err != nil {
+	if err := db.w.QueryRow(`SELECT count(*) FROM temp.digits_vocab WHERE doc = ?`, a.Contact.ID).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	if n != 0 {

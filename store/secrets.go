@@ -27,5 +27,5 @@ func (s *DB) Secret(ctx context.Context, name string, size int) ([]byte, error) 
 // Ping checks that the database answers.
 func (s *DB) Ping(ctx context.Context) error {
 	var one int
-	return mapErr("ping", s.db.QueryRowContext(ctx, `SELECT 1`).Scan(&one))
+	return mapErr("ping", s.r.QueryRowContext(ctx, `SELECT 1`).Scan(&one))
 }

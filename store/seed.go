@@ -58,7 +58,11 @@ func (s *DB) Seed(ctx context.Context, o SeedOptions) (SeedReport, error) {
 	if o.Batch <= 0 {
 		o.Batch = 20_000
 	}
-	conn, err := s.db.Conn(ctx)
+	if err := s.lockWriter(ctx); err != nil {
+		return SeedReport{}, mapErr("seed", err)
+	}
+	defer s.unlockWriter()
+	conn, err := s.w.Conn(ctx)
 	if err != nil {
 		return SeedReport{}, mapErr("seed", err)
 	}

@@ -24,7 +24,7 @@ func TestSeed(t *testing.T) {
 		t.Errorf("report %+v after %d progress calls, want 1000 contacts, 5000 events, 4 calls", rep, calls)
 	}
 	var contacts, events, consents int
-	db.db.QueryRow(`SELECT (SELECT count(*) FROM contacts), (SELECT count(*) FROM events), (SELECT count(*) FROM consents)`).
+	db.w.QueryRow(`SELECT (SELECT count(*) FROM contacts), (SELECT count(*) FROM events), (SELECT count(*) FROM consents)`).
 		Scan(&contacts, &events, &consents)
 	if contacts != 1000 || events != 5000 || consents != rep.Consents || consents == 0 {
 		t.Errorf("rows: %d contacts, %d events, %d consents; report %+v", contacts, events, consents, rep)
@@ -35,7 +35,7 @@ func TestSeed(t *testing.T) {
 	}
 	// Each consent row is its category's last event for the contact.
 	var bad int
-	db.db.QueryRow(`SELECT count(*) FROM consents s JOIN categories c ON c.id = s.category_id
+	db.w.QueryRow(`SELECT count(*) FROM consents s JOIN categories c ON c.id = s.category_id
 		WHERE s.event_id <> (SELECT max(id) FROM events e WHERE e.contact_id = s.contact_id AND e.category = c.slug)
 		   OR s.state <> (SELECT state FROM events WHERE id = s.event_id)`).Scan(&bad)
 	if bad != 0 {
@@ -43,8 +43,8 @@ func TestSeed(t *testing.T) {
 	}
 	// Statuses and sources vary.
 	var statuses, sources int
-	db.db.QueryRow(`SELECT count(DISTINCT status) FROM contacts`).Scan(&statuses)
-	db.db.QueryRow(`SELECT count(DISTINCT source) FROM events`).Scan(&sources)
+	db.w.QueryRow(`SELECT count(DISTINCT status) FROM contacts`).Scan(&statuses)
+	db.w.QueryRow(`SELECT count(DISTINCT source) FROM events`).Scan(&sources)
 	if statuses < 2 || sources < 6 {
 		t.Errorf("%d statuses, %d sources: the seed is too uniform", statuses, sources)
 	}

@@ -10,7 +10,7 @@ import (
 
 // StoredSettings returns the settings admins saved, by key.
 func (s *DB) StoredSettings(ctx context.Context) (map[string]string, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT key, value FROM settings`)
+	rows, err := s.r.QueryContext(ctx, `SELECT key, value FROM settings`)
 	if err != nil {
 		return nil, mapErr("settings", err)
 	}
@@ -50,7 +50,7 @@ func (s *DB) SaveSettings(ctx context.Context, changes []consent.SettingChange) 
 
 // SettingsHistory returns the latest limit setting changes, newest first.
 func (s *DB) SettingsHistory(ctx context.Context, limit int) ([]consent.SettingChange, error) {
-	rows, err := s.db.QueryContext(ctx, `
+	rows, err := s.r.QueryContext(ctx, `
 		SELECT key, old_value, new_value, changed_at, changed_by FROM settings_history ORDER BY id DESC LIMIT ?`, limit)
 	if err != nil {
 		return nil, mapErr("settings history", err)
@@ -73,7 +73,7 @@ func (s *DB) SettingsHistory(ctx context.Context, limit int) ([]consent.SettingC
 // or after since, for the daily cap.
 func (s *DB) TemplatesSentSince(ctx context.Context, since time.Time) (int, error) {
 	var n int
-	err := s.db.QueryRowContext(ctx, `
+	err := s.r.QueryRowContext(ctx, `
 		SELECT count(*) FROM outbox WHERE sent_at != '' AND sent_at >= ? AND json_extract(message, '$.kind') = 'template'`,
 		ts(since)).Scan(&n)
 	return n, mapErr("templates sent", err)
@@ -82,7 +82,7 @@ func (s *DB) TemplatesSentSince(ctx context.Context, since time.Time) (int, erro
 // DeferMessage puts a claimed message back in the queue until next, marked
 // as held by the daily cap; the claim does not count as an attempt.
 func (s *DB) DeferMessage(ctx context.Context, id int64, next time.Time, reason string, now time.Time) error {
-	_, err := s.db.ExecContext(ctx, `
+	_, err := s.execW(ctx, `
 		UPDATE outbox SET status = 'queued', attempts = max(attempts - 1, 0), next_attempt_at = ?, updated_at = ?,
 		    error_class = ?, error_code = 0, error_title = ?
 		WHERE id = ? AND status = 'sending'`, ts(next), ts(now), consent.CapDeferred, reason, id)
@@ -91,7 +91,7 @@ func (s *DB) DeferMessage(ctx context.Context, id int64, next time.Time, reason 
 
 // ReleaseDeferred makes the messages held by the daily cap due now.
 func (s *DB) ReleaseDeferred(ctx context.Context, now time.Time) (int, error) {
-	res, err := s.db.ExecContext(ctx, `
+	res, err := s.execW(ctx, `
 		UPDATE outbox SET next_attempt_at = ?, updated_at = ?
 		WHERE status = 'queued' AND error_class = ? AND next_attempt_at > ?`, ts(now), ts(now), consent.CapDeferred, ts(now))
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/optin/optin/consent"
@@ -14,6 +15,9 @@ import (
 // that a page or a scrape costs the same on a million contacts as on ten.
 
 // scanRows calls f for each row of the query.
+// ignoredInboxListed bounds the ignored webhook calls the dashboard lists.
+const ignoredInboxListed = 10
+
 func scanRows(ctx context.Context, tx *sql.Tx, query string, args []any, f func(*sql.Rows) error) error {
 	rows, err := tx.QueryContext(ctx, query, args...)
 	if err != nil {
@@ -101,11 +105,30 @@ func (s *DB) Stats(ctx context.Context, since time.Time) (consent.Stats, error) 
 		if st.Outbox, err = outboxHealth(ctx, tx); err != nil {
 			return err
 		}
+		// Both counts read the partial index inbox_failed (error <> '').
 		err = tx.QueryRowContext(ctx, `SELECT
 			(SELECT count(*) FROM inbox WHERE processed_at = ''),
-			(SELECT count(*) FROM inbox WHERE error <> '' AND processed_at <> '')`).Scan(&st.InboxPending, &st.InboxFailed)
+			(SELECT count(*) FROM inbox WHERE error <> '' AND processed_at <> '' AND NOT error LIKE ?),
+			(SELECT count(*) FROM inbox WHERE error <> '' AND processed_at <> '' AND error LIKE ?)`,
+			consent.IgnoredPrefix+"%", consent.IgnoredPrefix+"%").Scan(&st.InboxPending, &st.InboxFailed, &st.InboxIgnored)
 		if err != nil {
 			return fmt.Errorf("inbox: %w", err)
+		}
+		err = scanRows(ctx, tx, `SELECT id, received_at, error FROM inbox
+			WHERE error <> '' AND processed_at <> '' AND error LIKE ? ORDER BY id DESC LIMIT ?`,
+			[]any{consent.IgnoredPrefix + "%", ignoredInboxListed},
+			func(r *sql.Rows) error {
+				var n consent.InboxNote
+				var at string
+				if err := r.Scan(&n.ID, &at, &n.Reason); err != nil {
+					return err
+				}
+				n.ReceivedAt, n.Reason = parseTS(at), strings.TrimPrefix(n.Reason, consent.IgnoredPrefix)
+				st.IgnoredInbox = append(st.IgnoredInbox, n)
+				return nil
+			})
+		if err != nil {
+			return fmt.Errorf("ignored inbox: %w", err)
 		}
 		err = scanRows(ctx, tx, `SELECT kind, count(*) FROM alerts WHERE resolved_at = '' GROUP BY kind ORDER BY kind`, nil,
 			func(r *sql.Rows) error {
@@ -212,9 +235,11 @@ func (s *DB) OpenAlerts(ctx context.Context, limit int) ([]consent.OpenAlert, er
 func (s *DB) ResolveAlert(ctx context.Context, id int64, at time.Time) (consent.OpenAlert, error) {
 	var a consent.OpenAlert
 	var created, resolved string
-	err := s.db.QueryRowContext(ctx, `UPDATE alerts SET resolved_at = ? WHERE id = ? AND resolved_at = ''
-		RETURNING id, kind, code, title, created_at, resolved_at`, ts(at), id).
-		Scan(&a.ID, &a.Kind, &a.Code, &a.Title, &created, &resolved)
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		return tx.QueryRowContext(ctx, `UPDATE alerts SET resolved_at = ? WHERE id = ? AND resolved_at = ''
+			RETURNING id, kind, code, title, created_at, resolved_at`, ts(at), id).
+			Scan(&a.ID, &a.Kind, &a.Code, &a.Title, &created, &resolved)
+	})
 	a.At, a.ResolvedAt = parseTS(created), parseTS(resolved)
 	return a, mapErr("resolve alert", err)
 }

@@ -15,7 +15,7 @@ import (
 // joined with "|".
 func groupCounts(t testing.TB, db *DB, q string) map[string]int64 {
 	t.Helper()
-	rows, err := db.db.Query(q)
+	rows, err := db.w.Query(q)
 	if err != nil {
 		t.Fatalf("%s: %v", q, err)
 	}
@@ -149,12 +149,12 @@ func TestStatsBackfill(t *testing.T) {
 		`DROP INDEX outbox_failures`, `DROP INDEX events_type`, `DROP INDEX events_source`, `DROP INDEX events_entry_point`,
 		`DROP INDEX inbox_failed`, `DROP INDEX alerts_open`, `DROP INDEX events_occurred`, `DELETE FROM schema_migrations WHERE version = 10`,
 	} {
-		if _, err := db.db.Exec(q); err != nil {
+		if _, err := db.w.Exec(q); err != nil {
 			t.Fatalf("%s: %v", q, err)
 		}
 	}
 	var left int
-	db.db.QueryRow(`SELECT count(*) FROM sqlite_schema WHERE name LIKE 'stat_%'`).Scan(&left)
+	db.w.QueryRow(`SELECT count(*) FROM sqlite_schema WHERE name LIKE 'stat_%'`).Scan(&left)
 	if left != 0 {
 		t.Fatalf("%d stat tables or triggers left", left)
 	}
@@ -180,6 +180,8 @@ func TestStats(t *testing.T) {
 	db.SaveInbox(ctx, []byte(`{}`), day2)
 	id, _ := db.SaveInbox(ctx, []byte(`{}`), day2)
 	db.FinishInbox(ctx, id, "bad payload", day2)
+	ign, _ := db.SaveInbox(ctx, []byte(`[1,2]`), day2)
+	db.FinishInbox(ctx, ign, consent.IgnoredPrefix+"webhook is neither Cloud API nor on-premise shape", day2)
 	db.AddAlert(ctx, consent.Alert{Kind: "template", Code: 132001, Title: "template missing", At: day2})
 
 	st, err := db.Stats(ctx, day1.AddDate(0, 0, -1))
@@ -205,8 +207,11 @@ func TestStats(t *testing.T) {
 	if st.Outbox.Queued() != 3 || st.Outbox.Dead() != 0 || st.Outbox.Retrying != 0 {
 		t.Errorf("Outbox = %+v, want 3 queued welcomes", st.Outbox)
 	}
-	if st.InboxPending != 1 || st.InboxFailed != 1 {
-		t.Errorf("inbox pending %d failed %d, want 1 and 1", st.InboxPending, st.InboxFailed)
+	if st.InboxPending != 1 || st.InboxFailed != 1 || st.InboxIgnored != 1 {
+		t.Errorf("inbox pending %d failed %d ignored %d, want 1, 1 and 1", st.InboxPending, st.InboxFailed, st.InboxIgnored)
+	}
+	if want := []consent.InboxNote{{ID: ign, ReceivedAt: day2, Reason: "webhook is neither Cloud API nor on-premise shape"}}; !reflect.DeepEqual(st.IgnoredInbox, want) {
+		t.Errorf("IgnoredInbox = %+v, want %+v", st.IgnoredInbox, want)
 	}
 	if want := []consent.Count{{Key: "template", N: 1}}; !reflect.DeepEqual(st.Alerts, want) {
 		t.Errorf("Alerts = %+v, want %+v", st.Alerts, want)

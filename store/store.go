@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/optin/optin/consent"
@@ -22,22 +23,36 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 )
 
-// maxConns bounds the pool: enough readers for a busy API (WAL readers run
-// in parallel), few enough that writers queue on busy_timeout rather than
-// thrash.
-const maxConns = 16
+// maxReaders bounds the read pool: WAL readers run in parallel with each
+// other and with the writer.
+const maxReaders = 16
 
 //go:embed migrations/*.sql
 var migrations embed.FS
 
-// DB is optin's database.
+// DB is optin's database: one writer connection that runs every write, and a
+// pool of read-only connections for everything else.
+//
+// SQLite lets one transaction write at a time. With writes spread over a
+// pool, the waiting ones sleep in the busy handler, and a transaction that
+// needs one more connection while it holds the write lock waits for
+// connections held by those waiting for its lock (the deadlock of issue 11).
+// Here writes queue, in arrival order, for the one writer connection, never
+// for SQLite's lock; a transaction uses only its own connection.
 type DB struct {
-	db *sql.DB
+	w *sql.DB // the writer: one connection, BEGIN IMMEDIATE
+	r *sql.DB // readers: query_only connections
+	// wq admits one writer at a time, first come first served
+	// (database/sql hands a freed connection to a random waiter).
+	wq chan struct{}
 	// Prepared statements of the hot read paths: modernc's SQLite spends
 	// more time parsing a query than running these.
 	consentFor *sql.Stmt
 	apiKey     *sql.Stmt
-	stmts      stmts
+	wst, rst   stmts
+	keys       keyCache
+	readTxs    sync.Map // *sql.Tx → true for transactions of readTx
+	inbox      *committer
 	// faults, when set, fails chosen steps (SetFault).
 	faults func(step string) error
 	// push queues consent.changed and contact.erased for the business's
@@ -50,42 +65,57 @@ type DB struct {
 func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 	q := url.Values{}
 	// secure_delete zeroes what is deleted, so that an erased number or
-	// message leaves no trace in free pages of the file.
+	// message leaves no trace in free pages of the file. busy_timeout stays
+	// for other processes (the CLI next to a running server); this process
+	// never waits on itself.
 	for _, p := range []string{"foreign_keys(1)", "journal_mode(WAL)", "synchronous(NORMAL)", "busy_timeout(10000)", "secure_delete(1)"} {
 		q.Add("_pragma", p)
 	}
 	q.Set("_txlock", "immediate")
-	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	w, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("store: open: %w", err)
 	}
-	// Keep connections open: a new SQLite connection re-reads the schema and
-	// re-prepares every cached statement, which under load cost more than
-	// the queries (measured with cmd/optin-load: 313 reconnects in 3,000
-	// checks with database/sql's default of 2 idle connections).
-	db.SetMaxOpenConns(maxConns)
-	db.SetMaxIdleConns(maxConns)
-	db.SetConnMaxIdleTime(0)
-	if err := db.PingContext(ctx); err != nil {
-		db.Close()
+	// One connection, kept open: a new SQLite connection re-reads the
+	// schema and re-prepares every cached statement.
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxIdleTime(0)
+	if err := w.PingContext(ctx); err != nil {
+		w.Close()
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
-	s := &DB{db: db}
+	rq := url.Values{}
+	for _, p := range []string{"foreign_keys(1)", "busy_timeout(10000)", "query_only(1)"} {
+		rq.Add("_pragma", p)
+	}
+	r, err := sql.Open("sqlite", "file:"+path+"?"+rq.Encode())
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("store: open: %w", err)
+	}
+	// Keep reader connections open too (measured with cmd/optin-load: 313
+	// reconnects in 3,000 checks with database/sql's default of 2 idle).
+	r.SetMaxOpenConns(maxReaders)
+	r.SetMaxIdleConns(maxReaders)
+	r.SetConnMaxIdleTime(0)
+	s := &DB{w: w, r: r, wq: make(chan struct{}, 1)}
 	for _, o := range opts {
 		o(s)
 	}
 	if err := s.migrate(ctx); err != nil {
-		db.Close()
+		_ = s.closeHandles() // the error above is the one to report
 		return nil, err
 	}
 	if err := s.unifyContacts(ctx); err != nil {
-		db.Close()
+		_ = s.closeHandles() // the error above is the one to report
 		return nil, err
 	}
 	if err := s.prepare(ctx); err != nil {
-		db.Close()
+		_ = s.closeHandles() // the error above is the one to report
 		return nil, err
 	}
+	s.inbox = newCommitter(s)
 	return s, nil
 }
 
@@ -96,7 +126,7 @@ func (s *DB) prepare(ctx context.Context) error {
 			return nil
 		}
 		var st *sql.Stmt
-		st, err = s.db.PrepareContext(ctx, q)
+		st, err = s.r.PrepareContext(ctx, q)
 		return st
 	}
 	s.consentFor = prep(consentForQuery)
@@ -107,14 +137,26 @@ func (s *DB) prepare(ctx context.Context) error {
 	return nil
 }
 
-// Close closes the database.
-func (s *DB) Close() error { return s.db.Close() }
+func (s *DB) closeHandles() error {
+	return errors.Join(s.r.Close(), s.w.Close())
+}
 
-// SQL exposes the database handle to tests and tools of this module.
-func (s *DB) SQL() *sql.DB { return s.db }
+// Close stops the group commit (what it holds is committed first) and
+// closes the database.
+func (s *DB) Close() error {
+	if s.inbox != nil {
+		s.inbox.stop()
+	}
+	return s.closeHandles()
+}
+
+// SQL exposes the writer handle (its one connection) to tests and tools of
+// this module, so that they may read and write alike. Close rows before
+// calling a store method that writes: until then they hold the writer.
+func (s *DB) SQL() *sql.DB { return s.w }
 
 func (s *DB) migrate(ctx context.Context) error {
-	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+	if _, err := s.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL) STRICT`); err != nil {
 		return fmt.Errorf("store: create schema_migrations: %w", err)
 	}
@@ -155,9 +197,18 @@ func (s *DB) migrate(ctx context.Context) error {
 	return nil
 }
 
-// tx runs f in one transaction, committing when it returns nil.
+// tx runs f in one write transaction on the writer, committing when it
+// returns nil. f must use only tx: any other write (or a store method that
+// writes) would wait for the writer that f holds.
 func (s *DB) tx(ctx context.Context, f func(*sql.Tx) error) error {
-	tx, err := s.db.BeginTx(ctx, nil)
+	if err := s.lockWriter(ctx); err != nil {
+		return err
+	}
+	defer s.unlockWriter()
+	if s.wst.hasPending() {
+		s.wst.prepare(ctx, s.w)
+	}
+	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
@@ -166,6 +217,29 @@ func (s *DB) tx(ctx context.Context, f func(*sql.Tx) error) error {
 		return err
 	}
 	return tx.Commit()
+}
+
+// lockWriter waits for the writer's turn, in arrival order.
+func (s *DB) lockWriter(ctx context.Context) error {
+	select {
+	case s.wq <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (s *DB) unlockWriter() { <-s.wq }
+
+// execW runs one writing statement on the writer, outside a transaction.
+func (s *DB) execW(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	var res sql.Result
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		res, err = s.exec(ctx, tx, query, args...)
+		return err
+	})
+	return res, err
 }
 
 // ts formats a time for storage: UTC RFC 3339 with nanoseconds, which sorts
@@ -211,6 +285,10 @@ func mapErr(op string, err error) error {
 // Checkpoint writes the WAL into the main database file, so that what was
 // deleted is gone from disk too.
 func (s *DB) Checkpoint(ctx context.Context) error {
-	_, err := s.db.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`)
+	if err := s.lockWriter(ctx); err != nil {
+		return mapErr("checkpoint", err)
+	}
+	defer s.unlockWriter()
+	_, err := s.w.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`)
 	return mapErr("checkpoint", err)
 }

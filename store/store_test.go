@@ -43,7 +43,7 @@ func TestOpenIsIdempotent(t *testing.T) {
 			t.Fatalf("open %d: %v", i, err)
 		}
 		var n int
-		db.db.QueryRow(`SELECT count(*) FROM schema_migrations`).Scan(&n)
+		db.w.QueryRow(`SELECT count(*) FROM schema_migrations`).Scan(&n)
 		if n == 0 {
 			t.Errorf("open %d: no migration recorded", i)
 		}
@@ -82,7 +82,7 @@ func TestEventsAreAppendOnly(t *testing.T) {
 		`UPDATE events SET category = 'order_updates'`,
 		`DELETE FROM events`,
 	} {
-		_, err := db.db.Exec(q)
+		_, err := db.w.Exec(q)
 		if err == nil || !strings.Contains(err.Error(), "append-only") {
 			t.Errorf("%s: err = %v, want append-only refusal", q, err)
 		}

@@ -47,7 +47,7 @@ func (s *DB) AddPreferenceToken(ctx context.Context, contactID int64, hash strin
 // ContactByPreferenceToken returns the contact a live token (given by its
 // hash) belongs to; ErrNotFound for a retired, unknown or forged one.
 func (s *DB) ContactByPreferenceToken(ctx context.Context, hash string) (consent.Contact, error) {
-	c, err := scanContact(s.db.QueryRowContext(ctx, `SELECT `+contactColumns+` FROM contacts
+	c, err := scanContact(s.r.QueryRowContext(ctx, `SELECT `+contactColumns+` FROM contacts
 		WHERE id = (SELECT contact_id FROM preference_tokens WHERE hash = ? AND rotated_at = '')`, hash))
 	return c, mapErr("contact by preference token", err)
 }

@@ -19,7 +19,7 @@ func hashOf(s string) string {
 
 func tokenRows(t *testing.T, db *DB, contactID int64) (live, retired int) {
 	t.Helper()
-	err := db.db.QueryRow(`SELECT count(*) FILTER (WHERE rotated_at = ''), count(*) FILTER (WHERE rotated_at <> '')
+	err := db.w.QueryRow(`SELECT count(*) FILTER (WHERE rotated_at = ''), count(*) FILTER (WHERE rotated_at <> '')
 		FROM preference_tokens WHERE contact_id = ?`, contactID).Scan(&live, &retired)
 	if err != nil {
 		t.Fatal(err)

@@ -15,7 +15,6 @@ import (
 	"github.com/optin/optin/consent"
 	"github.com/optin/optin/store"
 	"github.com/optin/optin/web/i18n"
-	"github.com/optin/optin/web/whatsapp"
 )
 
 // The console's contact pages over HTTP (loopback, a signed-in admin's
@@ -61,7 +60,7 @@ func benchEnvAt(b *testing.B, path string) *env {
 	svc := consent.NewService(db, clock, i18n.T, consent.Config{BusinessName: "Acme", DefaultRegion: "DE", Mode: consent.Single,
 		WelcomeTemplate: "optin_welcome", WelcomeLanguage: "en"})
 	srv := New(Config{BaseURL: "http://optin.test", BusinessName: "Acme", DefaultRegion: "DE", WebhookSecret: "s3cret",
-		LinkKey: []byte("0123456789abcdef0123456789abcdef"), ParseWebhook: whatsapp.ParseWebhook, Health: db.Ping, Clock: clock},
+		LinkKey: []byte("0123456789abcdef0123456789abcdef"), Health: db.Ping, Clock: clock},
 		svc, slog.New(slog.DiscardHandler))
 	ts := httptest.NewServer(srv)
 	b.Cleanup(ts.Close)

@@ -109,7 +109,10 @@ func dashboardModel(d consent.Dashboard, cats []consent.Category) views.Dashboar
 		}
 		m.Outbox.Failures = append(m.Outbox.Failures, views.DashboardCount{Key: status, Label: status + ": " + class, N: f.N})
 	}
-	m.InboxPending, m.InboxFailed = d.InboxPending, d.InboxFailed
+	m.InboxPending, m.InboxFailed, m.InboxIgnored = d.InboxPending, d.InboxFailed, d.InboxIgnored
+	for _, n := range d.IgnoredInbox {
+		m.IgnoredInbox = append(m.IgnoredInbox, views.DashboardInboxNote{ID: n.ID, At: consoleTime(n.ReceivedAt), Reason: n.Reason})
+	}
 	for _, a := range d.Alerts {
 		label := alertLabels[a.Kind]
 		if label == "" {

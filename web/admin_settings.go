@@ -20,7 +20,9 @@ var settingLabels = map[string]settingLabel{
 	consent.SettingWelcomeTemplate: {label: "Welcome template name", kind: "text",
 		hint: "The approved WhatsApp template sent after an opt-in: lower-case letters, digits and underscores."},
 	consent.SettingWelcomeLanguage: {label: "Welcome template language", kind: "text",
-		hint: "The template's language code as approved, such as en, de or pt_BR."},
+		hint: "The template's language code as approved, such as en, de or pt_BR. People whose language is not among the further languages below get the welcome in this one."},
+	consent.SettingWelcomeLanguages: {label: "Further welcome template languages", kind: "text",
+		hint: "Comma-separated codes of the other languages the template is approved in, such as de,es,pt_BR. A person who used the form in one of them gets the welcome in theirs (category names included); everyone else gets it entirely in the language above. Empty: only that one."},
 	consent.SettingTemplateNamespace: {label: "Template namespace", kind: "text",
 		hint: "Only the v1 (on-premise) provider uses it."},
 	consent.SettingMode: {label: "Opt-in mode", kind: "select", options: []string{"single", "double"},
@@ -50,6 +52,7 @@ var settingTextLabels = map[string]settingLabel{
 var settingErrors = map[string]string{
 	"settings.template_name":     "Use the template's approved name: lower-case letters a–z, digits and underscores only, at most 512 characters.",
 	"settings.template_language": "Use a language code such as en, de or pt_BR.",
+	"settings.languages":         "Use language codes such as de,es,pt_BR, separated by commas.",
 	"settings.namespace":         "Use letters, digits, _ and - only; the v1 provider needs a namespace.",
 	"settings.mode":              "Choose single or double.",
 	"settings.send_rate":         "Give a number of messages per second above 0 and at most 1000.",
@@ -65,7 +68,7 @@ var settingGroups = []struct {
 	keys             []string
 }{
 	{"welcome", "Welcome message and opt-in", "The template sent after an opt-in through the form, and whether it must be confirmed.",
-		[]string{consent.SettingWelcomeTemplate, consent.SettingWelcomeLanguage, consent.SettingTemplateNamespace, consent.SettingMode}},
+		[]string{consent.SettingWelcomeTemplate, consent.SettingWelcomeLanguage, consent.SettingWelcomeLanguages, consent.SettingTemplateNamespace, consent.SettingMode}},
 	{"sending", "Sending", "", []string{consent.SettingSendRate, consent.SettingDailyCap}},
 	{"help", "Help and replies", "Texts per language; WhatsApp requires a way to reach a person in automated replies.",
 		[]string{consent.SettingHelpContact, consent.SettingHelpText, consent.SettingFallbackText}},

@@ -280,6 +280,8 @@ func writeDBMetrics(w io.Writer, m *consent.Metrics) {
 	p.sample("optin_webhook_inbox_pending", float64(m.InboxPending))
 	p.family("optin_webhook_inbox_failed", "gauge", "Webhook calls stored that could not be processed.")
 	p.sample("optin_webhook_inbox_failed", float64(m.InboxFailed))
+	p.family("optin_webhook_inbox_ignored", "gauge", "Webhook calls stored and kept because they carry nothing optin acts on (unknown shape, other fields).")
+	p.sample("optin_webhook_inbox_ignored", float64(m.InboxIgnored))
 
 	p.family("optin_alerts_unresolved", "gauge", "Provider alerts (template, account, dead_letter) no admin resolved yet.")
 	byKind := map[string]int64{}

@@ -250,7 +250,7 @@ func TestMetrics(t *testing.T) {
 	for _, tc := range []struct {
 		body, secret string
 		want         int
-	}{{status, "s3cret", 200}, {status, "wrong", 401}, {`[1,2]`, "s3cret", 400}, {strings.Repeat("x", 2<<20), "s3cret", 413}} {
+	}{{status, "s3cret", 200}, {status, "wrong", 401}, {`{"statuses":[`, "s3cret", 400}, {strings.Repeat("x", 2<<20), "s3cret", 413}} {
 		if got := e.webhook(tc.body, tc.secret); got != tc.want {
 			t.Fatalf("webhook: status %d, want %d", got, tc.want)
 		}

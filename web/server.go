@@ -43,8 +43,6 @@ type Config struct {
 	SessionKey []byte
 	// MetricsToken, when set, is the bearer token /metrics wants.
 	MetricsToken string
-	// ParseWebhook checks that a webhook body is a payload optin understands.
-	ParseWebhook func([]byte) (consent.Inbound, error)
 	// Health reports whether the database answers.
 	Health func(context.Context) error
 	// Sandbox, when set, adds the phone simulator's routes.

@@ -16,7 +16,6 @@ import (
 	"github.com/optin/optin/consent"
 	"github.com/optin/optin/store"
 	"github.com/optin/optin/web/i18n"
-	"github.com/optin/optin/web/whatsapp"
 )
 
 type fixedClock struct{ t time.Time }
@@ -35,8 +34,14 @@ type env struct {
 
 func newEnv(t testing.TB, mutate ...func(*Config, *consent.Config)) *env {
 	t.Helper()
+	return newEnvAt(t, filepath.Join(t.TempDir(), "optin.db"), mutate...)
+}
+
+// newEnvAt is newEnv over the database file at path.
+func newEnvAt(t testing.TB, path string, mutate ...func(*Config, *consent.Config)) *env {
+	t.Helper()
 	ctx := context.Background()
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "optin.db"))
+	db, err := store.Open(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +51,7 @@ func newEnv(t testing.TB, mutate ...func(*Config, *consent.Config)) *env {
 		WelcomeTemplate: "optin_welcome", WelcomeLanguage: "en"}
 	wcfg := Config{BaseURL: "http://optin.test", BusinessName: "Acme", DefaultRegion: "DE",
 		WebhookSecret: "s3cret", FormLimit: 0, LinkKey: []byte("0123456789abcdef0123456789abcdef"),
-		ParseWebhook: whatsapp.ParseWebhook, Health: db.Ping, Clock: clock}
+		Health: db.Ping, Clock: clock}
 	for _, m := range mutate {
 		m(&wcfg, &ccfg)
 	}
@@ -361,7 +366,10 @@ func TestWebhookIntake(t *testing.T) {
 		{"no secret", status, "", 401, 0},
 		{"wrong secret", status, "s3creT", 401, 0},
 		{"malformed", `{"statuses":[`, "s3cret", 400, 0},
-		{"not a payload", `[1,2]`, "s3cret", 400, 0},
+		{"not JSON", `statuses=1`, "s3cret", 400, 0},
+		// JSON of a shape optin does not know is kept (the inbox worker
+		// marks it ignored, with the reason): a 400 would be resent for days.
+		{"unknown shape", `[1,2]`, "s3cret", 200, 1},
 		{"ok", status, "s3cret", 200, 1},
 	}
 	for _, tc := range tests {

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -33,11 +34,15 @@ func (s *Server) handleWebhookReceive(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusUnauthorized, apiError{apiErrorBody{Code: "unauthorized", Message: "Missing or wrong webhook secret or signature."}})
 		return
 	}
-	if s.cfg.ParseWebhook != nil {
-		if _, err := s.cfg.ParseWebhook(body); err != nil {
-			writeJSON(w, http.StatusBadRequest, apiError{apiErrorBody{Code: "malformed", Message: "The body is not a WhatsApp webhook payload."}})
-			return
-		}
+	// Any JSON is stored and acknowledged, whatever its shape: a webhook
+	// field optin does not act on (account_update, template status and
+	// quality updates, value.errors) or a shape it does not know would
+	// otherwise be resent by the provider for days. The inbox worker keeps
+	// such calls with the reason, for admins. Only bytes that are not JSON
+	// at all are refused.
+	if !json.Valid(body) {
+		writeJSON(w, http.StatusBadRequest, apiError{apiErrorBody{Code: "malformed", Message: "The body is not JSON."}})
+		return
 	}
 	if err := s.svc.Receive(r.Context(), body); err != nil {
 		s.apiFail(w, r, err)

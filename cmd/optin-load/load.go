@@ -33,6 +33,9 @@ type Load struct {
 	// Verify, if set, returns an error class for a 2xx answer whose body is
 	// not what the run expects, or "" when it is.
 	Verify func(body []byte) string
+	// Status, if set, is the one status that counts as OK (a form post
+	// answers 303); by default any 2xx does.
+	Status int
 }
 
 // Result is what one run measured.
@@ -181,7 +184,8 @@ func (l Load) do(ctx context.Context, client *http.Client, i int, buf *bytes.Buf
 	buf.Reset()
 	_, err = buf.ReadFrom(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+	if l.Status != 0 && resp.StatusCode != l.Status ||
+		l.Status == 0 && (resp.StatusCode < 200 || resp.StatusCode > 299) {
 		return strconv.Itoa(resp.StatusCode)
 	}
 	if err != nil {

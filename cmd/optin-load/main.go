@@ -4,6 +4,7 @@
 //
 //	optin-load webhook [--url URL] [--secret S] [--n 20000] [--c 32] [--duration 60s]
 //	optin-load check --key KEY [--url URL] [--phone P] [--category C] [--n …] [--c …] [--duration …]
+//	optin-load suite --secret S --key KEY [--url URL] [--conns 32,64] [--n …] [--duration 5s]
 //	optin-load seed --db FILE [--contacts 1000000] [--events 5000000]
 package main
 
@@ -51,6 +52,11 @@ func usage(w io.Writer) {
         POST unique Cloud API status webhooks with X-Optin-Secret
   optin-load check --key KEY [--phone +4915100000001] [--category offers] [--url …] [--n …] [--c …] [--duration …]
         GET /api/v1/check with a Bearer key
+  optin-load suite --secret S --key KEY [--url …] [--conns 32,64] [--n 20000] [--duration 5s] [--pause 1s]
+        every hot path (webhook intake, check, form post with new numbers, the
+        same number posted twice at once) at each concurrency, beside an echo
+        server, a naive one-insert-per-request server and a bare group-commit
+        server run by this process; start optin with OPTIN_FORM_LIMIT=0
   optin-load seed --db FILE [--contacts 1000000] [--events 5000000] [--batch 20000] [--seed 1]
         fill a new database file with made-up contacts, consents and a valid
         hash chain of events, for measuring at size (no server needed)
@@ -87,6 +93,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return checkCmd(ctx, args[1:], getenv, stdout, stderr)
 	case "seed":
 		return seedCmd(ctx, args[1:], stdout, stderr)
+	case "suite":
+		return suiteCmd(ctx, args[1:], getenv, stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		usage(stdout)
 		return nil

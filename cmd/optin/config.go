@@ -36,6 +36,7 @@ type config struct {
 	OptInMode         string
 	WelcomeTemplate   string
 	WelcomeLanguage   string
+	WelcomeLanguages  []string
 	TemplateNamespace string
 	SendRate          float64
 	TermsTTL          time.Duration
@@ -82,6 +83,7 @@ var settings = []setting{
 	{"OPTIN_OPTIN_MODE", "optin-mode", "single", "single or double"},
 	{"OPTIN_WELCOME_TEMPLATE", "welcome-template", "optin_welcome", "welcome template name"},
 	{"OPTIN_WELCOME_LANGUAGE", "welcome-language", "en", "welcome template language"},
+	{"OPTIN_WELCOME_LANGUAGES", "welcome-languages", "", "languages the welcome template is approved in, comma-separated (en,de,es,pt_BR): a person gets theirs when listed, else the default language (default: only the default)"},
 	{"OPTIN_TEMPLATE_NAMESPACE", "template-namespace", "", "template namespace (v1 only)"},
 	{"OPTIN_SEND_RATE", "send-rate", "20", "messages per second to the provider"},
 	{"OPTIN_TERMS_TTL", "terms-ttl", "24h", "how long an unanswered terms prompt lives"},
@@ -171,6 +173,8 @@ func loadConfig(args []string, getenv func(string) string, fs *flag.FlagSet) (co
 	}
 	if c.BusinessName == "" {
 		bad("OPTIN_BUSINESS_NAME is empty")
+	} else if !consent.ValidBusinessName(c.BusinessName) {
+		bad("OPTIN_BUSINESS_NAME has more than %d characters, a line break, a tab or more than 4 spaces in a row: it is a WhatsApp template parameter", consent.MaxBusinessNameRunes)
 	}
 	if !consent.KnownRegion(c.DefaultRegion) {
 		bad("OPTIN_DEFAULT_REGION %q is not a region code such as US or DE", c.DefaultRegion)
@@ -225,6 +229,13 @@ func loadConfig(args []string, getenv func(string) string, fs *flag.FlagSet) (co
 	}
 	if c.WelcomeLanguage == "" {
 		bad("OPTIN_WELCOME_LANGUAGE is empty")
+	} else if _, ok := consent.ParseWelcomeLanguages(c.WelcomeLanguage); !ok || strings.Contains(c.WelcomeLanguage, ",") {
+		bad("OPTIN_WELCOME_LANGUAGE %q is not one template language code such as en or pt_BR", c.WelcomeLanguage)
+	}
+	if langs, ok := consent.ParseWelcomeLanguages(get("welcome-languages")); !ok {
+		bad("OPTIN_WELCOME_LANGUAGES %q is not a comma-separated list of template language codes such as en,de,pt_BR", get("welcome-languages"))
+	} else {
+		c.WelcomeLanguages = langs
 	}
 	if r, err := strconv.ParseFloat(get("send-rate"), 64); err != nil || r <= 0 || r > 1000 {
 		bad("OPTIN_SEND_RATE %q is not a number of messages per second between 0 and 1000", get("send-rate"))

@@ -166,6 +166,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		Mode:              consent.Mode(cfg.OptInMode),
 		WelcomeTemplate:   cfg.WelcomeTemplate,
 		WelcomeLanguage:   cfg.WelcomeLanguage,
+		WelcomeLanguages:  cfg.WelcomeLanguages,
 		TemplateNamespace: cfg.TemplateNamespace,
 		EntryKey:          entryKey,
 		BaseURL:           cfg.BaseURL,
@@ -260,7 +261,6 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		LinkKey:        linkKey,
 		SessionKey:     sessionKey,
 		MetricsToken:   cfg.MetricsToken,
-		ParseWebhook:   whatsapp.ParseWebhook,
 		Health:         db.Ping,
 		Version:        version(),
 	}

@@ -69,9 +69,11 @@ var de = map[string]string{
 
 	// The MO flow: the terms prompt and keyword replies sent on WhatsApp.
 	"mo.terms.prompt":   "Hallo! Hier ist %s auf WhatsApp. Bevor es weitergeht, stimme bitte unseren Bedingungen zu: Wir speichern deine Nummer und deine Auswahl, um dir die gewünschten Nachrichten zu senden, und du kannst jederzeit mit STOP abbestellen. Bedingungen: %s",
-	"mo.terms.footer":   "Wenn du ablehnst, löschen wir deine Nummer und deine Nachricht.",
+	"mo.terms.footer":   "Lehnst du ab, löschen wir deine Nummer und deine Nachricht.",
 	"mo.terms.accept":   "Zustimmen",
 	"mo.terms.decline":  "Ablehnen",
+	"mo.terms.declined": "Erledigt: Wir haben deine Nummer und deine Nachricht gelöscht. %s schreibt dir hier nicht. Wenn du es dir anders überlegst, schreib uns einfach wieder.",
+	"mo.terms.expired":  "Wir haben keine Antwort bekommen und deshalb deine Nummer und deine Nachricht gelöscht. %s schreibt dir hier nicht. Du kannst uns jederzeit wieder schreiben.",
 	"mo.terms.accepted": "Danke! Du erhältst jetzt %s von %s. Antworte jederzeit STOP zum Abbestellen oder HILFE, wenn du Hilfe brauchst.",
 	"mo.stop.all":       "Du bist abgemeldet: %s schickt dir hier keine Nachrichten mehr. Antworte START, wenn du es dir anders überlegst.\nDeine Auswahl und deine Daten: %s",
 	"mo.stop.category":  "Du erhältst keine %s mehr. Deine übrige Auswahl bleibt, wie sie ist. Antworte STOP, um alles abzubestellen.\nDeine Auswahl und deine Daten: %s",

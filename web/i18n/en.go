@@ -83,6 +83,8 @@ var en = map[string]string{
 	"mo.terms.footer":   "If you decline, we delete your number and your message.",
 	"mo.terms.accept":   "Accept",
 	"mo.terms.decline":  "Decline",
+	"mo.terms.declined": "Done: we deleted your number and your message. %s won't write to you here. If you change your mind, just write to us again.",
+	"mo.terms.expired":  "We haven't heard back, so we deleted your number and your message. %s won't write to you here. You can write to us again any time.",
 	"mo.terms.accepted": "Thank you! You're now subscribed to %s from %s. Reply STOP at any time to unsubscribe, or HELP for help.",
 	"mo.stop.all":       "You're unsubscribed: %s won't send you any more messages here. Reply START if you change your mind.\nYour choices and your data: %s",
 	"mo.stop.category":  "You won't receive %s any more. Your other choices stay as they are. Reply STOP to stop everything.\nYour choices and your data: %s",

@@ -72,6 +72,8 @@ var es = map[string]string{
 	"mo.terms.footer":   "Si no aceptas, borramos tu número y tu mensaje.",
 	"mo.terms.accept":   "Aceptar",
 	"mo.terms.decline":  "No acepto",
+	"mo.terms.declined": "Hecho: borramos tu número y tu mensaje. %s no te escribirá por aquí. Si cambias de idea, vuelve a escribirnos.",
+	"mo.terms.expired":  "Como no recibimos respuesta, borramos tu número y tu mensaje. %s no te escribirá por aquí. Puedes volver a escribirnos cuando quieras.",
 	"mo.terms.accepted": "¡Gracias! Ya estás suscrito a %s de %s. Responde STOP cuando quieras para darte de baja, o AYUDA si necesitas ayuda.",
 	"mo.stop.all":       "Te has dado de baja: %s no te enviará más mensajes por aquí. Responde START si cambias de idea.\nTus preferencias y tus datos: %s",
 	"mo.stop.category":  "Ya no recibirás %s. Tus demás preferencias no cambian. Responde STOP para dejar de recibir todo.\nTus preferencias y tus datos: %s",

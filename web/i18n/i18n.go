@@ -43,6 +43,21 @@ func Name(lang string) string {
 	return lang
 }
 
+// Keys lists the keys of lang's catalog, sorted; nil for an unsupported
+// language. Tests use it to check that every message stays within the
+// limits of where it is shown.
+func Keys(lang string) []string {
+	keys := make([]string, 0, len(catalog[lang]))
+	for k := range catalog[lang] {
+		keys = append(keys, k)
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	slices.Sort(keys)
+	return keys
+}
+
 // Supported reports whether lang is one of Languages.
 func Supported(lang string) bool {
 	_, ok := catalog[lang]

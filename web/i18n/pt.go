@@ -72,6 +72,8 @@ var pt = map[string]string{
 	"mo.terms.footer":   "Se você recusar, apagamos seu número e sua mensagem.",
 	"mo.terms.accept":   "Aceitar",
 	"mo.terms.decline":  "Recusar",
+	"mo.terms.declined": "Pronto: apagamos seu número e sua mensagem. %s não vai escrever para você por aqui. Se mudar de ideia, é só nos escrever de novo.",
+	"mo.terms.expired":  "Como não recebemos resposta, apagamos seu número e sua mensagem. %s não vai escrever para você por aqui. Você pode nos escrever de novo quando quiser.",
 	"mo.terms.accepted": "Obrigado! Agora você recebe %s de %s. Responda STOP quando quiser para sair, ou AJUDA para obter ajuda.",
 	"mo.stop.all":       "Inscrição cancelada: %s não vai mais enviar mensagens por aqui. Responda START se mudar de ideia.\nSuas escolhas e seus dados: %s",
 	"mo.stop.category":  "Você não vai mais receber %s. Suas outras escolhas continuam iguais. Responda STOP para parar tudo.\nSuas escolhas e seus dados: %s",

@@ -160,6 +160,15 @@ func (p *Phone) tap(waID, messageID, buttonID string) (*message, error) {
 				msg.kind, msg.text = string(consent.InButtonReply), b.Title
 			}
 		}
+		if l := orig.interactive.List; l != nil {
+			for _, sec := range l.Sections {
+				for _, r := range sec.Rows {
+					if r.ID == buttonID {
+						msg.kind, msg.text = kindListReply, r.Title
+					}
+				}
+			}
+		}
 	case orig.template != nil:
 		for _, b := range orig.template.Buttons {
 			if b.SubType == "quick_reply" && b.Payload == buttonID {

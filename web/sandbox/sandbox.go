@@ -374,6 +374,14 @@ func businessMessage(id string, m consent.Message, at time.Time) *message {
 	case consent.KindInteractive:
 		in := *m.Interactive
 		in.Buttons = slices.Clone(in.Buttons)
+		if in.List != nil {
+			l := *in.List
+			l.Sections = slices.Clone(l.Sections)
+			for i := range l.Sections {
+				l.Sections[i].Rows = slices.Clone(l.Sections[i].Rows)
+			}
+			in.List = &l
+		}
 		msg.interactive = &in
 		msg.text = in.Body
 	case consent.KindContacts:

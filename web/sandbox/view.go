@@ -111,6 +111,17 @@ func (p *Phone) bubble(m *message) views.SandboxBubble {
 		for _, ib := range m.interactive.Buttons {
 			b.Buttons = append(b.Buttons, views.SandboxButton{ID: ib.ID, Title: ib.Title, Tappable: true})
 		}
+		if l := m.interactive.List; l != nil {
+			// The phone opens the list from its button; the sandbox shows
+			// the rows at once, under the button's label and their sections.
+			b.ListButton = l.Button
+			for _, sec := range l.Sections {
+				for _, r := range sec.Rows {
+					b.Buttons = append(b.Buttons, views.SandboxButton{ID: r.ID, Title: r.Title, Description: r.Description,
+						Section: sec.Title, Tappable: true})
+				}
+			}
+		}
 	}
 	for _, c := range m.cards {
 		b.Cards = append(b.Cards, views.SandboxCard{Name: c.Name, Phone: c.Phone, Email: c.Email, URL: webURL(c.URL)})

@@ -74,8 +74,9 @@ type (
 		Text    string `json:"text"`
 	}
 	cloudInteractive struct {
-		Type        string           `json:"type"`
-		ButtonReply cloudButtonReply `json:"button_reply"`
+		Type        string            `json:"type"`
+		ButtonReply *cloudButtonReply `json:"button_reply,omitempty"`
+		ListReply   *cloudButtonReply `json:"list_reply,omitempty"`
 	}
 	cloudButtonReply struct {
 		ID    string `json:"id"`
@@ -127,6 +128,10 @@ func (p *Phone) statusHook(c *chat, m *message, st consent.DeliveryStatus) hook 
 	return hook{kind: "status", messageID: m.id, body: p.webhook(cloudValue{Statuses: []cloudStatus{s}})}
 }
 
+// kindListReply is the kind of a person's message that picked a row of a
+// list; WhatsApp sends it as an interactive list_reply.
+const kindListReply = "list_reply"
+
 // messageHook sends what the person wrote or tapped.
 func (p *Phone) messageHook(c *chat, m *message) hook {
 	cm := cloudMessage{From: c.waID, ID: m.id, Timestamp: unixString(m.at), Type: m.kind}
@@ -140,7 +145,10 @@ func (p *Phone) messageHook(c *chat, m *message) hook {
 		cm.Button = &cloudButton{Payload: m.buttonID, Text: m.text}
 	case consent.InButtonReply:
 		cm.Type = "interactive"
-		cm.Interactive = &cloudInteractive{Type: "button_reply", ButtonReply: cloudButtonReply{ID: m.buttonID, Title: m.text}}
+		cm.Interactive = &cloudInteractive{Type: "button_reply", ButtonReply: &cloudButtonReply{ID: m.buttonID, Title: m.text}}
+	case kindListReply:
+		cm.Type = "interactive"
+		cm.Interactive = &cloudInteractive{Type: "list_reply", ListReply: &cloudButtonReply{ID: m.buttonID, Title: m.text}}
 	}
 	contact := cloudContact{WaID: c.waID}
 	contact.Profile.Name = "Sandbox user"

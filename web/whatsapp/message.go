@@ -74,7 +74,20 @@ type wireLabel struct {
 }
 
 type wireAction struct {
-	Buttons []wireButton `json:"buttons"`
+	Buttons  []wireButton  `json:"buttons,omitempty"`
+	Button   string        `json:"button,omitempty"`   // list: the label of the button opening it
+	Sections []wireSection `json:"sections,omitempty"` // list
+}
+
+type wireSection struct {
+	Title string    `json:"title,omitempty"`
+	Rows  []wireRow `json:"rows"`
+}
+
+type wireRow struct {
+	ID          string `json:"id"`
+	Title       string `json:"title"`
+	Description string `json:"description,omitempty"`
 }
 
 type wireButton struct {
@@ -201,6 +214,20 @@ func wireInteractiveOf(in *consent.Interactive) *wireInteractive {
 	}
 	if in.Footer != "" {
 		w.Footer = &wireLabel{Text: in.Footer}
+	}
+	if in.List != nil {
+		// The Cloud API and on-premise take lists alike:
+		// {"type":"list","action":{"button":…,"sections":[{"title","rows":[{"id","title","description"}]}]}}.
+		w.Type = "list"
+		w.Action.Button = in.List.Button
+		for _, sec := range in.List.Sections {
+			ws := wireSection{Title: sec.Title, Rows: make([]wireRow, 0, len(sec.Rows))}
+			for _, r := range sec.Rows {
+				ws.Rows = append(ws.Rows, wireRow{ID: r.ID, Title: r.Title, Description: r.Description})
+			}
+			w.Action.Sections = append(w.Action.Sections, ws)
+		}
+		return w
 	}
 	w.Action.Buttons = make([]wireButton, 0, len(in.Buttons))
 	for _, b := range in.Buttons {

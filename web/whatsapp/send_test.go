@@ -158,6 +158,19 @@ var (
 		}},
 	}
 	readMsg = consent.Message{Kind: consent.KindRead, ReadID: inboundID}
+	listMsg = consent.Message{
+		Kind: consent.KindInteractive,
+		To:   testTo,
+		Interactive: &consent.Interactive{
+			Header: "Bäckerei Schmidt",
+			Body:   "Which messages would you like?",
+			Footer: "Reply STOP at any time",
+			List: &consent.List{Button: "Choose topics", Sections: []consent.ListSection{
+				{Title: "Marketing", Rows: []consent.ListRow{{ID: "cat:offers", Title: "Offers", Description: "Weekly deals"}, {ID: "cat:news", Title: "News"}}},
+				{Title: "Service", Rows: []consent.ListRow{{ID: "cat:order_updates", Title: "Order updates"}}},
+			}},
+		},
+	}
 )
 
 // Expected bodies in the Cloud API dialect (360dialog and cloud).
@@ -187,6 +200,25 @@ const (
 				{"type": "reply", "reply": {"id": "yes:offers", "title": "Yes please"}},
 				{"type": "reply", "reply": {"id": "no:offers", "title": "No thanks"}}
 			]}
+		}}`
+	// Meta's "Interactive list messages" request syntax.
+	cloudListBody = `{
+		"messaging_product": "whatsapp", "recipient_type": "individual", "to": "4915112345678", "type": "interactive",
+		"interactive": {
+			"type": "list",
+			"header": {"type": "text", "text": "Bäckerei Schmidt"},
+			"body": {"text": "Which messages would you like?"},
+			"footer": {"text": "Reply STOP at any time"},
+			"action": {
+				"button": "Choose topics",
+				"sections": [
+					{"title": "Marketing", "rows": [
+						{"id": "cat:offers", "title": "Offers", "description": "Weekly deals"},
+						{"id": "cat:news", "title": "News"}
+					]},
+					{"title": "Service", "rows": [{"id": "cat:order_updates", "title": "Order updates"}]}
+				]
+			}
 		}}`
 	cloudContactsBody = `{
 		"messaging_product": "whatsapp", "recipient_type": "individual", "to": "4915112345678", "type": "contacts",
@@ -250,6 +282,7 @@ func TestSend(t *testing.T) {
 			tc{p, templateMsg, cloudSent, "POST", "", cloudTemplateBody, sent},
 			tc{p, textMsg, cloudSent, "POST", "", cloudTextBody, sent},
 			tc{p, interactiveMsg, cloudSent, "POST", "", cloudInteractiveBody, sent},
+			tc{p, listMsg, cloudSent, "POST", "", cloudListBody, sent},
 			tc{p, contactsMsg, cloudSent, "POST", "", cloudContactsBody, sent},
 			tc{p, readMsg, cloudRead, "POST", "", cloudReadBody, consent.SendResult{}},
 		)
@@ -258,6 +291,7 @@ func TestSend(t *testing.T) {
 		tc{ProviderV1, templateMsg, v1Sent, "POST", "", v1TemplateBody, v1sent},
 		tc{ProviderV1, textMsg, v1Sent, "POST", "", v1TextBody, v1sent},
 		tc{ProviderV1, interactiveMsg, v1Sent, "POST", "", withoutMessagingProduct(t, cloudInteractiveBody), v1sent},
+		tc{ProviderV1, listMsg, v1Sent, "POST", "", withoutMessagingProduct(t, cloudListBody), v1sent},
 		tc{ProviderV1, contactsMsg, v1Sent, "POST", "", withoutMessagingProduct(t, cloudContactsBody), v1sent},
 		tc{ProviderV1, readMsg, v1Read, "PUT", "/waba/v1/messages/" + inboundID, v1ReadBody, consent.SendResult{}},
 	)

@@ -27,9 +27,6 @@ type webhookBody struct {
 	Object *string      `json:"object"`
 	Entry  []cloudEntry `json:"entry"`
 	payload
-	// On-premise sends {"errors":[…]} for failures of its own; such a
-	// webhook is well formed and carries nothing for optin.
-	Errors []json.RawMessage `json:"errors"`
 }
 
 type cloudEntry struct {
@@ -52,6 +49,17 @@ type payload struct {
 	Messages        []inMessage    `json:"messages"`
 	Statuses        []inStatus     `json:"statuses"`
 	UserPreferences []inPreference `json:"user_preferences"`
+	// Errors are failures reported outside any message or status: a Cloud
+	// value's "errors" (the reseller and Meta send them, for example, when
+	// a webhook could not be delivered in full), or an on-premise
+	// {"errors":[…]} webhook.
+	Errors []inError `json:"errors"`
+}
+
+type inError struct {
+	Code    flexInt `json:"code"`
+	Title   string  `json:"title"`
+	Message string  `json:"message"`
 }
 
 type inContact struct {
@@ -82,6 +90,10 @@ type inMessage struct {
 			ID    string `json:"id"`
 			Title string `json:"title"`
 		} `json:"button_reply"`
+		ListReply *struct {
+			ID    string `json:"id"`
+			Title string `json:"title"`
+		} `json:"list_reply"`
 	} `json:"interactive"`
 	// Media messages carry their file under the key of their type.
 	Image    *inMedia `json:"image"`
@@ -139,7 +151,12 @@ const marketingCategory = "marketing_messages"
 // resellers forward either. Malformed JSON and JSON of neither shape are
 // errors; a valid webhook with nothing for optin (a template status change,
 // an empty entry) gives an empty Inbound and no error, so the handler can
-// acknowledge it and the provider stops resending.
+// acknowledge it and the provider stops resending. Changes of other Cloud
+// fields (account_update, template status and quality updates…) come back in
+// Inbound.Other with their raw value, and errors outside any status in
+// Inbound.Errors. The webhook handler stores every verified JSON body
+// whatever its shape; this parser's errors only say, in the inbox, why a body
+// was kept and not acted on.
 func ParseWebhook(body []byte) (consent.Inbound, error) {
 	var in consent.Inbound
 	body = bytes.TrimSpace(body)
@@ -170,7 +187,14 @@ func ParseWebhook(body []byte) (consent.Inbound, error) {
 					in.Account = append(in.Account, u)
 					continue
 				}
-				if !ourField(ch.Field) || len(ch.Value) == 0 {
+				if !ourField(ch.Field) {
+					// account_update, message_template_status_update,
+					// phone_number_quality_update…: kept raw for the code
+					// that acts on them, never a reason to refuse the call.
+					in.Other = append(in.Other, consent.OtherChange{Field: ch.Field, Value: bytes.Clone(ch.Value)})
+					continue
+				}
+				if len(ch.Value) == 0 {
 					continue
 				}
 				var p payload
@@ -180,7 +204,7 @@ func ParseWebhook(body []byte) (consent.Inbound, error) {
 				p.appendTo(&in)
 			}
 		}
-	case w.Contacts != nil || w.Messages != nil || w.Statuses != nil || w.UserPreferences != nil || w.Errors != nil:
+	case w.Contacts != nil || w.Messages != nil || w.Statuses != nil || w.UserPreferences != nil || w.payload.Errors != nil:
 		w.payload.appendTo(&in)
 	default:
 		return in, ErrUnknownWebhook
@@ -225,6 +249,13 @@ func (p *payload) appendTo(in *consent.Inbound) {
 		}
 		in.Statuses = append(in.Statuses, u)
 	}
+	for _, e := range p.Errors {
+		title := e.Title
+		if title == "" {
+			title = e.Message
+		}
+		in.Errors = append(in.Errors, consent.ProviderErrorDetail{Code: int(e.Code), Title: safeTitle(title, nil)})
+	}
 	for _, up := range p.UserPreferences {
 		in.Preferences = append(in.Preferences, consent.PreferenceUpdate{
 			WaID:      up.WaID,
@@ -257,6 +288,12 @@ func (p *payload) message(msg *inMessage) consent.InboundMessage {
 		out.Type = consent.InButtonReply
 		out.ButtonID = msg.Interactive.ButtonReply.ID
 		out.Text = msg.Interactive.ButtonReply.Title
+	case msg.Type == "interactive" && msg.Interactive != nil &&
+		msg.Interactive.Type == "list_reply" && msg.Interactive.ListReply != nil:
+		// A row picked from a list is a reply by id like a button's.
+		out.Type = consent.InButtonReply
+		out.ButtonID = msg.Interactive.ListReply.ID
+		out.Text = msg.Interactive.ListReply.Title
 	case msg.Type == "button" && msg.Button != nil:
 		out.Type = consent.InButton
 		out.ButtonID = msg.Button.Payload

@@ -1,10 +1,12 @@
 package whatsapp
 
 import (
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -148,11 +150,27 @@ func TestParseWebhook(t *testing.T) {
 			if err != nil {
 				t.Fatalf("ParseWebhook: %v", err)
 			}
+			var fields []string
+			for _, o := range got.Other {
+				if !json.Valid(o.Value) {
+					t.Errorf("Other %s value %q is not the raw JSON", o.Field, o.Value)
+				}
+				fields = append(fields, o.Field)
+			}
+			got.Other = nil
 			if !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("ParseWebhook =\n%+v\nwant\n%+v", got, tt.want)
 			}
+			if want := otherFields[tt.fixture]; !slices.Equal(fields, want) {
+				t.Errorf("Other fields = %q, want %q", fields, want)
+			}
 		})
 	}
+}
+
+// otherFields are the fields of other changes the fixtures carry.
+var otherFields = map[string][]string{
+	"cloud_unsupported_and_template_status.json": {"message_template_status_update"},
 }
 
 func TestParseWebhookFailedStatusClass(t *testing.T) {
@@ -187,12 +205,8 @@ func TestParseWebhookEmpty(t *testing.T) {
 		{"cloud entry without changes", `{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[]}]}`},
 		{"cloud value without messages", `{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages",
 			"value":{"messaging_product":"whatsapp","metadata":{"display_phone_number":"15550783881","phone_number_id":"106540352242922"}}}]}]}`},
-		{"cloud template status only", `{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"message_template_status_update",
-			"value":{"event":"APPROVED","message_template_id":1,"message_template_name":"x","message_template_language":"en","reason":"NONE"}}]}]}`},
-		{"cloud unknown field with clashing keys", `{"object":"whatsapp_business_account","entry":[{"changes":[{"field":"future_thing","value":{"messages":"not a list"}}]}]}`},
 		{"on-premise empty statuses", `{"statuses":[]}`},
 		{"on-premise contacts only", `{"contacts":[{"profile":{"name":"A"},"wa_id":"255712345678"}]}`},
-		{"on-premise errors", `{"errors":[{"code":1005,"title":"Access denied"}]}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -254,7 +268,7 @@ func TestParseWebhookLenient(t *testing.T) {
 	body := `{"messages":[
 		{"from":"1","id":"a","timestamp":1739321024,"type":"text","text":{"body":"hi"}},
 		{"from":"1","id":"b","timestamp":"soon","type":"text","text":{"body":"hi"}},
-		{"from":"1","id":"c","type":"interactive","interactive":{"type":"list_reply","list_reply":{"id":"x","title":"X"}}},
+		{"from":"1","id":"c","type":"interactive","interactive":{"type":"nfm_reply","nfm_reply":{"name":"flow","body":"Sent","response_json":"{}"}}},
 		{"from":"1","id":"d","type":"reaction","reaction":{"message_id":"a","emoji":"👍"}}
 	],"statuses":[{"id":"s","status":"failed","timestamp":null,"errors":[{"code":"131026","message":"Message undeliverable"}]}]}`
 	got, err := ParseWebhook([]byte(body))
@@ -309,5 +323,72 @@ func BenchmarkParseWebhook(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestParseWebhookOtherFields: changes of other webhook fields and errors
+// outside any status are parsed, never refused: the field's name and raw
+// value for the code that acts on them, the errors with their codes.
+func TestParseWebhookOtherFields(t *testing.T) {
+	cloud := func(changes string) string {
+		return `{"object":"whatsapp_business_account","entry":[{"id":"102290129340398","changes":[` + changes + `]}]}`
+	}
+	tests := []struct {
+		name, body string
+		wantOther  []consent.OtherChange
+		wantErrors []consent.ProviderErrorDetail
+		wantMsgs   int
+	}{
+		{"account_update", cloud(`{"field":"account_update","value":{"phone_number":"15550783881","event":"ACCOUNT_VIOLATION","violation_info":{"violation_type":"SCAM"}}}`),
+			[]consent.OtherChange{{Field: "account_update", Value: []byte(`{"phone_number":"15550783881","event":"ACCOUNT_VIOLATION","violation_info":{"violation_type":"SCAM"}}`)}}, nil, 0},
+		{"message_template_status_update", cloud(`{"field":"message_template_status_update","value":{"event":"REJECTED","message_template_id":594425479261596,"message_template_name":"optin_welcome","message_template_language":"de","reason":"INCORRECT_CATEGORY"}}`),
+			[]consent.OtherChange{{Field: "message_template_status_update", Value: []byte(`{"event":"REJECTED","message_template_id":594425479261596,"message_template_name":"optin_welcome","message_template_language":"de","reason":"INCORRECT_CATEGORY"}`)}}, nil, 0},
+		{"message_template_quality_update", cloud(`{"field":"message_template_quality_update","value":{"previous_quality_score":"GREEN","new_quality_score":"YELLOW","message_template_id":1,"message_template_name":"optin_welcome","message_template_language":"en"}}`),
+			[]consent.OtherChange{{Field: "message_template_quality_update", Value: []byte(`{"previous_quality_score":"GREEN","new_quality_score":"YELLOW","message_template_id":1,"message_template_name":"optin_welcome","message_template_language":"en"}`)}}, nil, 0},
+		{"phone_number_quality_update", cloud(`{"field":"phone_number_quality_update","value":{"display_phone_number":"15550783881","event":"FLAGGED","current_limit":"TIER_1K"}}`),
+			[]consent.OtherChange{{Field: "phone_number_quality_update", Value: []byte(`{"display_phone_number":"15550783881","event":"FLAGGED","current_limit":"TIER_1K"}`)}}, nil, 0},
+		{"unknown field with clashing keys", cloud(`{"field":"future_thing","value":{"messages":"not a list"}}`),
+			[]consent.OtherChange{{Field: "future_thing", Value: []byte(`{"messages":"not a list"}`)}}, nil, 0},
+		{"value.errors", cloud(`{"field":"messages","value":{"messaging_product":"whatsapp","metadata":{"phone_number_id":"1"},"errors":[{"code":132001,"title":"Template does not exist","message":"Template does not exist","error_data":{"details":"template name (optin_welcome) does not exist in de"}},{"code":"131042","message":"Business eligibility payment issue"}]}}`),
+			nil, []consent.ProviderErrorDetail{{Code: 132001, Title: "Template does not exist"}, {Code: 131042, Title: "Business eligibility payment issue"}}, 0},
+		{"on-premise errors", `{"errors":[{"code":1005,"title":"Access denied"}]}`,
+			nil, []consent.ProviderErrorDetail{{Code: 1005, Title: "Access denied"}}, 0},
+		{"other field beside messages", cloud(`{"field":"account_update","value":{"event":"VERIFIED_ACCOUNT"}},{"field":"messages","value":{"messages":[{"id":"wamid.1","from":"4915112345678","timestamp":"1739321500","type":"text","text":{"body":"hi"}}]}}`),
+			[]consent.OtherChange{{Field: "account_update", Value: []byte(`{"event":"VERIFIED_ACCOUNT"}`)}}, nil, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := ParseWebhook([]byte(tt.body))
+			if err != nil {
+				t.Fatalf("ParseWebhook: %v", err)
+			}
+			if !reflect.DeepEqual(got.Other, tt.wantOther) {
+				t.Errorf("Other = %+v, want %+v", got.Other, tt.wantOther)
+			}
+			if !reflect.DeepEqual(got.Errors, tt.wantErrors) {
+				t.Errorf("Errors = %+v, want %+v", got.Errors, tt.wantErrors)
+			}
+			if len(got.Messages) != tt.wantMsgs || len(got.Statuses) != 0 || len(got.Preferences) != 0 {
+				t.Errorf("ParseWebhook = %+v, want %d messages and nothing else", got, tt.wantMsgs)
+			}
+		})
+	}
+}
+
+// TestParseWebhookListReply: a row picked from a list message comes back as
+// a reply by id, like a reply button's.
+func TestParseWebhookListReply(t *testing.T) {
+	body := `{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":{
+		"messaging_product":"whatsapp","contacts":[{"profile":{"name":"Erika"},"wa_id":"4915112345678"}],
+		"messages":[{"context":{"from":"15550783881","id":"wamid.LIST"},"from":"4915112345678","id":"wamid.PICK","timestamp":"1739321500",
+		"type":"interactive","interactive":{"type":"list_reply","list_reply":{"id":"cat:offers","title":"Offers","description":"Weekly deals"}}}]}}]}]}`
+	got, err := ParseWebhook([]byte(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []consent.InboundMessage{{ID: "wamid.PICK", From: "4915112345678", Name: "Erika", Timestamp: time.Unix(1739321500, 0).UTC(),
+		Type: consent.InButtonReply, ButtonID: "cat:offers", Text: "Offers", ContextID: "wamid.LIST"}}
+	if !reflect.DeepEqual(got.Messages, want) {
+		t.Errorf("Messages = %+v, want %+v", got.Messages, want)
 	}
 }
