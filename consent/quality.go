@@ -24,6 +24,13 @@ const (
 	FieldAccount = "account_update"
 )
 
+// Handle acts on both fields (Inbound.Account), so a call that brings only
+// them is processed, not kept as ignored.
+func init() {
+	OtherFieldsHandled[FieldQuality] = true
+	OtherFieldsHandled[FieldAccount] = true
+}
+
 // AccountUpdate is one phone_number_quality_update or account_update.
 type AccountUpdate struct {
 	Field string // FieldQuality or FieldAccount

@@ -185,6 +185,7 @@ func ParseWebhook(body []byte) (consent.Inbound, error) {
 						return consent.Inbound{}, err
 					}
 					in.Account = append(in.Account, u)
+					in.Other = append(in.Other, consent.OtherChange{Field: ch.Field, Value: bytes.Clone(ch.Value)})
 					continue
 				}
 				if !ourField(ch.Field) {
