@@ -16,6 +16,8 @@ VOLUME /data
 ENV OPTIN_ADDR=0.0.0.0:8080 \
     OPTIN_DB=/data/optin.db
 EXPOSE 8080
-HEALTHCHECK NONE
+# optin healthcheck GETs /healthz on OPTIN_ADDR (0.0.0.0 is reached on loopback): no curl in distroless.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
+    CMD ["/usr/local/bin/optin", "healthcheck"]
 ENTRYPOINT ["/usr/local/bin/optin"]
 CMD ["serve"]

@@ -211,6 +211,7 @@ type Store interface {
 	KeyStore
 	InboxStore
 	EntryStore
+	OpsStore
 	MOStore
 	PreferenceStore
 	ReceiptStore

@@ -258,6 +258,9 @@ type Snapshot struct {
 	// fallback reply were last queued for the contact.
 	LastWelcomeAt  time.Time
 	LastFallbackAt time.Time
+	// CardSent: the business's contact card was queued for the contact
+	// before (card.go).
+	CardSent bool
 	// EntryCategories are the categories the contact's entry point offers
 	// (the default entry point's when its own is unknown); EntryKnown is
 	// false when neither exists.

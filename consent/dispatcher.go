@@ -77,6 +77,7 @@ type Dispatcher struct {
 	next     time.Time // earliest time of the next send
 	pausedTo time.Time
 	dailyCap int       // 0: no cap
+	hold     string    // why business-initiated sends wait; "" when they may go
 	capDay   time.Time // the UTC day capSent counts; zero until counted
 	capSent  int       // templates sent on capDay
 }
@@ -345,7 +346,15 @@ func (d *Dispatcher) applyLimits() {
 		d.rate = min(max(d.rate, 1), d.Rate)
 	}
 	d.dailyCap = max(l.DailyCap, 0)
+	d.hold = ""
+	if l.HoldBusiness {
+		d.hold = l.HoldReason
+	}
 }
+
+// HoldRetry is how often a held business-initiated message is looked at
+// again while WhatsApp flags or restricts the number.
+const HoldRetry = 5 * time.Minute
 
 // CapDeferred is the error class of a message held back by the daily cap.
 const CapDeferred = "daily_cap"
@@ -353,14 +362,20 @@ const CapDeferred = "daily_cap"
 // holdOverCap puts a business-initiated message (a template) back in the
 // queue until the next UTC midnight when the day's cap is reached, without
 // counting an attempt. Replies, which only go out inside the 24-hour
-// customer service window that the person opened, are never held.
+// customer service window that the person opened, are never held. While
+// WhatsApp flags, restricts or bans the number (SendLimits.HoldBusiness) it
+// holds every template for HoldRetry.
 func (d *Dispatcher) holdOverCap(ctx context.Context, m OutboxMessage) (bool, error) {
 	if m.Message.Kind != KindTemplate {
 		return false, nil
 	}
 	d.mu.Lock()
-	limit := d.dailyCap
+	limit, hold := d.dailyCap, d.hold
 	d.mu.Unlock()
+	if hold != "" {
+		now := d.Clock.Now()
+		return true, d.Store.DeferMessage(ctx, m.ID, now.Add(HoldRetry), hold, now)
+	}
 	if limit == 0 {
 		return false, nil
 	}

@@ -17,6 +17,8 @@ type Inbound struct {
 	// contact and get no reply; the stored webhook call keeps them for
 	// inspection, marked with Note.
 	Invalid []InvalidInbound
+	// Account has phone_number_quality_update and account_update changes (quality.go).
+	Account []AccountUpdate
 	// Errors are errors the provider reported outside any message or status:
 	// a Cloud API value's "errors", an on-premise {"errors":[…]} webhook.
 	Errors []ProviderErrorDetail
@@ -75,7 +77,7 @@ const IgnoredPrefix = "ignored: "
 // changes of other webhook fields and nothing else. "" when it has something
 // to act on, or nothing at all (an empty batch).
 func (in Inbound) IgnoredReason() string {
-	if len(in.Messages)+len(in.Statuses)+len(in.Preferences)+len(in.Errors) > 0 {
+	if len(in.Messages)+len(in.Statuses)+len(in.Preferences)+len(in.Errors)+len(in.Account) > 0 {
 		return ""
 	}
 	var fields []string
@@ -115,6 +117,9 @@ type InboundMessage struct {
 	NewWaID    string
 	SystemType string
 	ContextID  string // id of the message this one replies to, when any
+	// Media is the file of an image, audio, video, document or sticker
+	// message, forwarded with its id (push.go).
+	Media *Media
 }
 
 // DeliveryStatus is a message status reported by the provider. The order of

@@ -91,6 +91,9 @@ func (s *Service) Handle(ctx context.Context, in Inbound) error {
 			return err
 		}
 	}
+	if err := s.applyAccountUpdates(ctx, in.Account); err != nil { // quality.go
+		return err
+	}
 	return s.handleProviderErrors(ctx, in.Errors)
 }
 
@@ -126,7 +129,8 @@ func (s *Service) handleMessage(ctx context.Context, m InboundMessage) error {
 	rec := InboundRecord{Message: m, Phone: phone, Lang: s.lang(kw.Lang), EntryPoint: entry, EntryValid: valid, EntryVia: via,
 		TermsExpire: now.Add(s.termsTTL()), At: now}
 	_, p, err := s.store.HandleInbound(ctx, rec, func(snap Snapshot) (Plan, error) {
-		return s.decideMessage(snap, m, kw, cat, aliases, now)
+		p, err := s.decideMessage(snap, m, kw, cat, aliases, now)
+		return s.withCardAndReceipt(snap, m, p), err // card.go
 	})
 	if err != nil {
 		return err
@@ -310,7 +314,8 @@ func (s *Service) decideStop(snap Snapshot, act Act, lang string, cat catalog, p
 func (s *Service) decideForward(snap Snapshot, m InboundMessage, lang string, p Plan) (Plan, error) {
 	c := snap.Contact
 	if s.cfg.Forwarding {
-		body, err := json.Marshal(ForwardBody{Type: "message", Contact: &ForwardContact{Phone: c.Phone, WaID: c.WaID}, Message: &m})
+		body, err := json.Marshal(ForwardBody{Type: PushTypeMessage, Contact: &ForwardContact{ID: c.ID, Phone: c.Phone, WaID: c.WaID},
+			Message: pushMessage(m)})
 		if err != nil {
 			return Plan{}, err
 		}
@@ -332,8 +337,11 @@ func (s *Service) handleStatus(ctx context.Context, st StatusUpdate) error {
 		// A message optin did not send: another of the business's systems
 		// sent it through the same number. What WhatsApp says about the
 		// person holds all the same.
+		if erased, err := s.statusOfErased(ctx, st); err != nil || erased { // push.go
+			return err
+		}
 		if s.cfg.Forwarding {
-			if err := s.forward(ctx, 0, ForwardBody{Type: "status", Status: &st}); err != nil {
+			if err := s.forward(ctx, 0, ForwardBody{Type: PushTypeStatus, Status: pushStatus(st)}); err != nil {
 				return err
 			}
 		}
@@ -481,16 +489,18 @@ func (s *Service) PhoneHash(e164 string) string {
 	return hex.EncodeToString(m.Sum(nil))
 }
 
-// ForwardBody is what optin POSTs to OPTIN_FORWARD_URL.
+// ForwardBody is what optin POSTs to OPTIN_FORWARD_URL for a message or a
+// status it did not consume (push.go has the other push events).
 type ForwardBody struct {
 	Type    string          `json:"type"` // "message" or "status"
 	Contact *ForwardContact `json:"contact,omitempty"`
-	Message *InboundMessage `json:"message,omitempty"`
-	Status  *StatusUpdate   `json:"status,omitempty"`
+	Message *PushMessage    `json:"message,omitempty"`
+	Status  *PushStatus     `json:"status,omitempty"`
 }
 
 // ForwardContact identifies the person in a forwarded call.
 type ForwardContact struct {
+	ID    int64  `json:"id"`
 	Phone string `json:"phone"`
 	WaID  string `json:"wa_id"`
 }

@@ -59,6 +59,14 @@ type Config struct {
 	ControllerEmail   string
 	// NamespaceRequired refuses an empty template namespace (provider v1).
 	NamespaceRequired bool
+	// RegretThreshold is the regret rate (percent) above which an entry
+	// point raises an alert; 0 is DefaultRegretThreshold (regret.go).
+	RegretThreshold float64
+	// ContactCard sends the business's contact card once per contact, after
+	// the terms are accepted or on HELP; ReadReceipts marks the messages
+	// the consent flows answer as read (card.go).
+	ContactCard  bool
+	ReadReceipts bool
 
 	// WelcomeLanguages are the further languages the business has the
 	// welcome template in (OPTIN_WELCOME_LANGUAGES); WelcomeLanguage is
@@ -83,6 +91,9 @@ type Service struct {
 	defaults Settings
 	current  atomic.Pointer[Settings]
 	saveMu   sync.Mutex
+
+	// quality is the number's standing with WhatsApp (quality.go).
+	quality atomic.Pointer[Quality]
 }
 
 // NewService returns a Service over store. t renders the texts sent to people.

@@ -417,12 +417,20 @@ func (s *Service) SettingsHistory(ctx context.Context, limit int) ([]SettingChan
 type SendLimits struct {
 	Rate     float64
 	DailyCap int
+	// CapFromTier is set when the number's messaging limit tier, lower
+	// than the configured cap, sets DailyCap (quality.go).
+	CapFromTier bool
+	// HoldBusiness holds business-initiated messages (templates) while
+	// WhatsApp flags, restricts or bans the number; HoldReason says why.
+	HoldBusiness bool
+	HoldReason   string
 }
 
-// SendLimits returns the send rate and the daily cap in force.
+// SendLimits returns the send rate and the daily cap in force, narrowed by
+// the number's quality standing.
 func (s *Service) SendLimits() SendLimits {
 	st := s.settings()
-	return SendLimits{Rate: st.SendRate, DailyCap: st.DailyCap}
+	return s.withQuality(SendLimits{Rate: st.SendRate, DailyCap: st.DailyCap})
 }
 
 // TermsText returns the terms an admin wrote for lang, with {business}

@@ -56,8 +56,20 @@ func (s *DB) ClaimForwards(ctx context.Context, now time.Time, lease time.Durati
 // FinishForward records the outcome of a forward: sent, retried at next, or
 // dead when next is zero and err is set.
 func (s *DB) FinishForward(ctx context.Context, id int64, status string, next time.Time, errText string, now time.Time) error {
+	// A contact.erased push (scrub) keeps no number once it is delivered
+	// or given up.
 	_, err := s.execW(ctx, `UPDATE forwards SET status = ?, next_attempt_at = coalesce(nullif(?, ''), next_attempt_at),
-		last_error = ?, sent_at = CASE WHEN ? = 'sent' THEN ? ELSE sent_at END WHERE id = ?`,
-		status, ts(next), errText, status, ts(now), id)
-	return mapErr("finish forward", err)
+		last_error = ?, sent_at = CASE WHEN ? = 'sent' THEN ? ELSE sent_at END,
+		body = CASE WHEN scrub = 1 AND ? IN ('sent', 'dead') THEN ? ELSE body END WHERE id = ?`,
+		status, ts(next), errText, status, ts(now), status, scrubbedBody, id)
+	if err != nil {
+		return mapErr("finish forward", err)
+	}
+	if status == "sent" || status == "dead" {
+		var scrubbed int
+		if err := s.r.QueryRowContext(ctx, `SELECT scrub FROM forwards WHERE id = ?`, id).Scan(&scrubbed); err == nil && scrubbed == 1 {
+			s.erased(ctx) // as after an erasure: nothing of the number stays in the files
+		}
+	}
+	return nil
 }

@@ -139,11 +139,16 @@ func (s *DB) eraseContact(ctx context.Context, tx *sql.Tx, contactID int64, t co
 	if _, err := s.eraseEventContent(ctx, tx, contactID); err != nil {
 		return err
 	}
+	var evID int64
 	if t.Event != "" {
-		if _, err := s.insertEvent(ctx, tx, consent.Event{ContactID: contactID, Type: t.Event, OccurredAt: t.At,
+		var err error
+		if evID, err = s.insertEvent(ctx, tx, consent.Event{ContactID: contactID, Type: t.Event, OccurredAt: t.At,
 			Evidence: consent.Evidence{Source: t.Source, Actor: t.Actor, Detail: map[string]string{"reason": t.Reason}}}, t.At); err != nil {
 			return err
 		}
+	}
+	if err := s.pushContactErased(ctx, tx, contactID, t, evID); err != nil { // push.go
+		return err
 	}
 	res, err := tx.ExecContext(ctx, `DELETE FROM contacts WHERE id = ?`, contactID)
 	if err != nil {

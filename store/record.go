@@ -100,6 +100,10 @@ func (s *DB) snapshot(ctx context.Context, tx *sql.Tx, id int64) (consent.Snapsh
 		return snap, err
 	}
 	snap.Contact, snap.LastWelcomeAt, snap.LastFallbackAt = c, parseTS(welcome), parseTS(fallback)
+	if err := s.queryRow(ctx, tx, `SELECT EXISTS (SELECT 1 FROM outbox WHERE contact_id = ? AND purpose = ?)`,
+		id, consent.PurposeContactCard).Scan(&snap.CardSent); err != nil {
+		return snap, err
+	}
 	rows, err := tx.QueryContext(ctx, `
 		SELECT c.slug, s.state, s.since, s.source
 		FROM consents s JOIN categories c ON c.id = s.category_id
@@ -185,6 +189,9 @@ func (s *DB) record(ctx context.Context, tx *sql.Tx, snap consent.Snapshot, p co
 			return err
 		}
 		if err := s.setConsent(ctx, tx, c.ID, catID, t.To, p.Evidence.Source, evID, p.At); err != nil {
+			return err
+		}
+		if err := s.pushConsentChanged(ctx, tx, c, t, p.Evidence.Source, evID, p); err != nil { // push.go
 			return err
 		}
 	}

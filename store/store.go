@@ -55,11 +55,14 @@ type DB struct {
 	// erasedSinceInbox: an erasure was checkpointed and an inbox body
 	// emptied after it may still hold its data (erase_disk.go).
 	erasedSinceInbox atomic.Bool
+	// push queues consent.changed and contact.erased for the business's
+	// system with every change (PushEvents, push.go).
+	push bool
 }
 
 // Open opens (creating if needed) the SQLite database at path and applies
 // the migrations it lacks.
-func Open(ctx context.Context, path string) (*DB, error) {
+func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 	q := url.Values{}
 	// secure_delete zeroes what is deleted, so that an erased number or
 	// message leaves no trace in free pages of the file. busy_timeout stays
@@ -97,6 +100,9 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	r.SetMaxIdleConns(maxReaders)
 	r.SetConnMaxIdleTime(0)
 	s := &DB{w: w, r: r, wq: make(chan struct{}, 1)}
+	for _, o := range opts {
+		o(s)
+	}
 	if err := s.migrate(ctx); err != nil {
 		_ = s.closeHandles() // the error above is the one to report
 		return nil, err

@@ -33,6 +33,10 @@ func (s *Server) handleDashboard(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	m := dashboardModel(d, cats)
+	if m.Ops, err = s.opsModel(r.Context(), d.EntryPoints); err != nil {
+		s.failAdmin(w, r, err)
+		return
+	}
 	m.Layout = s.adminLayout(r, "Dashboard", "dashboard")
 	m.Layout.Flash = dashboardFlashes[r.URL.Query().Get("done")]
 	m.Ledger.Running = s.ledger.busy()
@@ -57,6 +61,8 @@ var alertLabels = map[string]string{
 	"template":    "Template problem",
 	"account":     "Account or payment problem: sending is paused",
 	"dead_letter": "Message given up after its retries",
+	"regret_rate": "Entry point with a high regret rate",
+	"quality":     "WhatsApp flagged the number or restricted the account: business-initiated sends are paused",
 }
 
 // dashboardModel maps the domain's numbers to the page's.

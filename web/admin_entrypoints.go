@@ -90,6 +90,10 @@ func (s *Server) handleEntryShow(w http.ResponseWriter, r *http.Request) {
 		s.failAdmin(w, r, err)
 		return
 	}
+	if m.Regret, m.RegretThreshold, err = s.entryRegret(r.Context(), e); err != nil {
+		s.failAdmin(w, r, err)
+		return
+	}
 	render(w, r, http.StatusOK, views.EntryKitPage(m))
 }
 

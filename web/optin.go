@@ -2,7 +2,6 @@ package web
 
 import (
 	"errors"
-	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -290,16 +289,6 @@ func regionOr(region, def string) string {
 		return def
 	}
 	return region
-}
-
-// clientIP is the address of the peer. optin does not trust forwarding
-// headers: behind a proxy, configure it to connect from the client's side.
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }
 
 // embedOrigin is the origin of the page that embeds the form. The browser

@@ -63,7 +63,7 @@ func (s *Server) routes() http.Handler {
 	if s.secure {
 		h = hsts(h)
 	}
-	return s.logRequests(h)
+	return s.realClient(s.logRequests(h))
 }
 
 // adminRoutes is the admin console. Every page but sign-in is wrapped in

@@ -7,8 +7,10 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gorilla/sessions"
@@ -29,6 +31,9 @@ type Config struct {
 	VerifyToken string
 	// FrameOrigins may embed the form in an iframe.
 	FrameOrigins []string
+	// TrustedProxies are the reverse proxies whose Forwarded,
+	// X-Forwarded-For and X-Forwarded-Proto headers optin believes.
+	TrustedProxies []netip.Prefix
 	// FormLimit is the submissions allowed per IP and per number per hour; 0 is no limit.
 	FormLimit int
 	// LinkKey signs the thank-you page's parameters.
@@ -66,8 +71,9 @@ type Server struct {
 	// passwordChecks holds a place per argon2id check running.
 	passwordChecks chan struct{}
 
-	metrics *metrics // request and webhook counts since start
-	ledger  ledgerRunner
+	metrics   *metrics  // request and webhook counts since start
+	plainHTTP sync.Once // warns once when a proxy forwards plain http
+	ledger    ledgerRunner
 }
 
 // New returns a Server for svc.

@@ -37,13 +37,13 @@ func TestWebhookOtherFields(t *testing.T) {
 		keepsBody  bool
 	}{
 		{"account_update", cloudChange("account_update", `{"phone_number":"15550783881","event":"DISABLED_UPDATE","ban_info":{"waba_ban_state":"SCHEDULE_FOR_DISABLE"}}`),
-			"ignored: webhook field account_update is not acted on", true},
+			"", false}, // acted on since issue 14 (consent/quality.go): processed and emptied
 		{"message_template_status_update", cloudChange("message_template_status_update", `{"event":"REJECTED","message_template_id":1,"message_template_name":"optin_welcome","message_template_language":"de","reason":"INCORRECT_CATEGORY"}`),
 			"ignored: webhook field message_template_status_update is not acted on", true},
 		{"message_template_quality_update", cloudChange("message_template_quality_update", `{"previous_quality_score":"GREEN","new_quality_score":"RED","message_template_id":1,"message_template_name":"optin_welcome","message_template_language":"en"}`),
 			"ignored: webhook field message_template_quality_update is not acted on", true},
 		{"phone_number_quality_update", cloudChange("phone_number_quality_update", `{"display_phone_number":"15550783881","event":"DOWNGRADE","current_limit":"TIER_250"}`),
-			"ignored: webhook field phone_number_quality_update is not acted on", true},
+			"", false}, // acted on since issue 14 (consent/quality.go)
 		{"value.errors", cloudChange("messages", `{"messaging_product":"whatsapp","metadata":{"phone_number_id":"1"},"errors":[{"code":132001,"title":"Template does not exist"},{"code":131042,"title":"Business eligibility payment issue"},{"code":131000,"title":"Something went wrong"}]}`),
 			"", false},
 		{"unknown shape", `[1,2]`, "ignored: whatsapp: webhook is neither Cloud API nor on-premise shape", true},
@@ -81,7 +81,8 @@ func TestWebhookOtherFields(t *testing.T) {
 	}
 
 	// value.errors: the template and the account error alert, as at send
-	// time; the generic 131000 does not.
+	// time; the generic 131000 does not. The DOWNGRADE raised its quality
+	// alert before them.
 	alerts, err := e.db.Alerts(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -90,20 +91,21 @@ func TestWebhookOtherFields(t *testing.T) {
 	for _, a := range alerts {
 		got = append(got, a.Kind+" "+a.Title)
 	}
-	if want := []string{"account Business eligibility payment issue", "template Template does not exist"}; !reflect.DeepEqual(got, want) {
+	if want := []string{"account Business eligibility payment issue", "template Template does not exist",
+		"quality WhatsApp lowered the messaging limit from (not reported) to TIER_250: the daily cap follows"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("alerts = %q, want %q", got, want)
 	}
 
 	// Admins see the kept calls and why.
 	admin := e.signIn(consent.RoleAdmin)
 	_, page := admin.get("/admin/")
-	if got := testidText(page, "inbox-ignored"); got != "Kept, nothing to act on: 7" {
+	if got := testidText(page, "inbox-ignored"); got != "Kept, nothing to act on: 5" {
 		t.Errorf("dashboard inbox-ignored = %q", got)
 	}
 	if got := testidText(page, "inbox-failed"); got != "Could not be processed: 0" {
 		t.Errorf("dashboard inbox-failed = %q", got)
 	}
-	if list := testidText(page, "inbox-ignored-list"); !strings.Contains(list, "account_update is not acted on") ||
+	if list := testidText(page, "inbox-ignored-list"); !strings.Contains(list, "message_template_status_update is not acted on") ||
 		!strings.Contains(list, "neither Cloud API nor on-premise shape") {
 		t.Errorf("dashboard list of kept calls = %q", list)
 	}

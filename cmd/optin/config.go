@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"net"
 	"net/mail"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/optin/optin/consent"
+	"github.com/optin/optin/web"
 	"github.com/optin/optin/web/sandbox"
 )
 
@@ -42,10 +44,14 @@ type config struct {
 	ForwardSecret     string
 	FrameOrigins      []string
 	FormLimit         int
+	TrustedProxies    []netip.Prefix
 	HelpContact       string
 	MessageRetention  time.Duration
 	MetricsToken      string
 	DailyCap          int
+	RegretAlert       float64
+	ContactCard       bool
+	ReadReceipts      bool
 	Jurisdiction      string
 	ControllerContact string
 	ControllerAddress string
@@ -87,11 +93,15 @@ var settings = []setting{
 	{"OPTIN_FORWARD_URL", "forward-url", "", "the business's own webhook"},
 	{"OPTIN_FORWARD_SECRET", "forward-secret", "", "HMAC key for forwarded calls"},
 	{"OPTIN_FRAME_ORIGINS", "frame-origins", "", "origins allowed to embed the form, comma-separated"},
+	{"OPTIN_TRUSTED_PROXIES", "trusted-proxies", "", "CIDRs of reverse proxies whose Forwarded/X-Forwarded-For/X-Forwarded-Proto are believed, comma-separated"},
 	{"OPTIN_FORM_LIMIT", "form-limit", "10", "form submissions per IP and per number per hour; 0 turns the limit off"},
 	{"OPTIN_MESSAGE_RETENTION", "message-retention", "720h", "how long the text of messages is kept; ids and statuses stay"},
 	{"OPTIN_METRICS_TOKEN", "metrics-token", "", "bearer token /metrics wants; empty leaves /metrics open (it holds no personal data)"},
 	{"OPTIN_HELP_CONTACT", "help-contact", "", "the human escalation path HELP answers with: phone, e-mail or web page (default: the form's URL)"},
 	{"OPTIN_DAILY_CAP", "daily-cap", "0", "most business-initiated messages (templates) sent per UTC day, for a new number's warm-up; 0 is no cap"},
+	{"OPTIN_REGRET_ALERT", "regret-alert", "10", "regret rate (percent of an entry point's opt-ins who opt out within 24 h) above which an alert is raised"},
+	{"OPTIN_CONTACT_CARD", "contact-card", "on", "send the business's contact card once per contact, after the terms are accepted or on HELP: on or off"},
+	{"OPTIN_READ_RECEIPTS", "read-receipts", "on", "mark the messages the consent flows answer as read: on or off"},
 	{"OPTIN_JURISDICTION", "jurisdiction", "", "the jurisdiction named in consent receipts, such as EU or DE"},
 	{"OPTIN_CONTROLLER_CONTACT", "controller-contact", "", "the controller's contact person or office, for consent receipts"},
 	{"OPTIN_CONTROLLER_ADDRESS", "controller-address", "", "the controller's postal address, for consent receipts"},
@@ -272,6 +282,11 @@ func loadConfig(args []string, getenv func(string) string, fs *flag.FlagSet) (co
 		}
 		c.FrameOrigins = append(c.FrameOrigins, u.Scheme+"://"+u.Host)
 	}
+	if p, err := web.ParseTrustedProxies(get("trusted-proxies")); err != nil {
+		bad("OPTIN_TRUSTED_PROXIES %q is not a comma-separated list of CIDRs such as 10.0.0.0/8,::1/128", get("trusted-proxies"))
+	} else {
+		c.TrustedProxies = p
+	}
 	if n, err := strconv.Atoi(get("form-limit")); err != nil || n < 0 {
 		bad("OPTIN_FORM_LIMIT %q is not a whole number ≥ 0", get("form-limit"))
 	} else {
@@ -281,6 +296,23 @@ func loadConfig(args []string, getenv func(string) string, fs *flag.FlagSet) (co
 		bad("OPTIN_DAILY_CAP %q is not a whole number ≥ 0", get("daily-cap"))
 	} else {
 		c.DailyCap = n
+	}
+	for _, sw := range []struct {
+		flag, env string
+		dst       *bool
+	}{{"contact-card", "OPTIN_CONTACT_CARD", &c.ContactCard}, {"read-receipts", "OPTIN_READ_RECEIPTS", &c.ReadReceipts}} {
+		switch strings.ToLower(get(sw.flag)) {
+		case "on", "true", "1", "yes":
+			*sw.dst = true
+		case "off", "false", "0", "no":
+		default:
+			bad("%s %q is not on or off", sw.env, get(sw.flag))
+		}
+	}
+	if r, err := strconv.ParseFloat(get("regret-alert"), 64); err != nil || r <= 0 || r > 100 {
+		bad("OPTIN_REGRET_ALERT %q is not a percentage above 0 and at most 100", get("regret-alert"))
+	} else {
+		c.RegretAlert = r
 	}
 	if c.ControllerCountry != "" && (len(c.ControllerCountry) != 2 || !consent.KnownRegion(c.ControllerCountry)) {
 		bad("OPTIN_CONTROLLER_COUNTRY %q is not a country code such as DE", c.ControllerCountry)

@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -61,6 +62,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return entry(ctx, args, getenv, stdout, stderr)
 	case "audit":
 		return audit(ctx, args, getenv, stdout, stderr)
+	case "healthcheck":
+		return healthcheck(ctx, args, getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		usage(stdout)
 		return nil
@@ -79,6 +82,7 @@ func usage(w io.Writer) {
   optin entry add|list [flags]   create an entry point (wa.me link, short link, QR) or list them
   optin audit verify [--db FILE] verify the events' hash chain; exit 1 at the first bad event
   optin webhook register [flags] tell the provider (360dialog, v1) to call BASE_URL/webhook
+  optin healthcheck [--addr A]   exit 0 when the optin at OPTIN_ADDR answers /healthz ok, else 1
   optin version                  print the version
 `)
 }
@@ -112,7 +116,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 
-	db, err := store.Open(ctx, cfg.DB)
+	var storeOpts []store.Option
+	if cfg.ForwardURL != "" {
+		storeOpts = append(storeOpts, store.PushEvents()) // consent.changed, contact.erased
+	}
+	db, err := store.Open(ctx, cfg.DB, storeOpts...)
 	if err != nil {
 		return err
 	}
@@ -174,9 +182,15 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		ControllerCountry: cfg.ControllerCountry,
 		ControllerEmail:   cfg.ControllerEmail,
 		NamespaceRequired: cfg.Provider == "v1",
+		RegretThreshold:   cfg.RegretAlert,
+		ContactCard:       cfg.ContactCard,
+		ReadReceipts:      cfg.ReadReceipts,
 	})
 	// Settings an admin saved override the environment's values.
 	if err := svc.LoadSettings(ctx); err != nil {
+		return err
+	}
+	if err := svc.LoadQuality(ctx); err != nil {
 		return err
 	}
 
@@ -234,20 +248,21 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 
 	wcfg := web.Config{
-		BaseURL:       cfg.BaseURL,
-		BusinessName:  cfg.BusinessName,
-		DefaultRegion: cfg.DefaultRegion,
-		Provider:      cfg.Provider,
-		WebhookSecret: webhookSecret,
-		AppSecret:     cfg.AppSecret,
-		VerifyToken:   cfg.VerifyToken,
-		FrameOrigins:  cfg.FrameOrigins,
-		FormLimit:     cfg.FormLimit,
-		LinkKey:       linkKey,
-		SessionKey:    sessionKey,
-		MetricsToken:  cfg.MetricsToken,
-		Health:        db.Ping,
-		Version:       version(),
+		BaseURL:        cfg.BaseURL,
+		BusinessName:   cfg.BusinessName,
+		DefaultRegion:  cfg.DefaultRegion,
+		Provider:       cfg.Provider,
+		WebhookSecret:  webhookSecret,
+		AppSecret:      cfg.AppSecret,
+		VerifyToken:    cfg.VerifyToken,
+		FrameOrigins:   cfg.FrameOrigins,
+		FormLimit:      cfg.FormLimit,
+		TrustedProxies: cfg.TrustedProxies,
+		LinkKey:        linkKey,
+		SessionKey:     sessionKey,
+		MetricsToken:   cfg.MetricsToken,
+		Health:         db.Ping,
+		Version:        version(),
 	}
 	if phone != nil {
 		wcfg.Sandbox = phone
@@ -271,20 +286,28 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	workers.Go(func() { expireTerms(workCtx, svc, log) })
 	workers.Go(func() { purgeTexts(workCtx, db, cfg.MessageRetention, log) })
+	workers.Go(func() { checkRegret(workCtx, svc, log) })
 	workers.Go(func() {
 		if err := svc.ResumeImports(workCtx); err != nil {
 			log.Error("resume csv imports", "err", err)
 		}
 	})
 
-	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(ln) }()
 	log.Info("optin listening", "addr", ln.Addr().String(), "base_url", cfg.BaseURL,
 		"provider", cfg.Provider, "db", cfg.DB, "version", version())
+	var notes strings.Builder
+	if err := startupNotes(ctx, cfg, svc.ListAdmins, log, &notes); err != nil {
+		log.Error("startup notes", "err", err)
+	}
 	fmt.Fprintf(stdout, "optin listening on %s\n  Opt-in form:   %s/optin\n", selfURL, cfg.BaseURL)
 	if cfg.Provider == "sandbox" {
 		fmt.Fprintf(stdout, "  Sandbox phone: %s/sandbox (the sandbox provider: no real WhatsApp messages are sent)\n", cfg.BaseURL)
 	}
+	io.WriteString(stdout, notes.String())
+	// The listener is open since net.Listen: connections made after the
+	// lines above wait in its backlog until Serve takes them.
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
 
 	select {
 	case err = <-serveErr:

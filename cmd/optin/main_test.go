@@ -41,6 +41,24 @@ type fakeProvider struct {
 	// answer decides the reply to request n (0-based); nil accepts.
 	answer   func(n int, w http.ResponseWriter) bool
 	accepted int
+	// checks are the numbers of v1 contacts checks; numbers ending in
+	// 0000 are not on WhatsApp.
+	checks []string
+}
+
+// answerContacts answers POST /v1/contacts as the on-premise API does.
+func (f *fakeProvider) answerContacts(w http.ResponseWriter, body map[string]any) {
+	list, _ := body["contacts"].([]any)
+	input, _ := list[0].(string)
+	f.mu.Lock()
+	f.checks = append(f.checks, input)
+	f.mu.Unlock()
+	w.Header().Set("Content-Type", "application/json")
+	if strings.HasSuffix(input, "0000") {
+		fmt.Fprintf(w, `{"contacts":[{"input":%q,"status":"invalid"}]}`, input)
+		return
+	}
+	fmt.Fprintf(w, `{"contacts":[{"input":%q,"status":"valid","wa_id":%q}]}`, input, strings.TrimPrefix(input, "+"))
 }
 
 type recorded struct {
@@ -59,6 +77,10 @@ func newFakeProviderOn(t *testing.T, ln net.Listener, answer func(n int, w http.
 	f.Server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var body map[string]any
 		json.NewDecoder(r.Body).Decode(&body)
+		if r.URL.Path == "/v1/contacts" { // the v1 contacts check (web/whatsapp/contacts.go)
+			f.answerContacts(w, body)
+			return
+		}
 		f.mu.Lock()
 		n := len(f.requests)
 		f.requests = append(f.requests, recorded{r.Method, r.URL.Path, r.Header.Clone(), body})
@@ -357,19 +379,20 @@ func submitNumber(t *testing.T, base, number string) {
 
 func TestConfigReportsEveryProblem(t *testing.T) {
 	env := map[string]string{
-		"OPTIN_PROVIDER":       "cloud",
-		"OPTIN_DEFAULT_REGION": "XX",
-		"OPTIN_OPTIN_MODE":     "triple",
-		"OPTIN_SEND_RATE":      "fast",
-		"OPTIN_FORM_LIMIT":     "-1",
-		"OPTIN_FRAME_ORIGINS":  "not a url",
+		"OPTIN_PROVIDER":        "cloud",
+		"OPTIN_DEFAULT_REGION":  "XX",
+		"OPTIN_OPTIN_MODE":      "triple",
+		"OPTIN_SEND_RATE":       "fast",
+		"OPTIN_FORM_LIMIT":      "-1",
+		"OPTIN_FRAME_ORIGINS":   "not a url",
+		"OPTIN_TRUSTED_PROXIES": "10.0.0.0/8,proxy.internal",
 	}
 	err := run(context.Background(), nil, func(k string) string { return env[k] }, nil, io.Discard, io.Discard)
 	if err == nil {
 		t.Fatal("serve started with a broken configuration")
 	}
 	for _, want := range []string{"OPTIN_PROVIDER_TOKEN", "OPTIN_PHONE_NUMBER_ID", "OPTIN_APP_SECRET", "OPTIN_DEFAULT_REGION",
-		"OPTIN_OPTIN_MODE", "OPTIN_SEND_RATE", "OPTIN_FORM_LIMIT", "OPTIN_FRAME_ORIGINS", "OPTIN_BUSINESS_NUMBER"} {
+		"OPTIN_OPTIN_MODE", "OPTIN_SEND_RATE", "OPTIN_FORM_LIMIT", "OPTIN_FRAME_ORIGINS", "OPTIN_BUSINESS_NUMBER", "OPTIN_TRUSTED_PROXIES"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error does not name %s:\n%v", want, err)
 		}

@@ -99,13 +99,17 @@ func TestSameWebhookTenTimesConcurrently(t *testing.T) {
 // business's system, signed, and is retried until accepted.
 func TestForwarding(t *testing.T) {
 	var mu sync.Mutex
-	var calls int
+	var calls, changes int // message pushes; consent.changed pushes
 	var got []byte
 	var sigOK bool
 	biz := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
 		mu.Lock()
 		defer mu.Unlock()
+		if strings.Contains(string(b), `"type":"consent.changed"`) {
+			changes++ // the accepted terms' opt-ins (consent/push.go)
+			return
+		}
 		calls++
 		if calls == 1 {
 			w.WriteHeader(http.StatusServiceUnavailable) // the business's system is down once
@@ -126,7 +130,8 @@ func TestForwarding(t *testing.T) {
 	postWebhook(t, base, "hook", cloudText("wamid.F1", person, "START"))
 	waitFor(t, 10*time.Second, "the prompt", func() bool { return fromBusiness(t, base, person) == 1 })
 	postWebhook(t, base, "hook", cloudButton("wamid.F2", person, "optin_terms_accept", "Accept"))
-	waitFor(t, 10*time.Second, "the confirmation", func() bool { return fromBusiness(t, base, person) == 2 })
+	// The confirmation, then the business's contact card (consent/card.go).
+	waitFor(t, 10*time.Second, "the confirmation and the card", func() bool { return fromBusiness(t, base, person) == 3 })
 	postWebhook(t, base, "hook", cloudText("wamid.F3", person, "Where is my parcel?"))
 	waitFor(t, 15*time.Second, "the forward", func() bool { mu.Lock(); defer mu.Unlock(); return got != nil })
 	mu.Lock()
@@ -140,6 +145,9 @@ func TestForwarding(t *testing.T) {
 	if calls != 2 {
 		t.Errorf("%d calls, want one refused and one accepted", calls)
 	}
+	if changes != 3 {
+		t.Errorf("%d consent.changed pushes, want one per category of the entry point", changes)
+	}
 }
 
 // TestSameStopTenTimesConcurrently: one STOP delivered ten times at once
@@ -152,7 +160,8 @@ func TestSameStopTenTimesConcurrently(t *testing.T) {
 	postWebhook(t, base, "hook", cloudText("wamid.S1", person, "START"))
 	waitFor(t, 10*time.Second, "the prompt", func() bool { return fromBusiness(t, base, person) == 1 })
 	postWebhook(t, base, "hook", cloudButton("wamid.S2", person, "optin_terms_accept", "Accept"))
-	waitFor(t, 10*time.Second, "the confirmation", func() bool { return fromBusiness(t, base, person) == 2 })
+	// The confirmation, then the business's contact card (consent/card.go).
+	waitFor(t, 10*time.Second, "the confirmation and the card", func() bool { return fromBusiness(t, base, person) == 3 })
 
 	stop := cloudText("wamid.S3", person, "STOP")
 	var wg sync.WaitGroup
@@ -160,10 +169,10 @@ func TestSameStopTenTimesConcurrently(t *testing.T) {
 		wg.Go(func() { postWebhook(t, base, "hook", stop) })
 	}
 	wg.Wait()
-	waitFor(t, 10*time.Second, "the STOP confirmation", func() bool { return fromBusiness(t, base, person) == 3 })
+	waitFor(t, 10*time.Second, "the STOP confirmation", func() bool { return fromBusiness(t, base, person) == 4 })
 	time.Sleep(time.Second)
-	if n := fromBusiness(t, base, person); n != 3 {
-		t.Errorf("%d messages to the person, want prompt, welcome and one STOP confirmation", n)
+	if n := fromBusiness(t, base, person); n != 4 {
+		t.Errorf("%d messages to the person, want prompt, welcome, contact card and one STOP confirmation", n)
 	}
 	db, err := store.Open(context.Background(), env["OPTIN_DB"])
 	if err != nil {

@@ -173,6 +173,9 @@ func spans(text string) []views.SandboxSpan {
 
 // webURL keeps a contact card's address only when it is an http(s) one.
 func webURL(s string) string {
+	if s == "" {
+		return "" // a card without an address (optin's own card has none)
+	}
 	if n, link := urlAt(s, 0); n == len(s) {
 		return link
 	}

@@ -33,6 +33,7 @@ type webhookBody struct {
 
 type cloudEntry struct {
 	ID      string        `json:"id"`
+	Time    unixTime      `json:"time"`
 	Changes []cloudChange `json:"changes"`
 }
 
@@ -96,7 +97,13 @@ type inMessage struct {
 			Title string `json:"title"`
 		} `json:"list_reply"`
 	} `json:"interactive"`
-	System *struct {
+	// Media messages carry their file under the key of their type.
+	Image    *inMedia `json:"image"`
+	Audio    *inMedia `json:"audio"`
+	Video    *inMedia `json:"video"`
+	Document *inMedia `json:"document"`
+	Sticker  *inMedia `json:"sticker"`
+	System   *struct {
 		Body string `json:"body"`
 		Type string `json:"type"`
 		// The new number: wa_id in the Cloud API, new_wa_id on-premise.
@@ -178,6 +185,15 @@ func ParseWebhook(body []byte) (consent.Inbound, error) {
 		}
 		for _, e := range w.Entry {
 			for _, ch := range e.Changes {
+				if accountField(ch.Field) && len(ch.Value) > 0 { // quality.go
+					u, err := parseAccountChange(ch.Field, ch.Value, e.Time)
+					if err != nil {
+						return consent.Inbound{}, err
+					}
+					in.Account = append(in.Account, u)
+					in.Other = append(in.Other, consent.OtherChange{Field: ch.Field, Value: bytes.Clone(ch.Value)})
+					continue
+				}
 				if !ourField(ch.Field) {
 					// account_update, message_template_status_update,
 					// phone_number_quality_update…: kept raw for the code
@@ -337,6 +353,8 @@ func (p *payload) message(msg *inMessage) consent.InboundMessage {
 		out.Type = consent.InButton
 		out.ButtonID = msg.Button.Payload
 		out.Text = msg.Button.Text
+	case msg.media() != nil:
+		out.Media = msg.media()
 	case msg.Type == "system" && msg.System != nil:
 		out.Type = consent.InSystem
 		out.SystemType = msg.System.Type
@@ -350,6 +368,36 @@ func (p *payload) message(msg *inMessage) consent.InboundMessage {
 		}
 	}
 	return out
+}
+
+// inMedia is the file of a media message.
+type inMedia struct {
+	ID       string `json:"id"`
+	MimeType string `json:"mime_type"`
+	SHA256   string `json:"sha256"`
+	Caption  string `json:"caption"`
+	Filename string `json:"filename"`
+}
+
+// media returns the file of a media message of msg's type, nil for others.
+func (msg *inMessage) media() *consent.Media {
+	var m *inMedia
+	switch msg.Type {
+	case "image":
+		m = msg.Image
+	case "audio":
+		m = msg.Audio
+	case "video":
+		m = msg.Video
+	case "document":
+		m = msg.Document
+	case "sticker":
+		m = msg.Sticker
+	}
+	if m == nil || m.ID == "" {
+		return nil
+	}
+	return &consent.Media{ID: m.ID, MimeType: m.MimeType, SHA256: m.SHA256, Caption: m.Caption, Filename: m.Filename}
 }
 
 // name finds the profile name the webhook reports for waID.

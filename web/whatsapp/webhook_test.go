@@ -100,6 +100,9 @@ func TestParseWebhook(t *testing.T) {
 			Name:      "Erika Mustermann",
 			Timestamp: unix(1739322100),
 			Type:      "image",
+			// Forwarded with its media id (consent/push.go).
+			Media: &consent.Media{ID: "1003383421387256", MimeType: "image/jpeg",
+				SHA256: "IFYAkXVrPLbfT1QQmw3kYwU7fKuJPfRmOa/lPT1h/1g=", Caption: "my receipt"},
 		}}}},
 		{"onprem_text.json", consent.Inbound{Messages: []consent.InboundMessage{{
 			ID:        "ABGGJVcSNFZ4Ago6EhQ7rQ2ZqUzD",

@@ -63,8 +63,9 @@ func DefaultURL(provider string) string {
 	return ""
 }
 
-// client is the consent.Sender for one provider account. It holds no
-// mutable state, so one client serves every worker concurrently.
+// client is the consent.Sender for one provider account. Its only mutable
+// state is the contacts cache, behind a mutex, so one client serves every
+// worker concurrently.
 type client struct {
 	provider string
 	base     string // without trailing slash
@@ -72,6 +73,8 @@ type client struct {
 	phoneID  string
 	hc       *http.Client
 	now      func() time.Time // for Retry-After dates; a field so tests fix it
+	// contacts caches v1 contacts checks (contacts.go); its only mutable state.
+	contacts *contactCache
 }
 
 // New returns a Sender for cfg. Every problem with cfg is reported at once,
@@ -121,6 +124,7 @@ func newClient(cfg Config) (*client, error) {
 		phoneID:  strings.TrimSpace(cfg.PhoneNumberID),
 		hc:       hc,
 		now:      time.Now,
+		contacts: &contactCache{},
 	}, nil
 }
 
@@ -133,6 +137,14 @@ func (c *client) Send(ctx context.Context, m consent.Message) (consent.SendResul
 	method, target, body, err := c.request(m)
 	if err != nil {
 		return consent.SendResult{}, err
+	}
+	if to, err := c.checkContact(ctx, m); err != nil { // v1 templates only (contacts.go)
+		return consent.SendResult{}, err
+	} else if to != m.To {
+		m.To = to
+		if method, target, body, err = c.request(m); err != nil {
+			return consent.SendResult{}, err
+		}
 	}
 	status, header, resp, err := c.do(ctx, method, target, body)
 	if err != nil {
