@@ -286,7 +286,7 @@ func TestLedgerDetectsTampering(t *testing.T) {
 	wantIntact(t, db, int(n)) // every change was undone
 
 	t.Run("reorder", func(t *testing.T) {
-		a, b := int64(4000), int64(4001)
+		a, b := n*2/5, n*2/5+1
 		swap := func() {
 			mustExec(t, raw, `UPDATE events SET id = -1 WHERE id = ?`, a)
 			mustExec(t, raw, `UPDATE events SET id = ? WHERE id = ?`, a, b)
@@ -299,9 +299,10 @@ func TestLedgerDetectsTampering(t *testing.T) {
 	})
 
 	t.Run("delete", func(t *testing.T) {
-		mustExec(t, raw, `CREATE TABLE saved AS SELECT * FROM events WHERE id = 5000`)
-		mustExec(t, raw, `DELETE FROM events WHERE id = 5000`)
-		rep := wantBad(t, db, 5000)
+		gone := n / 2
+		mustExec(t, raw, `CREATE TABLE saved AS SELECT * FROM events WHERE id = ?`, gone)
+		mustExec(t, raw, `DELETE FROM events WHERE id = ?`, gone)
+		rep := wantBad(t, db, gone)
 		if !strings.Contains(rep.Reason, "missing") {
 			t.Errorf("reason %q, want it to say the event is missing", rep.Reason)
 		}
