@@ -19,7 +19,7 @@ import (
 // engine is the engine this run of the tests uses: "sqlite" or "postgres".
 var engine = "sqlite"
 
-const engineEnv = "OPTIN_TEST_ENGINE"
+const engineEnv = storetest.EngineEnv
 
 func TestMain(m *testing.M) {
 	if os.Getenv(engineEnv) == "postgres" {

@@ -63,6 +63,15 @@ func openPostgres(ctx context.Context, dsn string, readers int) (w, r *sql.DB, e
 	return w, r, nil
 }
 
+// Display returns dsn fit for logs and messages: an SQLite path as it is, a
+// PostgreSQL URL without its password and parameters.
+func Display(dsn string) string {
+	if !IsPostgres(dsn) {
+		return dsn
+	}
+	return redactDSN(dsn)
+}
+
 // redactDSN drops the password from a connection URL for messages.
 func redactDSN(dsn string) string {
 	cfg, err := pgx.ParseConfig(dsn)

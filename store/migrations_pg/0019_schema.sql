@@ -13,6 +13,11 @@ CREATE FUNCTION max(a text, b text) RETURNS text LANGUAGE sql IMMUTABLE AS 'SELE
 CREATE FUNCTION min(a bigint, b bigint) RETURNS bigint LANGUAGE sql IMMUTABLE AS 'SELECT least(a, b)';
 CREATE FUNCTION min(a text, b text) RETURNS text LANGUAGE sql IMMUTABLE AS 'SELECT least(a, b)';
 
+-- SQLite's group_concat(value, separator).
+CREATE FUNCTION optin_concat(acc text, v text, sep text) RETURNS text LANGUAGE sql IMMUTABLE AS
+    'SELECT CASE WHEN v IS NULL THEN acc WHEN acc IS NULL THEN v ELSE acc || sep || v END';
+CREATE AGGREGATE group_concat(text, text) (SFUNC = optin_concat, STYPE = text);
+
 -- Raised by the append-only protections: a constraint violation, as SQLite
 -- reports its RAISE(ABORT).
 CREATE FUNCTION optin_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -233,8 +238,10 @@ CREATE TABLE entry_points (
     updated_at    TEXT NOT NULL
 );
 
+-- seq orders tokens made in the same instant, as SQLite's rowid does.
 CREATE TABLE preference_tokens (
     hash       TEXT PRIMARY KEY CHECK (hash ~ '^[0-9a-f]{64}$'),
+    seq        BIGINT GENERATED ALWAYS AS IDENTITY,
     contact_id BIGINT NOT NULL REFERENCES contacts (id) ON DELETE CASCADE,
     created_at TEXT NOT NULL,
     rotated_at TEXT NOT NULL DEFAULT ''

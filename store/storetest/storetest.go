@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -72,4 +73,19 @@ func Postgres(t testing.TB) string {
 	}
 	u.Path = "/" + name
 	return u.String()
+}
+
+// EngineEnv chooses the engine of DSN: "postgres" for PostgreSQL, else
+// SQLite. The store's own tests run on both by themselves; other packages'
+// tests run on PostgreSQL when asked (.ci/run does for web and consent).
+const EngineEnv = "OPTIN_TEST_ENGINE"
+
+// DSN returns a new, empty database for t on the engine OPTIN_TEST_ENGINE
+// chooses: an SQLite file in t's directory by default.
+func DSN(t testing.TB) string {
+	t.Helper()
+	if os.Getenv(EngineEnv) == "postgres" {
+		return Postgres(t)
+	}
+	return filepath.Join(t.TempDir(), "optin.db")
 }
