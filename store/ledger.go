@@ -214,7 +214,7 @@ func (s *DB) VerifyLedger(ctx context.Context, now time.Time) (consent.LedgerRep
 	}
 	anchor.At = parseTS(anchorAt)
 
-	rep, err := s.walkLedger(ctx, anchor)
+	rep, err := s.walkLedger(ctx, s.r, anchor)
 	if err != nil {
 		return consent.LedgerReport{}, mapErr("verify ledger", err)
 	}
@@ -226,11 +226,12 @@ func (s *DB) VerifyLedger(ctx context.Context, now time.Time) (consent.LedgerRep
 	return rep, nil
 }
 
-// walkLedger streams the events, one row in memory at a time. A single
-// SELECT reads one snapshot of the WAL database, so events appended
+// walkLedger streams the events through q (the reader pool, or a
+// transaction that wrote them: CopyTo), one row in memory at a time. A
+// single SELECT reads one snapshot of the WAL database, so events appended
 // meanwhile are either wholly in the walk or not at all.
-func (s *DB) walkLedger(ctx context.Context, anchor consent.LedgerCheck) (consent.LedgerReport, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+ledgerColumns+` FROM events ORDER BY id`)
+func (s *DB) walkLedger(ctx context.Context, q querier, anchor consent.LedgerCheck) (consent.LedgerReport, error) {
+	rows, err := q.QueryContext(ctx, `SELECT `+ledgerColumns+` FROM events ORDER BY id`)
 	if err != nil {
 		return consent.LedgerReport{}, err
 	}
@@ -266,6 +267,11 @@ func (s *DB) walkLedger(ctx context.Context, anchor consent.LedgerCheck) (consen
 			want-1, ts(anchor.At), anchor.HeadID)
 	}
 	return rep, nil
+}
+
+// querier is what walkLedger reads through: *sql.DB or *sql.Tx.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
 
 // check verifies r at its place in the chain, after the event whose hash is
