@@ -64,6 +64,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return audit(ctx, args, getenv, stdout, stderr)
 	case "healthcheck":
 		return healthcheck(ctx, args, getenv, stdout, stderr)
+	case "migrate":
+		return migrate(ctx, args, getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		usage(stdout)
 		return nil
@@ -83,6 +85,8 @@ func usage(w io.Writer) {
   optin audit verify [--db FILE] verify the events' hash chain; exit 1 at the first bad event
   optin webhook register [flags] tell the provider (360dialog, v1) to call BASE_URL/webhook
   optin healthcheck [--addr A]   exit 0 when the optin at OPTIN_ADDR answers /healthz ok, else 1
+  optin migrate --to postgres://… [--db FILE]
+                                 copy this SQLite installation into an empty PostgreSQL database
   optin version                  print the version
 `)
 }
