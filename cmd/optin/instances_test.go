@@ -63,7 +63,7 @@ func TestInstancesOnPostgres(t *testing.T) {
 	env := baseEnv(t, "360dialog", fake.URL)
 	env["OPTIN_DB"] = dsn
 	env["OPTIN_FORM_LIMIT"] = "0"
-	env["OPTIN_SEND_LEASE"] = "3s" // a dead instance's claims end soon
+	env["OPTIN_LEASE"] = "10s" // a dead instance's claims end soon (the least allowed)
 	var inst []*instance
 	for i := range 3 {
 		inst = append(inst, startInstance(t, env, fmt.Sprintf("OPTIN_INSTANCE=test-%d", i)))
