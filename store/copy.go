@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/optin/optin/consent"
 )
@@ -95,6 +96,11 @@ func CheckCopyTarget(ctx context.Context, dsn string) error {
 	defer db.Close()
 	rows, err := db.QueryContext(ctx, `SELECT table_name FROM information_schema.tables
 		WHERE table_schema = current_schema() ORDER BY table_name`)
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == "3D000" { // invalid_catalog_name
+		return fmt.Errorf("store: copy target %s: the database does not exist: create it first (createdb -O %s %s)",
+			redactDSN(dsn), cfg.User, cfg.Database)
+	}
 	if err != nil {
 		return fmt.Errorf("store: copy target %s: %w", redactDSN(dsn), err)
 	}
@@ -485,7 +491,8 @@ func checkEmpty(ctx context.Context, tx *sql.Tx, tables []copyTable) error {
 		}
 	}
 	if len(found) > 0 {
-		return fmt.Errorf("%w: it holds %s", ErrTargetNotEmpty, strings.Join(found, ", "))
+		return fmt.Errorf("%w: it holds %s; copy into a new database (optin must not have run on it)",
+			ErrTargetNotEmpty, strings.Join(found, ", "))
 	}
 	return nil
 }

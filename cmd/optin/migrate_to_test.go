@@ -175,6 +175,12 @@ func TestMigrateRefuses(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	missing, err := url.Parse(foreign)
+	if err != nil {
+		t.Fatal(err)
+	}
+	missing.Path += "_never_created"
+
 	tests := []struct {
 		name string
 		args []string
@@ -185,6 +191,7 @@ func TestMigrateRefuses(t *testing.T) {
 		{"source is PostgreSQL", []string{"migrate", "--db", foreign, "--to", foreign}, "SQLite file"},
 		{"no source file", []string{"migrate", "--db", filepath.Join(t.TempDir(), "missing.db"), "--to", foreign}, "no database to copy"},
 		{"foreign tables", []string{"migrate", "--db", file, "--to", foreign}, "not optin's (invoices)"},
+		{"no such database", []string{"migrate", "--db", file, "--to", missing.String()}, "does not exist: create it first"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
