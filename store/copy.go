@@ -79,7 +79,7 @@ type copyTable struct {
 	name    string
 	cols    []string
 	pgTypes []string
-	order   string // ORDER BY of the source's SELECT
+	order   string // ORDER BY of the source's SELECT: rowid, or the primary key
 	derived bool   // a statistics table, copied after the rest
 }
 
@@ -320,9 +320,13 @@ func sourceTables(ctx context.Context, src *sql.Tx) ([]copyTable, error) {
 			return nil, err
 		}
 		t.cols = cols
-		t.order = strings.Join(pk, ", ")
-		if t.order == "" {
-			t.order = "rowid"
+		// Rows go in as SQLite made them, in rowid order, so that a
+		// column the target numbers by itself (preference_tokens.seq, which
+		// stands in for SQLite's rowid there) numbers them in that order
+		// too. A WITHOUT ROWID table has no rowid: its primary key orders it.
+		t.order = "rowid"
+		if strings.Contains(strings.ToUpper(e.sql), "WITHOUT ROWID") {
+			t.order = strings.Join(pk, ", ")
 		}
 		byName[e.name] = t
 		names = append(names, e.name)

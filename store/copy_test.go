@@ -93,7 +93,11 @@ func populate(t *testing.T, db *DB) {
 	_, err = db.CreateImportJob(ctx, consent.ImportJob{Actor: "admin:a@example.com", Filename: "f.csv", Total: 1,
 		Status: consent.ImportChecked, CreatedAt: t0}, []byte("phone\n+4915112345671\n"))
 	must(err)
-	must(db.AddPreferenceToken(ctx, a.Contact.ID, strings.Repeat("0f", 32), t0, 3))
+	// Tokens of one instant, in an order their hashes do not share: which
+	// is newest is known by insertion order only (rowid; seq on PostgreSQL).
+	for _, h := range []string{"f0", "0f", "aa", "11"} {
+		must(db.AddPreferenceToken(ctx, a.Contact.ID, strings.Repeat(h, 32), t0, 3))
+	}
 	must(db.AddAlert(ctx, consent.Alert{Kind: "template", Code: 132001, Title: "template missing", At: t0}))
 	must(db.AddAccountUpdate(ctx, consent.AccountUpdate{Field: consent.FieldQuality, Event: "FLAGGED", QualityRating: "RED"}, t0))
 	_, err = db.Secret(ctx, "link_key", 32)
@@ -197,13 +201,65 @@ func TestCopyToPostgres(t *testing.T) {
 		t.Errorf("report: %d events verified up to %d, want %d", rep.Events, rep.HeadID, got)
 	}
 
+	// Insertion order survives where only it tells rows apart.
+	order := func(db *DB, q string) string {
+		var got []string
+		rows, err := db.SQL().QueryContext(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			var h string
+			rows.Scan(&h)
+			got = append(got, h[:2])
+		}
+		rows.Close()
+		return strings.Join(got, " ")
+	}
+	if s, p := order(src, `SELECT hash FROM preference_tokens ORDER BY rowid`),
+		order(dst, `SELECT hash FROM preference_tokens ORDER BY seq`); s != p || s != "f0 0f aa 11" {
+		t.Errorf("preference tokens in insertion order: SQLite %s, PostgreSQL %s, want f0 0f aa 11", s, p)
+	}
+
+	// Every identity sequence gives an id past the copied ones next.
+	seqs, err := dst.SQL().QueryContext(ctx, `SELECT table_name, column_name, pg_get_serial_sequence(table_name, column_name)
+		FROM information_schema.columns WHERE table_schema = current_schema() AND is_identity = 'YES' ORDER BY table_name`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type seq struct{ table, column, name string }
+	var identities []seq
+	for seqs.Next() {
+		var q seq
+		seqs.Scan(&q.table, &q.column, &q.name)
+		identities = append(identities, q)
+	}
+	seqs.Close()
+	if len(identities) < 10 {
+		t.Fatalf("%d identity columns in the target: the query finds none of them", len(identities))
+	}
+	for _, q := range identities {
+		var last int64
+		var called bool
+		if err := dst.SQL().QueryRow(`SELECT last_value, is_called FROM `+q.name).Scan(&last, &called); err != nil {
+			t.Fatal(err)
+		}
+		next := last
+		if called {
+			next++
+		}
+		if max := maxOf(t, dst, q.table, q.column); next <= max {
+			t.Errorf("%s.%s: the next value is %d, not past the copied %d", q.table, q.column, next, max)
+		}
+	}
+
 	// The target goes on: new ids follow the copied ones, and new events
 	// extend the same chain.
 	out, err := dst.FixtureOptIn(ctx, optIn("+4915112340001", consent.OptedIn, t0.Add(3*time.Hour), "offers"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if max := maxID(t, src, "contacts"); out.Contact.ID <= max {
+	if max := maxOf(t, src, "contacts", "id"); out.Contact.ID <= max {
 		t.Errorf("new contact id %d, want above the copied %d", out.Contact.ID, max)
 	}
 	// The triggers are on again: the counters follow the new contact.
@@ -260,10 +316,10 @@ func countRows(t *testing.T, db *DB, table string) int64 {
 	return n
 }
 
-func maxID(t *testing.T, db *DB, table string) int64 {
+func maxOf(t *testing.T, db *DB, table, column string) int64 {
 	t.Helper()
 	var n int64
-	if err := db.SQL().QueryRow(`SELECT COALESCE(max(id), 0) FROM ` + table).Scan(&n); err != nil {
+	if err := db.SQL().QueryRow(`SELECT COALESCE(max(` + column + `), 0) FROM ` + table).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	return n
