@@ -30,8 +30,10 @@ import (
 //   - SQLite's full-text index contact_digits (and its shadow tables): an
 //     index, derived from contacts, that PostgreSQL builds its own way.
 //
-// The rows go in as they are, with the target's triggers off: what those
-// derive is in the source too. The statistics tables (stat_*), which
+// The rows go in as they are, in the source's insertion order, with the
+// target's triggers off: what those derive is in the source too. A column
+// only the target has takes its default (preference_tokens.seq numbers the
+// rows in that order, as SQLite's rowid did). The statistics tables (stat_*), which
 // triggers keep on both engines, are copied like the rest, last; a target
 // without one of them keeps its statistics another way and is not given it.
 //
@@ -42,14 +44,16 @@ import (
 // sequences are moved past the copied ids, and then, still inside the
 // transaction, every table's rows are counted and the events' hash chain is
 // walked. Any difference rolls everything back.
+//
 // The source is read in one transaction that holds SQLite's write lock, so
 // nothing can change it meanwhile.
 
 // CopyReport says what CopyTo copied.
 type CopyReport struct {
 	Tables []TableCount // in the order they were copied
-	// Ledger is the verification of the copied chain, run on the target
-	// after the commit (and recorded in its ledger_checks).
+	// Events, HeadID and HeadHash are what the verification of the copied
+	// chain found, run on the target after the commit (and recorded in its
+	// ledger_checks).
 	Events   int
 	HeadID   int64
 	HeadHash string
