@@ -24,11 +24,11 @@ func (s *DB) ClaimDue(ctx context.Context, now time.Time, lease time.Duration, l
 			return err
 		}
 		rows, err := tx.QueryContext(ctx, `
-			UPDATE outbox SET status = 'sending', attempts = attempts + 1, next_attempt_at = ?, updated_at = ?
+			UPDATE outbox SET status = 'sending', attempts = attempts + 1, next_attempt_at = ?, updated_at = ?, lease_owner = ?
 			WHERE id IN (SELECT id FROM outbox WHERE status IN ('queued', 'sending') AND next_attempt_at <= ?
-			             AND status = 'queued' ORDER BY next_attempt_at, id LIMIT ?)
+			             AND status = 'queued' ORDER BY next_attempt_at, id LIMIT ? /*skip locked*/)
 			RETURNING id, contact_id, purpose, message, attempts, created_at`,
-			ts(now.Add(lease)), ts(now), ts(now), limit)
+			ts(now.Add(lease)), ts(now), s.Instance(), ts(now), limit)
 		if err != nil {
 			return err
 		}
@@ -247,13 +247,16 @@ func (s *DB) OutboxStats(ctx context.Context) (map[consent.DeliveryStatus]int, e
 	return out, mapErr("outbox stats", rows.Err())
 }
 
-// ReleaseLeases ends the leases of a previous process at start. optin runs
-// as one process per database, so no lease is alive then: a message left
-// "sending" was cut off by a crash, perhaps after the provider accepted it,
-// and becomes "unknown" rather than being sent again. It returns how many.
+// ReleaseLeases ends, at start, the leases that no live instance holds: a
+// message left "sending" by this instance's previous run (same instance
+// id), by a version of optin before instance ids (no owner), or whose lease
+// ended, was cut off by a crash, perhaps after the provider accepted it,
+// and becomes "unknown" rather than being sent again. Messages another
+// instance is sending right now keep their lease. It returns how many.
 func (s *DB) ReleaseLeases(ctx context.Context, now time.Time) (int, error) {
 	res, err := s.execW(ctx, `UPDATE outbox SET status = 'unknown', updated_at = ?
-		WHERE status = 'sending'`, ts(now))
+		WHERE status = 'sending' AND (lease_owner = ? OR lease_owner = '' OR next_attempt_at <= ?)`,
+		ts(now), s.Instance(), ts(now))
 	if err != nil {
 		return 0, mapErr("release leases", err)
 	}
