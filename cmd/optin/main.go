@@ -285,7 +285,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if forwarder != nil {
 		workers.Go(func() { forwarder.Run(workCtx) })
 	}
-	workers.Go(func() { expireTerms(workCtx, svc, log) })
+	workers.Go(func() { expireTerms(workCtx, svc, db, log) })
 	workers.Go(func() { purgeTexts(workCtx, db, cfg.MessageRetention, log) })
 	workers.Go(func() { checkRegret(workCtx, svc, log) })
 	workers.Go(func() { resumeImports(workCtx, svc, db.Lease(), log) })
@@ -328,15 +328,21 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 func newFlagSet() *flag.FlagSet { return flag.NewFlagSet("optin serve", flag.ContinueOnError) }
 
 // expireTerms erases, once a minute, the people who never answered the
-// terms prompt within OPTIN_TERMS_TTL.
-func expireTerms(ctx context.Context, svc *consent.Service, log *slog.Logger) {
+// terms prompt within OPTIN_TERMS_TTL; of several instances, the one that
+// holds the minute's "expire_terms" job.
+func expireTerms(ctx context.Context, svc *consent.Service, db *store.DB, log *slog.Logger) {
 	t := time.NewTicker(time.Minute)
 	defer t.Stop()
 	for {
-		if n, err := svc.ExpireTerms(ctx); err != nil {
+		mine, err := db.TakeJob(ctx, "expire_terms", 50*time.Second, time.Now().UTC())
+		if err == nil && mine {
+			var n int
+			if n, err = svc.ExpireTerms(ctx); n > 0 {
+				log.Info("unanswered terms prompts expired", "count", n)
+			}
+		}
+		if err != nil {
 			log.Error("terms expiry", "err", err)
-		} else if n > 0 {
-			log.Info("unanswered terms prompts expired", "count", n)
 		}
 		select {
 		case <-ctx.Done():
