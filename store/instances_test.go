@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -17,8 +16,14 @@ import (
 // "b" of one installation (two processes on one database); opts apply to
 // both.
 func openInstances(t *testing.T, opts ...Option) (a, b *DB) {
+	a, b, _ = openInstancesAt(t, opts...)
+	return a, b
+}
+
+// openInstancesAt is openInstances, also returning the database's DSN.
+func openInstancesAt(t *testing.T, opts ...Option) (a, b *DB, dsn string) {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "optin.db")
+	path := testDSN(t)
 	open := func(id string) *DB {
 		db, err := Open(context.Background(), path, append([]Option{InstanceID(id)}, opts...)...)
 		if err != nil {
@@ -27,7 +32,7 @@ func openInstances(t *testing.T, opts ...Option) (a, b *DB) {
 		t.Cleanup(func() { db.Close() })
 		return db
 	}
-	return open("a"), open("b")
+	return open("a"), open("b"), path
 }
 
 // TestDefaultInstanceIDs: handles opened without an id are different
@@ -49,7 +54,7 @@ func TestDefaultInstanceIDs(t *testing.T) {
 // sent) only when the lease ended.
 func TestOutboxLeasesTwoInstances(t *testing.T) {
 	t.Parallel()
-	a, b := openInstances(t)
+	a, b, dsn := openInstancesAt(t)
 	ctx := context.Background()
 	out1, _ := a.FixtureOptIn(ctx, optIn("+4915112345601", consent.OptedIn, t0, "offers"))
 	out2, _ := a.FixtureOptIn(ctx, optIn("+4915112345602", consent.OptedIn, t0, "offers"))
@@ -94,7 +99,7 @@ func TestOutboxLeasesTwoInstances(t *testing.T) {
 	// A dead instance: c claims and never answers; after its lease b
 	// takes it over as unknown (never sent twice by itself).
 	out3, _ := a.FixtureOptIn(ctx, optIn("+4915112345603", consent.OptedIn, t0, "offers"))
-	c, err := Open(ctx, filepath.Join(filepath.Dir(dbPath(t, a)), "optin.db"), InstanceID("c"))
+	c, err := Open(ctx, dsn, InstanceID("c"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,17 +119,6 @@ func TestOutboxLeasesTwoInstances(t *testing.T) {
 	if st := status(out3.Contact.ID); st != consent.StatusUnknown {
 		t.Errorf("c's message after its lease: %s, want unknown", st)
 	}
-}
-
-// dbPath is the file of db.
-func dbPath(t *testing.T, db *DB) string {
-	t.Helper()
-	var seq int
-	var name, file string
-	if err := db.r.QueryRow(`PRAGMA database_list`).Scan(&seq, &name, &file); err != nil {
-		t.Fatal(err)
-	}
-	return file
 }
 
 // TestOutboxClaimsConcurrent: two instances claiming at once never get the
@@ -217,7 +211,7 @@ func TestForwardLeasesTwoInstances(t *testing.T) {
 // its place), the other skips them until the lease ends.
 func TestInboxClaimsTwoInstances(t *testing.T) {
 	t.Parallel()
-	path := filepath.Join(t.TempDir(), "optin.db")
+	path := testDSN(t)
 	ctx := context.Background()
 	a, err := Open(ctx, path, InstanceID("a"), InstanceLease(time.Hour))
 	if err != nil {
