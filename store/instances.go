@@ -39,7 +39,7 @@ var handles atomic.Int64
 func InstanceID(id string) Option { return func(s *DB) { s.inst.id = id } }
 
 // InstanceLease sets how long this instance reserves a webhook call or a
-// job it claimed (OPTIN_LEASE); DefaultLease when zero.
+// job it claimed (OPTIN_SEND_LEASE); DefaultLease when zero.
 func InstanceLease(d time.Duration) Option { return func(s *DB) { s.inst.lease = d } }
 
 // Instance returns this handle's instance id.
@@ -132,35 +132,37 @@ func (s *DB) SendingPausedUntil(ctx context.Context) (time.Time, error) {
 // templates already sent that day.
 func (s *DB) ReserveTemplate(ctx context.Context, day time.Time, limit int) (bool, error) {
 	key := day.UTC().Format(time.DateOnly)
-	for range 2 {
-		res, err := s.execW(ctx, `UPDATE send_days SET sent = sent + 1 WHERE day = ? AND sent < ?`, key, limit)
-		if err != nil {
-			return false, mapErr("reserve template", err)
-		}
-		if n, err := res.RowsAffected(); err != nil || n == 1 {
-			return n == 1, mapErr("reserve template", err)
-		}
-		var exists int
-		err = s.r.QueryRowContext(ctx, `SELECT count(*) FROM send_days WHERE day = ?`, key).Scan(&exists)
-		if err != nil || exists == 1 {
-			return false, mapErr("reserve template", err)
-		}
-		sent, err := s.TemplatesSentSince(ctx, day)
-		if err != nil {
-			return false, err
-		}
-		err = s.tx(ctx, func(tx *sql.Tx) error {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO send_days (day, sent) VALUES (?, ?) ON CONFLICT (day) DO NOTHING`, key, sent); err != nil {
-				return err
-			}
-			_, err := tx.ExecContext(ctx, `DELETE FROM send_days WHERE day < ?`, day.UTC().AddDate(0, 0, -7).Format(time.DateOnly))
-			return err
-		})
-		if err != nil {
-			return false, mapErr("reserve template", err)
-		}
+	const reserve = `UPDATE send_days SET sent = sent + 1 WHERE day = ? AND sent < ?`
+	res, err := s.execW(ctx, reserve, key, limit)
+	if err != nil {
+		return false, mapErr("reserve template", err)
 	}
-	return false, nil
+	if n, err := res.RowsAffected(); err != nil || n == 1 {
+		return n == 1, mapErr("reserve template", err)
+	}
+	// The day is full, or not counted yet: start it (unless another
+	// instance just did) from what was sent, and try again in the same
+	// transaction.
+	sent, err := s.TemplatesSentSince(ctx, day)
+	if err != nil {
+		return false, err
+	}
+	var n int64
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO send_days (day, sent) VALUES (?, ?) ON CONFLICT (day) DO NOTHING`, key, sent); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM send_days WHERE day < ?`, day.UTC().AddDate(0, 0, -7).Format(time.DateOnly)); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, reserve, key, limit)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	return n == 1, mapErr("reserve template", err)
 }
 
 // ReturnTemplate gives back a template reserved on day that the provider

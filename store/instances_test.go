@@ -421,6 +421,23 @@ func TestSharedDailyCap(t *testing.T) {
 	if ok, _ := b.ReserveTemplate(ctx, day.AddDate(0, 0, 1), limit); !ok {
 		t.Error("the next day starts from zero")
 	}
+	// Without a cap, instances starting a day at once are all granted
+	// (the one that did not start the day's count uses the other's).
+	refused := 0
+	for _, db := range []*DB{a, b, a, b, a, b} {
+		wg.Go(func() {
+			ok, err := db.ReserveTemplate(ctx, day.AddDate(0, 0, 2), 1<<31-1)
+			mu.Lock()
+			if err != nil || !ok {
+				refused++
+			}
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	if refused != 0 {
+		t.Errorf("%d of 6 first reservations of a day without a cap refused", refused)
+	}
 }
 
 // TestSharedUseCounts: the form limits' counts are one for all instances;

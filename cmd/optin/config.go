@@ -62,7 +62,7 @@ type config struct {
 	SandboxAccess string
 	// Instance names this process among the instances sharing the
 	// database (OPTIN_INSTANCE); Lease is how long it reserves what it
-	// claims (OPTIN_LEASE).
+	// claims (OPTIN_SEND_LEASE).
 	Instance string
 	Lease    time.Duration
 	// baseURLDefaulted is set when OPTIN_BASE_URL was not given, so that
@@ -113,7 +113,7 @@ var settings = []setting{
 	{"OPTIN_CONTROLLER_COUNTRY", "controller-country", "", "the controller's country (ISO code such as DE), for consent receipts"},
 	{"OPTIN_CONTROLLER_EMAIL", "controller-email", "", "the controller's e-mail address, for consent receipts"},
 	{"OPTIN_INSTANCE", "instance", "", "this instance's name among those sharing one database; unique per running instance, best stable across restarts (default: hostname-pid)"},
-	{"OPTIN_LEASE", "lease", "2m", "how long an instance reserves an outgoing message, a webhook call or a job it took; another instance takes over after it when the instance died"},
+	{"OPTIN_SEND_LEASE", "send-lease", "2m", "how long an instance reserves an outgoing message, a webhook call or a job it took; another instance takes over after it when the instance died"},
 	{"OPTIN_SANDBOX_ACCESS", "sandbox-access", "public", "who may open /sandbox (sandbox provider only): public, or admin (signed-in admins only; it lists every chat)"},
 }
 
@@ -201,8 +201,8 @@ func loadConfig(args []string, getenv func(string) string, fs *flag.FlagSet) (co
 	} else {
 		c.BusinessNumber = n
 	}
-	if d, err := time.ParseDuration(get("lease")); err != nil || d < 10*time.Second {
-		bad("OPTIN_LEASE %q is not a duration of at least 10s, such as 2m", get("lease"))
+	if d, err := time.ParseDuration(get("send-lease")); err != nil || d < time.Second {
+		bad("OPTIN_SEND_LEASE %q is not a duration of at least 1s, such as 2m", get("send-lease"))
 	} else {
 		c.Lease = d
 	}
