@@ -3,6 +3,7 @@ package consent_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -208,4 +209,27 @@ func TestImportTakenOver(t *testing.T) {
 	if got.Status != consent.ImportDone || got.Processed != 1 || got.Applied != 1 {
 		t.Errorf("after b took over: %+v, want done with the row applied", got)
 	}
+}
+
+// TestFollowChanges: FollowChanges (serve runs it every 500 ms) puts a
+// setting saved on a in force on b without anything else calling b.
+func TestFollowChanges(t *testing.T) {
+	t.Parallel()
+	a, b, _ := twoInstances(t, &script{}, twoCfg)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan struct{})
+	go func() { b.svc.FollowChanges(ctx, 10*time.Millisecond, slog.New(slog.DiscardHandler)); close(done) }()
+	if _, err := a.svc.SaveSettings(ctx, map[string]string{consent.SettingDailyCap: "9"}, "admin:a@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second) // a bound for a broken build, not a measure
+	for b.svc.SendLimits().DailyCap != 9 {
+		if time.Now().After(deadline) {
+			t.Fatalf("b's cap is still %d", b.svc.SendLimits().DailyCap)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	<-done
 }
