@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"path/filepath"
 	"strings"
@@ -267,5 +268,30 @@ func TestWebhookTwiceOnTwoInstances(t *testing.T) {
 	}
 	if pending != 0 {
 		t.Errorf("%d calls left unprocessed", pending)
+	}
+}
+
+// BenchmarkOptInSubmitLimit is BenchmarkOptInSubmit with the form limit on
+// (high enough never to refuse), counted in memory and in the database
+// (serve's way: the counts are shared by every instance).
+func BenchmarkOptInSubmitLimit(b *testing.B) {
+	for _, shared := range []bool{false, true} {
+		b.Run(map[bool]string{false: "memory", true: "database"}[shared], func(b *testing.B) {
+			e := newEnv(b, func(c *Config, _ *consent.Config) { c.FormLimit = 1 << 30 })
+			if shared {
+				e.srv.limits.share(e.db, "form", e.srv.cfg.LinkKey, nil)
+			}
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				form := url.Values{"phone": {fmt.Sprintf("+49151%08d", i)}, "category": {"offers", "order_updates"}, "lang": {"en"}}
+				req := httptest.NewRequest("POST", "/optin", strings.NewReader(form.Encode()))
+				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+				w := httptest.NewRecorder()
+				e.srv.ServeHTTP(w, req)
+				if w.Code != http.StatusSeeOther {
+					b.Fatalf("status %d", w.Code)
+				}
+			}
+		})
 	}
 }
