@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"fmt"
 	"os"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -48,16 +50,99 @@ func (s *DB) Instance() string {
 		if s.inst.id != "" {
 			return
 		}
-		host, err := os.Hostname()
-		if err != nil || host == "" {
-			host = "optin"
-		}
-		s.inst.id = fmt.Sprintf("%s-%d", host, os.Getpid())
+		s.inst.id = fmt.Sprintf("%s-%d", hostname(), os.Getpid())
 		if n := handles.Add(1); n > 1 {
-			s.inst.id += fmt.Sprintf("-%d", n)
+			s.inst.id += fmt.Sprintf(".%d", n)
 		}
 	})
 	return s.inst.id
+}
+
+func hostname() string {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "optin"
+	}
+	return host
+}
+
+// deadOwners returns the owners of live leases that are default ids
+// (hostname-pid) of processes of this host that no longer run: an optin
+// killed and started again without OPTIN_INSTANCE. Their leases are over
+// at once, as a restart's own are.
+func (s *DB) deadOwners(ctx context.Context, now time.Time) ([]string, error) {
+	rows, err := s.r.QueryContext(ctx, `
+		SELECT lease_owner FROM outbox WHERE status = 'sending' AND next_attempt_at > ?
+		UNION SELECT lease_owner FROM forwards WHERE status = 'sending' AND next_attempt_at > ?
+		UNION SELECT lease_owner FROM inbox WHERE processed_at = '' AND lease_until > ?
+		UNION SELECT owner FROM job_leases WHERE lease_until > ?`, ts(now), ts(now), ts(now), ts(now))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	prefix := hostname() + "-"
+	var dead []string
+	for rows.Next() {
+		var owner string
+		if err := rows.Scan(&owner); err != nil {
+			return nil, err
+		}
+		rest, ok := strings.CutPrefix(owner, prefix)
+		if !ok || owner == s.Instance() {
+			continue
+		}
+		pid, err := strconv.Atoi(strings.SplitN(rest, ".", 2)[0])
+		if err != nil || pid <= 0 || pid == os.Getpid() || processRuns(pid) {
+			continue
+		}
+		dead = append(dead, owner)
+	}
+	return dead, rows.Err()
+}
+
+// ReleaseLeases ends, at start, the leases that no live instance holds:
+// those of this instance's previous run (same instance id, or a default id
+// of this host whose process is gone), ownerless ones (from before
+// instance ids) and expired ones, never those of an instance at work. A
+// message left "sending" was cut off by a crash, perhaps after the
+// provider accepted it, and becomes "unknown" rather than being sent
+// again; webhook calls, forwards and jobs held are free to take at once.
+// It returns how many messages became unknown.
+func (s *DB) ReleaseLeases(ctx context.Context, now time.Time) (int, error) {
+	owners, err := s.deadOwners(ctx, now)
+	if err != nil {
+		return 0, mapErr("release leases", err)
+	}
+	owners = append(owners, s.Instance(), "")
+	in := "?" + strings.Repeat(", ?", len(owners)-1)
+	args := func(first ...any) []any {
+		for _, o := range owners {
+			first = append(first, o)
+		}
+		return first
+	}
+	var n int64
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE outbox SET status = 'unknown', updated_at = ?
+			WHERE status = 'sending' AND (next_attempt_at <= ? OR lease_owner IN (`+in+`))`, args(ts(now), ts(now))...)
+		if err != nil {
+			return err
+		}
+		if n, err = res.RowsAffected(); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE forwards SET next_attempt_at = ?
+			WHERE status = 'sending' AND lease_owner IN (`+in+`)`, args(ts(now))...); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE inbox SET lease_until = ''
+			WHERE processed_at = '' AND lease_owner IN (`+in+`)`, args()...); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM job_leases WHERE owner IN (`+in+`)`, args()...)
+		return err
+	})
+	return int(n), mapErr("release leases", err)
 }
 
 // Lease returns how long this instance reserves what it claims.

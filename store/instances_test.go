@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"fmt"
+	"os"
+	"os/exec"
 	"slices"
 	"strings"
 	"sync"
@@ -532,5 +534,53 @@ func TestChangeVersion(t *testing.T) {
 	}
 	if v3, _ := b.ChangeVersion(ctx); v3 == v2 {
 		t.Error("a saved setting did not move the version")
+	}
+}
+
+// TestReleaseLeasesOfDeadProcess: an optin killed and started again
+// without OPTIN_INSTANCE has a new default id (hostname-pid); at start it
+// ends the leases of default ids of this host whose process is gone, and
+// leaves those of a process that runs.
+func TestReleaseLeasesOfDeadProcess(t *testing.T) {
+	t.Parallel()
+	dsn := testDSN(t)
+	ctx := context.Background()
+	gone := exec.Command("true")
+	if err := gone.Run(); err != nil {
+		t.Skip("no process to start:", err)
+	}
+	deadID := fmt.Sprintf("%s-%d", hostname(), gone.Process.Pid)
+	liveID := fmt.Sprintf("%s-%d", hostname(), os.Getppid()) // the go command, running
+	claim := func(id, phone string) int64 {
+		t.Helper()
+		db, err := Open(ctx, dsn, InstanceID(id))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		out, err := db.FixtureOptIn(ctx, optIn(phone, consent.OptedIn, t0, "offers"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := db.ClaimDue(ctx, t0, time.Hour, 10); err != nil || len(got) != 1 {
+			t.Fatalf("claim: %+v, %v", got, err)
+		}
+		return out.Contact.ID
+	}
+	dead := claim(deadID, "+4915112345601")
+	live := claim(liveID, "+4915112345602")
+	restarted, err := Open(ctx, dsn) // a default id of its own
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer restarted.Close()
+	if n, err := restarted.ReleaseLeases(ctx, t0.Add(time.Second)); err != nil || n != 1 {
+		t.Fatalf("ReleaseLeases = %d, %v; want 1 (the dead process's)", n, err)
+	}
+	for contact, want := range map[int64]consent.DeliveryStatus{dead: consent.StatusUnknown, live: consent.StatusSending} {
+		msgs, _ := restarted.Messages(ctx, contact)
+		if len(msgs) != 1 || msgs[0].Status != want {
+			t.Errorf("contact %d: %+v, want %s", contact, msgs, want)
+		}
 	}
 }

@@ -247,23 +247,6 @@ func (s *DB) OutboxStats(ctx context.Context) (map[consent.DeliveryStatus]int, e
 	return out, mapErr("outbox stats", rows.Err())
 }
 
-// ReleaseLeases ends, at start, the leases that no live instance holds: a
-// message left "sending" by this instance's previous run (same instance
-// id), by a version of optin before instance ids (no owner), or whose lease
-// ended, was cut off by a crash, perhaps after the provider accepted it,
-// and becomes "unknown" rather than being sent again. Messages another
-// instance is sending right now keep their lease. It returns how many.
-func (s *DB) ReleaseLeases(ctx context.Context, now time.Time) (int, error) {
-	res, err := s.execW(ctx, `UPDATE outbox SET status = 'unknown', updated_at = ?
-		WHERE status = 'sending' AND (lease_owner = ? OR lease_owner = '' OR next_attempt_at <= ?)`,
-		ts(now), s.Instance(), ts(now))
-	if err != nil {
-		return 0, mapErr("release leases", err)
-	}
-	n, err := res.RowsAffected()
-	return int(n), mapErr("release leases", err)
-}
-
 // ResendUnknown puts message id of contact, in doubt, back in the queue,
 // due now: an admin chose to risk the person getting it twice.
 // ErrNotFound when it is not (or no longer) unknown.
