@@ -2,11 +2,13 @@ package consent
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -306,6 +308,10 @@ func (s *Service) StartImport(ctx context.Context, id int64, done func()) error 
 	if err := s.store.StartImportJob(ctx, id, s.clock.Now()); err != nil {
 		return err
 	}
+	// The job is new: its lease is free, this instance takes it.
+	if _, err := s.takeImport(ctx, id); err != nil {
+		return err
+	}
 	go func() {
 		s.RunImport(context.WithoutCancel(ctx), id)
 		if done != nil {
@@ -315,15 +321,72 @@ func (s *Service) StartImport(ctx context.Context, id int64, done func()) error 
 	return nil
 }
 
-// ResumeImports goes on with the jobs a stopped process left running, from
-// the first row it had not applied. It returns when they are done, or when
-// ctx ends (the jobs then stay running, for the next start).
+// JobLeases is offered by a store that several instances share: a job runs
+// on the one instance holding its lease, and another takes it over when
+// the lease ends (its instance died).
+type JobLeases interface {
+	// TakeJob takes or renews the lease of the job called name for d;
+	// false when another instance holds it.
+	TakeJob(ctx context.Context, name string, d time.Duration, now time.Time) (bool, error)
+	// DropJob ends this instance's lease of the job.
+	DropJob(ctx context.Context, name string) error
+	// Lease is how long a lease lasts.
+	Lease() time.Duration
+}
+
+// errLeaseLost stops an import whose lease another instance took over.
+var errLeaseLost = errors.New("the import's lease was taken over by another instance")
+
+func importLease(id int64) string { return "import:" + strconv.FormatInt(id, 10) }
+
+// takeImport takes (or renews) the lease of import id for this instance
+// and marks it as running here. Without leases it always may run.
+func (s *Service) takeImport(ctx context.Context, id int64) (bool, error) {
+	if jl, ok := s.store.(JobLeases); ok {
+		ok, err := jl.TakeJob(ctx, importLease(id), jl.Lease(), s.clock.Now())
+		if err != nil || !ok {
+			return false, err
+		}
+	}
+	s.importing.Store(id, true)
+	return true, nil
+}
+
+// dropImport ends this instance's hold of import id.
+func (s *Service) dropImport(ctx context.Context, id int64) {
+	s.importing.Delete(id)
+	if jl, ok := s.store.(JobLeases); ok {
+		_ = jl.DropJob(context.WithoutCancel(ctx), importLease(id)) // the lease ends by itself otherwise
+	}
+}
+
+// ResumeImports goes on with the jobs left running by a stopped process
+// (or by an instance whose lease ended), from the first row not applied. It
+// skips jobs this instance runs already and those another instance holds.
+// It returns when they are done, or when ctx ends (the jobs then stay
+// running, for the next start). serve calls it again every lease, so that
+// an instance takes over the imports of one that died.
 func (s *Service) ResumeImports(ctx context.Context) error {
 	ids, err := s.store.RunningImportJobs(ctx)
 	if err != nil {
 		return err
 	}
 	for _, id := range ids {
+		if _, mine := s.importing.Load(id); mine {
+			continue
+		}
+		ok, err := s.takeImport(ctx, id)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			continue
+		}
+		// The job may have ended between the listing and the lease.
+		if j, err := s.store.ImportJob(ctx, id); err != nil || j.Status != ImportRunning {
+			s.dropImport(ctx, id)
+			continue
+		}
 		s.RunImport(ctx, id)
 	}
 	return nil
@@ -334,9 +397,10 @@ func (s *Service) ResumeImports(ctx context.Context) error {
 // job resumed after a stop goes on where it was). Rows are checked again:
 // the database may have changed since the dry run.
 func (s *Service) RunImport(ctx context.Context, id int64) {
+	defer s.dropImport(ctx, id)
 	err := s.runImport(ctx, id)
-	if ctx.Err() != nil {
-		return // stopped by a shutdown: the job stays running, ResumeImports goes on with it
+	if ctx.Err() != nil || errors.Is(err, errLeaseLost) {
+		return // stopped by a shutdown, or taken over: the job stays running, ResumeImports goes on with it
 	}
 	status, msg := ImportDone, ""
 	if err != nil {
@@ -369,6 +433,11 @@ func (s *Service) runImport(ctx context.Context, id int64) error {
 	flush := func() error {
 		if len(items) == 0 {
 			return nil
+		}
+		// Each batch renews the lease: a job whose instance dies is taken
+		// over once its lease ends, and this one stops when it lost it.
+		if ok, err := s.takeImport(ctx, id); err != nil || !ok {
+			return cmp.Or(err, errLeaseLost)
 		}
 		err := s.store.ImportBatch(ctx, id, items, s.clock.Now())
 		items = items[:0]

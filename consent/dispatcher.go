@@ -1,9 +1,11 @@
 package consent
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"log/slog"
+	"math"
 	"math/rand/v2"
 	"sync"
 	"time"
@@ -33,6 +35,25 @@ type OutboxStore interface {
 	// DeferMessage puts a claimed message back in the queue until next,
 	// without counting an attempt.
 	DeferMessage(ctx context.Context, id int64, next time.Time, reason string, now time.Time) error
+}
+
+// SharedSending is offered by a store that several instances share, so
+// that the send rate, the pause after an account error and the daily cap
+// hold for the whole installation rather than per instance. A Dispatcher
+// whose store offers it keeps them there; otherwise in memory.
+type SharedSending interface {
+	// ReserveSendSlot reserves the next send slot at one per interval, for
+	// every instance together, and returns when it begins.
+	ReserveSendSlot(ctx context.Context, now time.Time, interval time.Duration) (time.Time, error)
+	// PauseSending stops every instance's sending until until.
+	PauseSending(ctx context.Context, until time.Time) error
+	// SendingPausedUntil returns until when sending is paused.
+	SendingPausedUntil(ctx context.Context) (time.Time, error)
+	// ReserveTemplate counts one template towards the UTC day's total when
+	// fewer than limit were counted, and reports whether it did.
+	ReserveTemplate(ctx context.Context, day time.Time, limit int) (bool, error)
+	// ReturnTemplate gives back a reserved template the provider refused.
+	ReturnTemplate(ctx context.Context, day time.Time) error
 }
 
 // Dispatcher sends the outbox through a Sender at a bounded rate. It retries
@@ -80,11 +101,17 @@ type Dispatcher struct {
 	hold     string    // why business-initiated sends wait; "" when they may go
 	capDay   time.Time // the UTC day capSent counts; zero until counted
 	capSent  int       // templates sent on capDay
+	// shared is Store as SharedSending, nil when it is not;
+	// reserved holds the day each template in flight was counted on.
+	shared   SharedSending
+	reserved map[int64]time.Time
 }
 
 func (d *Dispatcher) init() {
 	d.once.Do(func() {
 		d.wake = make(chan struct{}, 1)
+		d.shared, _ = d.Store.(SharedSending)
+		d.reserved = map[int64]time.Time{}
 		if d.Rate <= 0 {
 			d.Rate = 20
 		}
@@ -136,12 +163,8 @@ func (d *Dispatcher) Run(ctx context.Context) {
 // returns how many it handled.
 func (d *Dispatcher) SendDue(ctx context.Context) (int, error) {
 	d.init()
-	now := d.Clock.Now()
-	d.mu.Lock()
-	paused := now.Before(d.pausedTo)
-	d.mu.Unlock()
-	if paused {
-		return 0, nil
+	if paused, err := d.paused(ctx); paused || err != nil {
+		return 0, err
 	}
 	d.applyLimits()
 	if err := d.sendFarewells(ctx); err != nil {
@@ -155,9 +178,6 @@ func (d *Dispatcher) SendDue(ctx context.Context) (int, error) {
 		if ctx.Err() != nil {
 			return i, nil
 		}
-		if err := d.pace(ctx); err != nil {
-			return i, nil
-		}
 		batch, err := d.Store.ClaimDue(ctx, d.Clock.Now(), d.Lease, 1)
 		if err != nil || len(batch) == 0 {
 			return i, err
@@ -168,14 +188,17 @@ func (d *Dispatcher) SendDue(ctx context.Context) (int, error) {
 		} else if held {
 			continue
 		}
+		// Paced once claimed, so that a round with nothing due costs no
+		// slot (with a shared store, a write); the wait is at most a few
+		// slots, and a shutdown during it still sends the claimed message.
+		if err := d.pace(context.WithoutCancel(ctx)); err != nil {
+			return i + 1, errors.Join(err, d.returnTemplate(ctx, m.ID))
+		}
 		if err := d.send(context.WithoutCancel(ctx), m); err != nil {
 			return i + 1, err
 		}
-		d.mu.Lock()
-		paused := d.Clock.Now().Before(d.pausedTo)
-		d.mu.Unlock()
-		if paused {
-			return i + 1, nil
+		if paused, err := d.paused(ctx); paused || err != nil {
+			return i + 1, err
 		}
 	}
 	return 50, nil
@@ -200,17 +223,46 @@ func (d *Dispatcher) sendFarewells(ctx context.Context) error {
 	return nil
 }
 
-// pace waits until the rate allows the next send.
+// paused reports whether sending stops for now after an account error,
+// seen by this instance or, with a shared store, by any.
+func (d *Dispatcher) paused(ctx context.Context) (bool, error) {
+	now := d.Clock.Now()
+	d.mu.Lock()
+	paused := now.Before(d.pausedTo)
+	d.mu.Unlock()
+	if paused || d.shared == nil {
+		return paused, nil
+	}
+	until, err := d.shared.SendingPausedUntil(ctx)
+	if err != nil {
+		return false, err
+	}
+	return now.Before(until), nil
+}
+
+// pace waits until the rate allows the next send. With a shared store the
+// slot comes from the store, so the rate holds for every instance together.
 func (d *Dispatcher) pace(ctx context.Context) error {
 	d.mu.Lock()
 	now := time.Now()
-	wait := d.next.Sub(now)
-	start := now
-	if wait > 0 {
-		start = d.next
+	interval := time.Duration(float64(time.Second) / d.rate)
+	var wait time.Duration
+	if d.shared == nil {
+		wait = d.next.Sub(now)
+		start := now
+		if wait > 0 {
+			start = d.next
+		}
+		d.next = start.Add(interval)
 	}
-	d.next = start.Add(time.Duration(float64(time.Second) / d.rate))
 	d.mu.Unlock()
+	if d.shared != nil {
+		start, err := d.shared.ReserveSendSlot(ctx, now, interval)
+		if err != nil {
+			return err
+		}
+		wait = start.Sub(now)
+	}
 	if wait <= 0 {
 		return nil
 	}
@@ -237,7 +289,7 @@ func (d *Dispatcher) send(ctx context.Context, m OutboxMessage) error {
 	}
 	if d.Personalize != nil {
 		if err := d.Personalize(ctx, m.ContactID, &m.Message); err != nil {
-			return err
+			return errors.Join(err, d.returnTemplate(ctx, m.ID))
 		}
 	}
 	sendCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
@@ -249,7 +301,13 @@ func (d *Dispatcher) send(ctx context.Context, m OutboxMessage) error {
 		if m.Message.Kind == KindTemplate {
 			d.countTemplate(now)
 		}
+		d.mu.Lock()
+		delete(d.reserved, m.ID)
+		d.mu.Unlock()
 		return d.Store.MarkSent(ctx, m.ID, res, now)
+	}
+	if err := d.returnTemplate(ctx, m.ID); err != nil {
+		return err
 	}
 	var pe *ProviderError
 	if !errors.As(err, &pe) {
@@ -293,6 +351,11 @@ func (d *Dispatcher) send(ctx context.Context, m OutboxMessage) error {
 		d.mu.Lock()
 		d.pausedTo = now.Add(d.AccountPause)
 		d.mu.Unlock()
+		if d.shared != nil {
+			if err := d.shared.PauseSending(ctx, now.Add(d.AccountPause)); err != nil {
+				return err
+			}
+		}
 		if err := d.Store.MarkRetry(ctx, m.ID, now.Add(d.AccountPause), pe, now); err != nil {
 			return err
 		}
@@ -376,11 +439,26 @@ func (d *Dispatcher) holdOverCap(ctx context.Context, m OutboxMessage) (bool, er
 		now := d.Clock.Now()
 		return true, d.Store.DeferMessage(ctx, m.ID, now.Add(HoldRetry), hold, now)
 	}
+	now := d.Clock.Now().UTC()
+	day := now.Truncate(24 * time.Hour)
+	if d.shared != nil {
+		// Every template is counted in the store, capped or not, so that a
+		// cap set during the day starts from what was sent; the place is
+		// taken before sending, so instances never pass the cap together.
+		ok, err := d.shared.ReserveTemplate(ctx, day, cmp.Or(limit, math.MaxInt32))
+		if err != nil || ok {
+			if ok {
+				d.mu.Lock()
+				d.reserved[m.ID] = day
+				d.mu.Unlock()
+			}
+			return false, err
+		}
+		return true, d.Store.DeferMessage(ctx, m.ID, day.Add(24*time.Hour), "daily cap of business-initiated messages reached", now)
+	}
 	if limit == 0 {
 		return false, nil
 	}
-	now := d.Clock.Now().UTC()
-	day := now.Truncate(24 * time.Hour)
 	d.mu.Lock()
 	counted := d.capDay.Equal(day)
 	d.mu.Unlock()
@@ -409,4 +487,17 @@ func (d *Dispatcher) countTemplate(now time.Time) {
 	if d.capDay.Equal(now.UTC().Truncate(24 * time.Hour)) {
 		d.capSent++
 	}
+}
+
+// returnTemplate gives back the place a template took in the day's count
+// when the provider did not accept it.
+func (d *Dispatcher) returnTemplate(ctx context.Context, id int64) error {
+	d.mu.Lock()
+	day, ok := d.reserved[id]
+	delete(d.reserved, id)
+	d.mu.Unlock()
+	if !ok || d.shared == nil {
+		return nil
+	}
+	return d.shared.ReturnTemplate(ctx, day)
 }

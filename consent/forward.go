@@ -1,6 +1,7 @@
 package consent
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
 	"math/rand/v2"
@@ -35,8 +36,16 @@ type ForwardWorker struct {
 	Log       *slog.Logger
 	BaseDelay time.Duration
 	MaxAge    time.Duration
-	wake      chan struct{}
+	// Lease is how long a claimed batch is reserved for this instance; it
+	// covers a batch of calls that all time out (ForwardLease).
+	Lease time.Duration
+	wake  chan struct{}
 }
+
+// ForwardLease is the default lease of a batch of forwards: 20 calls of at
+// most 15 seconds each, so that another instance never takes over a batch
+// this one is still working through.
+const ForwardLease = 5 * time.Minute
 
 // NewForwardWorker returns a worker that s wakes when it queues a forward.
 func NewForwardWorker(s *Service, st ForwardStore, f Forwarder, log *slog.Logger) *ForwardWorker {
@@ -62,7 +71,7 @@ func (w *ForwardWorker) Run(ctx context.Context) {
 // SendDue forwards what is due now and returns how many it handled.
 func (w *ForwardWorker) SendDue(ctx context.Context) (int, error) {
 	now := w.Clock.Now()
-	due, err := w.Store.ClaimForwards(ctx, now, time.Minute, 20)
+	due, err := w.Store.ClaimForwards(ctx, now, cmp.Or(w.Lease, ForwardLease), 20)
 	if err != nil {
 		return 0, err
 	}

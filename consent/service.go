@@ -94,6 +94,11 @@ type Service struct {
 
 	// quality is the number's standing with WhatsApp (quality.go).
 	quality atomic.Pointer[Quality]
+
+	// importing holds the ids of the CSV imports this instance runs
+	// (csv_import.go); changes is the change version last seen (changes.go).
+	importing sync.Map
+	changes   atomic.Int64
 }
 
 // NewService returns a Service over store. t renders the texts sent to people.

@@ -26,15 +26,17 @@ func (s *DB) enqueueForward(ctx context.Context, tx *sql.Tx, contactID int64, bo
 	return err
 }
 
-// ClaimForwards leases up to limit due forwards.
+// ClaimForwards leases up to limit due forwards to this instance. A
+// forward still "sending" when its lease ended (its instance died, or gave
+// up waiting) is due again: forwards are delivered at least once.
 func (s *DB) ClaimForwards(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]consent.Forward, error) {
 	var out []consent.Forward
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		rows, err := tx.QueryContext(ctx, `
-			UPDATE forwards SET status = 'sending', attempts = attempts + 1, next_attempt_at = ?
+			UPDATE forwards SET status = 'sending', attempts = attempts + 1, next_attempt_at = ?, lease_owner = ?
 			WHERE id IN (SELECT id FROM forwards WHERE status IN ('queued', 'sending') AND next_attempt_at <= ?
-			             ORDER BY id LIMIT ?)
-			RETURNING id, body, attempts, created_at`, ts(now.Add(lease)), ts(now), limit)
+			             ORDER BY id LIMIT ? /*skip locked*/)
+			RETURNING id, body, attempts, created_at`, ts(now.Add(lease)), s.Instance(), ts(now), limit)
 		if err != nil {
 			return err
 		}
@@ -54,14 +56,17 @@ func (s *DB) ClaimForwards(ctx context.Context, now time.Time, lease time.Durati
 }
 
 // FinishForward records the outcome of a forward: sent, retried at next, or
-// dead when next is zero and err is set.
+// dead when next is zero and err is set. Only the instance holding the
+// forward's lease records it: after the lease ended another instance took
+// the forward over, and its outcome is the one that counts.
 func (s *DB) FinishForward(ctx context.Context, id int64, status string, next time.Time, errText string, now time.Time) error {
 	// A contact.erased push (scrub) keeps no number once it is delivered
 	// or given up.
 	_, err := s.execW(ctx, `UPDATE forwards SET status = ?, next_attempt_at = coalesce(nullif(?, ''), next_attempt_at),
 		last_error = ?, sent_at = CASE WHEN ? = 'sent' THEN ? ELSE sent_at END,
-		body = CASE WHEN scrub = 1 AND ? IN ('sent', 'dead') THEN ? ELSE body END WHERE id = ?`,
-		status, ts(next), errText, status, ts(now), status, scrubbedBody, id)
+		body = CASE WHEN scrub = 1 AND ? IN ('sent', 'dead') THEN ? ELSE body END
+		WHERE id = ? AND (lease_owner = ? OR lease_owner = '')`,
+		status, ts(next), errText, status, ts(now), status, scrubbedBody, id, s.Instance())
 	if err != nil {
 		return mapErr("finish forward", err)
 	}

@@ -1,9 +1,11 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -180,22 +182,40 @@ func (c *committer) commit(batch []*inboxReq) {
 	}
 }
 
-// PendingInbox returns up to limit unprocessed webhook calls, oldest first.
+// PendingInbox claims up to limit unprocessed webhook calls for this
+// instance, oldest first, and returns them: calls nobody holds, calls whose
+// lease ended (their instance died) and calls this instance holds already
+// (one it retries keeps its place). Another instance skips them until the
+// lease ends.
 func (s *DB) PendingInbox(ctx context.Context, limit int) ([]consent.InboxItem, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT id, body, attempts FROM inbox WHERE processed_at = '' ORDER BY id LIMIT ?`, limit)
+	var out []consent.InboxItem
+	now := time.Now()
+	me := s.Instance()
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `
+			UPDATE inbox SET lease_owner = ?, lease_until = ?
+			WHERE id IN (SELECT id FROM inbox WHERE processed_at = '' AND (lease_until <= ? OR lease_owner = ?)
+			             ORDER BY id LIMIT ? /*skip locked*/)
+			RETURNING id, body, attempts`, me, ts(now.Add(s.Lease())), ts(now), me, limit)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var it consent.InboxItem
+			if err := rows.Scan(&it.ID, &it.Body, &it.Attempts); err != nil {
+				return err
+			}
+			out = append(out, it)
+		}
+		return rows.Err()
+	})
 	if err != nil {
 		return nil, mapErr("pending inbox", err)
 	}
-	defer rows.Close()
-	var out []consent.InboxItem
-	for rows.Next() {
-		var it consent.InboxItem
-		if err := rows.Scan(&it.ID, &it.Body, &it.Attempts); err != nil {
-			return nil, mapErr("pending inbox", err)
-		}
-		out = append(out, it)
-	}
-	return out, mapErr("pending inbox", rows.Err())
+	// RETURNING gives no order guarantee; process in arrival order.
+	slices.SortFunc(out, func(a, b consent.InboxItem) int { return cmp.Compare(a.ID, b.ID) })
+	return out, nil
 }
 
 // FinishInbox marks a webhook call processed; errText records why it could

@@ -24,11 +24,11 @@ func (s *DB) ClaimDue(ctx context.Context, now time.Time, lease time.Duration, l
 			return err
 		}
 		rows, err := tx.QueryContext(ctx, `
-			UPDATE outbox SET status = 'sending', attempts = attempts + 1, next_attempt_at = ?, updated_at = ?
+			UPDATE outbox SET status = 'sending', attempts = attempts + 1, next_attempt_at = ?, updated_at = ?, lease_owner = ?
 			WHERE id IN (SELECT id FROM outbox WHERE status IN ('queued', 'sending') AND next_attempt_at <= ?
-			             AND status = 'queued' ORDER BY next_attempt_at, id LIMIT ?)
+			             AND status = 'queued' ORDER BY next_attempt_at, id LIMIT ? /*skip locked*/)
 			RETURNING id, contact_id, purpose, message, attempts, created_at`,
-			ts(now.Add(lease)), ts(now), ts(now), limit)
+			ts(now.Add(lease)), ts(now), s.Instance(), ts(now), limit)
 		if err != nil {
 			return err
 		}
@@ -245,20 +245,6 @@ func (s *DB) OutboxStats(ctx context.Context) (map[consent.DeliveryStatus]int, e
 		out[consent.DeliveryStatus(st)] = n
 	}
 	return out, mapErr("outbox stats", rows.Err())
-}
-
-// ReleaseLeases ends the leases of a previous process at start. optin runs
-// as one process per database, so no lease is alive then: a message left
-// "sending" was cut off by a crash, perhaps after the provider accepted it,
-// and becomes "unknown" rather than being sent again. It returns how many.
-func (s *DB) ReleaseLeases(ctx context.Context, now time.Time) (int, error) {
-	res, err := s.execW(ctx, `UPDATE outbox SET status = 'unknown', updated_at = ?
-		WHERE status = 'sending'`, ts(now))
-	if err != nil {
-		return 0, mapErr("release leases", err)
-	}
-	n, err := res.RowsAffected()
-	return int(n), mapErr("release leases", err)
 }
 
 // ResendUnknown puts message id of contact, in doubt, back in the queue,

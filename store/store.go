@@ -63,6 +63,9 @@ type DB struct {
 	// push queues consent.changed and contact.erased for the business's
 	// system with every change (PushEvents, push.go).
 	push bool
+	// inst is this handle's instance id and lease length, and what it saw
+	// of the installation's change version (instances.go).
+	inst instance
 	// pg: the database is PostgreSQL (pg.go).
 	pg bool
 }

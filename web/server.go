@@ -53,6 +53,10 @@ type Config struct {
 	SandboxAdminOnly bool
 	Version          string
 	Clock            consent.Clock
+	// Limits, when set, keeps the counts of the form and sign-in limits
+	// in the database, so that every instance of an installation counts
+	// together; nil keeps them in this process's memory.
+	Limits LimitStore
 }
 
 // Server serves optin over HTTP.
@@ -99,6 +103,11 @@ func New(cfg Config, svc *consent.Service, log *slog.Logger) *Server {
 	cookiePath := "/admin"
 	if cfg.Sandbox != nil && cfg.SandboxAdminOnly {
 		cookiePath = "/"
+	}
+	if cfg.Limits != nil {
+		s.limits.share(cfg.Limits, "form", cfg.LinkKey, log)
+		s.signInByUser.share(cfg.Limits, "signin_user", cfg.LinkKey, log)
+		s.signInByIP.share(cfg.Limits, "signin_ip", cfg.LinkKey, log)
 	}
 	s.sessions = newSessionStore(cfg.SessionKey, s.secure, cookiePath)
 	s.handler = s.routes()

@@ -60,6 +60,11 @@ type config struct {
 	// SandboxAccess is who may open the sandbox phone: "public" or "admin"
 	// (signed-in admins only). Only the sandbox provider has one.
 	SandboxAccess string
+	// Instance names this process among the instances sharing the
+	// database (OPTIN_INSTANCE); Lease is how long it reserves what it
+	// claims (OPTIN_SEND_LEASE).
+	Instance string
+	Lease    time.Duration
 	// baseURLDefaulted is set when OPTIN_BASE_URL was not given, so that
 	// serve can follow the real listener (port 0 picks one).
 	baseURLDefaulted bool
@@ -107,6 +112,8 @@ var settings = []setting{
 	{"OPTIN_CONTROLLER_ADDRESS", "controller-address", "", "the controller's postal address, for consent receipts"},
 	{"OPTIN_CONTROLLER_COUNTRY", "controller-country", "", "the controller's country (ISO code such as DE), for consent receipts"},
 	{"OPTIN_CONTROLLER_EMAIL", "controller-email", "", "the controller's e-mail address, for consent receipts"},
+	{"OPTIN_INSTANCE", "instance", "", "this instance's name among those sharing one database; unique per running instance, best stable across restarts (default: hostname-pid)"},
+	{"OPTIN_SEND_LEASE", "send-lease", "2m", "how long an instance reserves an outgoing message, a webhook call or a job it took; another instance takes over after it when the instance died"},
 	{"OPTIN_SANDBOX_ACCESS", "sandbox-access", "public", "who may open /sandbox (sandbox provider only): public, or admin (signed-in admins only; it lists every chat)"},
 }
 
@@ -159,6 +166,7 @@ func loadConfig(args []string, getenv func(string) string, fs *flag.FlagSet) (co
 		ControllerCountry: strings.ToUpper(get("controller-country")),
 		ControllerEmail:   get("controller-email"),
 		SandboxAccess:     get("sandbox-access"),
+		Instance:          get("instance"),
 	}
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		bad("OPTIN_ADDR %q is not host:port", c.Addr)
@@ -192,6 +200,11 @@ func loadConfig(args []string, getenv func(string) string, fs *flag.FlagSet) (co
 		bad("OPTIN_BUSINESS_NUMBER %q is not a valid phone number", c.BusinessNumber)
 	} else {
 		c.BusinessNumber = n
+	}
+	if d, err := time.ParseDuration(get("send-lease")); err != nil || d < time.Second {
+		bad("OPTIN_SEND_LEASE %q is not a duration of at least 1s, such as 2m", get("send-lease"))
+	} else {
+		c.Lease = d
 	}
 	if c.SandboxAccess != "public" && c.SandboxAccess != "admin" {
 		bad("OPTIN_SANDBOX_ACCESS %q is not public or admin", c.SandboxAccess)

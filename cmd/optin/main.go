@@ -120,7 +120,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 
-	var storeOpts []store.Option
+	storeOpts := []store.Option{store.InstanceID(cfg.Instance), store.InstanceLease(cfg.Lease)}
 	if cfg.ForwardURL != "" {
 		storeOpts = append(storeOpts, store.PushEvents()) // consent.changed, contact.erased
 	}
@@ -239,7 +239,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 
 	dispatcher := &consent.Dispatcher{Store: db, Sender: sender, Clock: consent.SystemClock{},
-		Log: log.With("component", "outbox"), Rate: cfg.SendRate}
+		Log: log.With("component", "outbox"), Rate: cfg.SendRate, Lease: cfg.Lease}
 	dispatcher.OnMarketingStopped = svc.MarketingStopped
 	dispatcher.Personalize = svc.FillPreferenceLink
 	dispatcher.Limits = svc.SendLimits
@@ -266,6 +266,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		SessionKey:     sessionKey,
 		MetricsToken:   cfg.MetricsToken,
 		Health:         db.Ping,
+		Limits:         db, // form and sign-in limits count for every instance together
 		Version:        version(),
 	}
 	if phone != nil {
@@ -288,14 +289,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if forwarder != nil {
 		workers.Go(func() { forwarder.Run(workCtx) })
 	}
-	workers.Go(func() { expireTerms(workCtx, svc, log) })
+	workers.Go(func() { expireTerms(workCtx, svc, db, log) })
 	workers.Go(func() { purgeTexts(workCtx, db, cfg.MessageRetention, log) })
 	workers.Go(func() { checkRegret(workCtx, svc, log) })
-	workers.Go(func() {
-		if err := svc.ResumeImports(workCtx); err != nil {
-			log.Error("resume csv imports", "err", err)
-		}
-	})
+	workers.Go(func() { resumeImports(workCtx, svc, db.Lease(), log) })
+	workers.Go(func() { svc.FollowChanges(workCtx, 500*time.Millisecond, log) })
 
 	log.Info("optin listening", "addr", ln.Addr().String(), "base_url", cfg.BaseURL,
 		"provider", cfg.Provider, "db", store.Display(cfg.DB), "version", version())
@@ -334,15 +332,21 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 func newFlagSet() *flag.FlagSet { return flag.NewFlagSet("optin serve", flag.ContinueOnError) }
 
 // expireTerms erases, once a minute, the people who never answered the
-// terms prompt within OPTIN_TERMS_TTL.
-func expireTerms(ctx context.Context, svc *consent.Service, log *slog.Logger) {
+// terms prompt within OPTIN_TERMS_TTL; of several instances, the one that
+// holds the minute's "expire_terms" job.
+func expireTerms(ctx context.Context, svc *consent.Service, db *store.DB, log *slog.Logger) {
 	t := time.NewTicker(time.Minute)
 	defer t.Stop()
 	for {
-		if n, err := svc.ExpireTerms(ctx); err != nil {
+		mine, err := db.TakeJob(ctx, "expire_terms", 50*time.Second, time.Now().UTC())
+		if err == nil && mine {
+			var n int
+			if n, err = svc.ExpireTerms(ctx); n > 0 {
+				log.Info("unanswered terms prompts expired", "count", n)
+			}
+		}
+		if err != nil {
 			log.Error("terms expiry", "err", err)
-		} else if n > 0 {
-			log.Info("unanswered terms prompts expired", "count", n)
 		}
 		select {
 		case <-ctx.Done():
@@ -353,15 +357,41 @@ func expireTerms(ctx context.Context, svc *consent.Service, log *slog.Logger) {
 }
 
 // purgeTexts removes, at start and then daily, the text of messages older
-// than OPTIN_MESSAGE_RETENTION.
+// than OPTIN_MESSAGE_RETENTION; of several instances, the one holding the
+// day's "retention" job.
 func purgeTexts(ctx context.Context, db *store.DB, keep time.Duration, log *slog.Logger) {
 	t := time.NewTicker(24 * time.Hour)
 	defer t.Stop()
 	for {
-		if n, err := db.PurgeMessageTexts(ctx, time.Now().UTC().Add(-keep)); err != nil {
+		// One instance a day does it: the others find the job taken.
+		now := time.Now().UTC()
+		mine, err := db.TakeJob(ctx, "retention", 23*time.Hour, now)
+		if err == nil && mine {
+			var n int
+			if n, err = db.PurgeMessageTexts(ctx, now.Add(-keep)); n > 0 {
+				log.Info("message texts past retention removed", "count", n)
+			}
+		}
+		if err != nil {
 			log.Error("message retention", "err", err)
-		} else if n > 0 {
-			log.Info("message texts past retention removed", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// resumeImports goes on with the CSV imports left running, at start and
+// then every lease: an import whose instance died is taken over once its
+// lease ended.
+func resumeImports(ctx context.Context, svc *consent.Service, every time.Duration, log *slog.Logger) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		if err := svc.ResumeImports(ctx); err != nil && ctx.Err() == nil {
+			log.Error("resume csv imports", "err", err)
 		}
 		select {
 		case <-ctx.Done():
