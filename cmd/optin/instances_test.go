@@ -177,6 +177,11 @@ func TestInstancesOnPostgres(t *testing.T) {
 		t.Errorf("%d contacts and %d opted-in consents stored, want 130 and 130", contacts, optedIn)
 	}
 	got := sentTo()
+	prefixes := map[string]int{}
+	for to := range got {
+		prefixes[to[:min(len(to), 8)]]++
+	}
+	t.Logf("recipients by prefix (read: receipts): %v", prefixes)
 	for to, k := range got {
 		if k > 1 {
 			t.Errorf("%s got %d messages, want one", to, k)
@@ -190,7 +195,7 @@ func TestInstancesOnPostgres(t *testing.T) {
 	var unknown, sent int
 	db.SQL().QueryRow(`SELECT count(*) FROM outbox WHERE status = 'unknown'`).Scan(&unknown)
 	db.SQL().QueryRow(`SELECT count(*) FROM outbox WHERE status = 'sent'`).Scan(&sent)
-	t.Logf("%d sent, %d unknown (in flight when the instance died), %d requests at the provider", sent, unknown, len(got))
+	t.Logf("%d sent, %d unknown (in flight when the instance died), %d distinct recipients at the provider", sent, unknown, len(got))
 
 	var out strings.Builder
 	if err := run(context.Background(), []string{"audit", "verify", "--db", dsn}, func(string) string { return "" },
