@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"strings"
 
 	"github.com/optin/optin/consent"
@@ -93,17 +94,28 @@ func (s *DB) ExportEvents(ctx context.Context, f consent.ExportFilter, fn func(c
 }
 
 // CheckConsents tells, for each write, what RecordConsent would do with
-// the database as it is, writing nothing.
+// the database as it is, writing nothing. It reads on the reader pool, the
+// state of all the writes' numbers at once (importStates), and decides
+// each write on it with consent.DecideReport, as RecordConsent does; the
+// writes don't see each other (consent.CheckImport follows the file).
 func (s *DB) CheckConsents(ctx context.Context, ws []consent.ConsentWrite) ([]consent.RecordOutcome, error) {
 	out := make([]consent.RecordOutcome, len(ws))
 	err := s.readTx(ctx, func(tx *sql.Tx) error {
+		states, erased, err := s.importStates(ctx, tx, ws)
+		if err != nil {
+			return err
+		}
 		for i, w := range ws {
-			w.Idempotency = nil
-			o, err := s.recordOne(ctx, tx, w, check)
-			if err != nil {
+			st := states[consent.MatchKey(w.Phone)]
+			t, err := consent.DecideReport(st.consents, st.id != 0, erased[w.PhoneHash], w)
+			switch {
+			case errors.Is(err, consent.ErrConflict):
+				out[i].Err = err
+			case err != nil:
 				return err
+			default:
+				out[i].Changed = len(t) > 0
 			}
-			out[i] = o
 		}
 		return nil
 	})

@@ -179,8 +179,8 @@ func (s *DB) record(ctx context.Context, tx *sql.Tx, snap consent.Snapshot, p co
 		}
 	}
 	for _, t := range p.Transitions {
-		var catID int64
-		if err := s.queryRow(ctx, tx, `SELECT id FROM categories WHERE slug = ?`, t.Category).Scan(&catID); err != nil {
+		catID, err := s.categoryID(ctx, tx, t.Category)
+		if err != nil {
 			return fmt.Errorf("category %q: %w", t.Category, err)
 		}
 		evID, err := s.insertEvent(ctx, tx, consent.Event{ContactID: c.ID, Type: t.Type, Category: t.Category, State: t.To,
@@ -190,6 +190,12 @@ func (s *DB) record(ctx context.Context, tx *sql.Tx, snap consent.Snapshot, p co
 		}
 		if err := s.setConsent(ctx, tx, c.ID, catID, t.To, p.Evidence.Source, evID, p.At); err != nil {
 			return err
+		}
+		if s.push {
+			// The push reads the event back: write what a bulk holds first.
+			if err := s.flush(ctx, tx); err != nil {
+				return err
+			}
 		}
 		if err := s.pushConsentChanged(ctx, tx, c, t, p.Evidence.Source, evID, p); err != nil { // push.go
 			return err

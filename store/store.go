@@ -49,6 +49,7 @@ type DB struct {
 	wst, rst   stmts
 	keys       keyCache
 	readTxs    sync.Map // *sql.Tx → true for transactions of readTx
+	bulks      sync.Map // *sql.Tx → *bulk collecting its writes (bulk.go)
 	inbox      *committer
 	// faults, when set, fails chosen steps (SetFault).
 	faults func(step string) error
