@@ -42,10 +42,13 @@ func (s *DB) Apply(ctx context.Context, id int64, decide consent.Decider) (conse
 // ApplyToNumber is Apply for the contact with the number phone (any
 // spelling WhatsApp uses for it, see consent.MatchKey), created as an
 // active contact in lang when there is none.
+//
+// Concurrent calls (form posts) share their commit (txShared): each runs
+// in a savepoint of one transaction, and returns once it has committed.
 func (s *DB) ApplyToNumber(ctx context.Context, phone, lang string, at time.Time, decide consent.Decider) (consent.Snapshot, consent.Plan, error) {
 	var p consent.Plan
 	var snap consent.Snapshot
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.txShared(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		id, err := s.contactIDByNumber(ctx, tx, phone)
 		created := false
 		if errors.Is(err, sql.ErrNoRows) {
