@@ -113,7 +113,7 @@ func TestEraseByAdmin(t *testing.T) {
 	e.write(anna, secret)
 	c, _ := e.db.ContactByPhone(ctx, "+"+anna)
 	e.db.Checkpoint(ctx)
-	if b, _ := os.ReadFile(e.path); !bytes.Contains(b, []byte(anna)) {
+	if b, _ := os.ReadFile(e.path); !e.db.Postgres() && !bytes.Contains(b, []byte(anna)) {
 		t.Fatal("the number was never in the file: the test would prove nothing")
 	}
 	if err := e.svc.EraseByAdmin(ctx, c.ID, consent.AdminAct{}); err == nil {

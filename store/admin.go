@@ -25,12 +25,12 @@ func scanAdmin(row interface{ Scan(...any) error }, extra ...any) (consent.Admin
 func (s *DB) CreateAdmin(ctx context.Context, u consent.AdminUser, passwordHash string, at time.Time) (consent.AdminUser, error) {
 	var out consent.AdminUser
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `INSERT INTO admin_users (email, password_hash, role, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?)`, u.Email, passwordHash, u.Role, ts(at), ts(at))
-		if err != nil {
+		var id int64
+		if err := tx.QueryRowContext(ctx, `INSERT INTO admin_users (email, password_hash, role, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?) RETURNING id`, u.Email, passwordHash, u.Role, ts(at), ts(at)).Scan(&id); err != nil {
 			return err
 		}
-		id, _ := res.LastInsertId()
+		var err error
 		out, err = scanAdmin(tx.QueryRowContext(ctx, `SELECT `+adminColumns+` FROM admin_users WHERE id = ?`, id))
 		return err
 	})

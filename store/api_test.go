@@ -105,7 +105,10 @@ func TestExportContactsRows(t *testing.T) {
 	if _, err := db.FixtureOptIn(ctx, optIn("+4915112345672", consent.OptedIn, t0, "offers")); err != nil {
 		t.Fatal(err)
 	}
-	db.w.Exec(`INSERT INTO contacts (phone, wa_id, status, created_at, updated_at) VALUES ('+4915112345673', '4915112345673', 'pending_terms', ?, ?)`, ts(t0), ts(t0))
+	if _, err := db.w.Exec(`INSERT INTO contacts (id, phone, wa_id, match_key, status, created_at, updated_at)
+		VALUES (`+newContactID+`, '+4915112345673', '4915112345673', '4915112345673', 'pending_terms', ?, ?)`, ts(t0), ts(t0)); err != nil {
+		t.Fatal(err)
+	}
 	var got []string
 	collect := func(f consent.ExportFilter) []string {
 		got = nil

@@ -11,12 +11,13 @@ import (
 
 // CreateAPIKey stores a key by its hash.
 func (s *DB) CreateAPIKey(ctx context.Context, k consent.APIKey, hash string, now time.Time) (consent.APIKey, error) {
-	res, err := s.execW(ctx, `INSERT INTO api_keys (name, prefix, hash, scope, created_at) VALUES (?, ?, ?, ?, ?)`,
-		k.Name, k.Prefix, hash, k.Scope, ts(now))
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		return tx.QueryRowContext(ctx, `INSERT INTO api_keys (name, prefix, hash, scope, created_at) VALUES (?, ?, ?, ?, ?)
+			RETURNING id`, k.Name, k.Prefix, hash, k.Scope, ts(now)).Scan(&k.ID)
+	})
 	if err != nil {
 		return consent.APIKey{}, mapErr("create api key", err)
 	}
-	k.ID, err = res.LastInsertId()
 	k.CreatedAt = now
 	return k, mapErr("create api key", err)
 }

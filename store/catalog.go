@@ -166,7 +166,7 @@ func (s *DB) UpdateCategory(ctx context.Context, id int64, c consent.CategoryInp
 			}
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE categories SET slug = ?, marketing = ?,
-			position = CASE ? WHEN 0 THEN position ELSE ? END WHERE id = ?`,
+			position = CASE WHEN ? = 0 THEN position ELSE ? END WHERE id = ?`,
 			c.Slug, c.Marketing, c.Position, c.Position, id)
 		if err != nil {
 			return err
@@ -299,7 +299,8 @@ func (s *DB) FormWordingChosen(ctx context.Context, lang, hash string) (bool, er
 const wordingVersionColumns = `w.hash, w.kind, w.lang, w.version, w.text, w.created_at,
 	(SELECT count(*) FROM events WHERE wording_hash = w.hash),
 	EXISTS (SELECT 1 FROM form_wordings f WHERE f.hash = w.hash),
-	coalesce((SELECT f.hash = w.hash FROM form_wordings f WHERE f.lang = w.lang ORDER BY f.id DESC LIMIT 1), 0)`
+	coalesce((SELECT CASE WHEN f.hash = w.hash THEN 1 ELSE 0 END FROM form_wordings f WHERE f.lang = w.lang
+		ORDER BY f.id DESC LIMIT 1), 0)`
 
 // WordingVersions lists every stored wording by kind, language and newest
 // version first, with the number of events that reference each.

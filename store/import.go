@@ -30,14 +30,9 @@ func (s *DB) CreateImportJob(ctx context.Context, j consent.ImportJob, data []by
 			now, now, ts(j.CreatedAt.Add(-24*time.Hour))); err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO import_jobs (actor, filename, status, data, total, applied, unchanged, refused,
-			problems, created_at, updated_at) VALUES (?, ?, 'checked', ?, ?, ?, ?, ?, ?, ?, ?)`,
-			j.Actor, j.Filename, data, j.Total, j.Applied, j.Unchanged, j.Refused, string(problems), now, now)
-		if err != nil {
-			return err
-		}
-		id, err = res.LastInsertId()
-		return err
+		return tx.QueryRowContext(ctx, `INSERT INTO import_jobs (actor, filename, status, data, total, applied, unchanged, refused,
+			problems, created_at, updated_at) VALUES (?, ?, 'checked', ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			j.Actor, j.Filename, data, j.Total, j.Applied, j.Unchanged, j.Refused, string(problems), now, now).Scan(&id)
 	})
 	return id, mapErr("create import job", err)
 }

@@ -20,7 +20,7 @@ func (s *DB) SaveInbox(ctx context.Context, body []byte, now time.Time) (int64, 
 	return id, mapErr("save inbox", err)
 }
 
-const insertInbox = `INSERT INTO inbox (body, received_at) VALUES (?, ?)`
+const insertInbox = `INSERT INTO inbox (body, received_at) VALUES (?, ?) RETURNING id`
 
 // Group commit of webhook intake. Webhook calls are small and many (a
 // status for every message sent, read receipts, replies); one transaction
@@ -167,11 +167,7 @@ func (c *committer) commit(batch []*inboxReq) {
 	}
 	err := c.s.tx(ctx, func(tx *sql.Tx) error {
 		for _, r := range live {
-			res, err := c.s.exec(ctx, tx, insertInbox, r.body, ts(r.at))
-			if err == nil {
-				r.id, err = res.LastInsertId()
-			}
-			r.err = err
+			r.err = c.s.queryRow(ctx, tx, insertInbox, r.body, ts(r.at)).Scan(&r.id)
 		}
 		return nil
 	})

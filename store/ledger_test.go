@@ -206,6 +206,7 @@ func wantIntact(t *testing.T, db *DB, n int) {
 }
 
 func TestLedgerDetectsTampering(t *testing.T) {
+	sqliteOnly(t, "tampers with the SQLite file through a raw connection")
 	n := int64(10000)
 	if raceEnabled {
 		n = 2000
@@ -351,6 +352,7 @@ func TestLedgerDetectsTampering(t *testing.T) {
 // someone who knows the canonical form can: the chain is consistent again,
 // and only the head recorded by an earlier check gives it away.
 func TestLedgerRewrittenChain(t *testing.T) {
+	sqliteOnly(t, "tampers with the SQLite file through a raw connection")
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "optin.db")
 	db, err := Open(ctx, path)

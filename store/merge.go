@@ -27,6 +27,9 @@ import (
 const uniqueMatchKey = "contacts_match_key_unique"
 
 func (s *DB) unifyContacts(ctx context.Context) error {
+	if s.pg {
+		return nil // PostgreSQL's schema has had the unique index from the start
+	}
 	var n int
 	if err := s.w.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name = ?`,
 		uniqueMatchKey).Scan(&n); err != nil {

@@ -76,17 +76,51 @@ func (e *MigrationChangedError) Error() string {
 		"restore the file and put the change in a new migration", e.Name, e.AppliedAsKey, e.Applied, e.Embedded)
 }
 
-func (s *DB) migrate(ctx context.Context) error { return s.migrateFrom(ctx, migrations) }
+func (s *DB) migrate(ctx context.Context) error {
+	if s.pg {
+		sub, err := fs.Sub(migrationsPG, "migrations_pg")
+		if err != nil {
+			return err
+		}
+		return s.migrateFrom(ctx, dirFS{sub})
+	}
+	return s.migrateFrom(ctx, migrations)
+}
+
+// dirFS shows a PostgreSQL migrations directory as migrations/, the name
+// embeddedMigrations reads.
+type dirFS struct{ fs.FS }
+
+func (d dirFS) Open(name string) (fs.File, error) {
+	if name == "migrations" {
+		return d.FS.Open(".")
+	}
+	if rest, ok := strings.CutPrefix(name, "migrations/"); ok {
+		return d.FS.Open(rest)
+	}
+	return nil, fs.ErrNotExist
+}
 
 // migrateFrom applies the migrations of fsys the database lacks, each in its
 // own transaction, after checking every applied one against its file.
 func (s *DB) migrateFrom(ctx context.Context, fsys fs.FS) error {
-	if _, err := s.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+	if s.pg {
+		// Two instances starting at once migrate one after the other.
+		if err := s.tx(ctx, func(tx *sql.Tx) error {
+			_, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+				version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL, checksum TEXT NOT NULL DEFAULT '')`)
+			return err
+		}); err != nil {
+			return fmt.Errorf("store: create schema_migrations: %w", err)
+		}
+	} else if _, err := s.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL) STRICT`); err != nil {
 		return fmt.Errorf("store: create schema_migrations: %w", err)
 	}
-	var hasChecksum int
-	if err := s.w.QueryRowContext(ctx, `SELECT count(*) FROM pragma_table_info('schema_migrations') WHERE name = 'checksum'`).Scan(&hasChecksum); err != nil {
+	hasChecksum := 1
+	if s.pg {
+		// created with it
+	} else if err := s.w.QueryRowContext(ctx, `SELECT count(*) FROM pragma_table_info('schema_migrations') WHERE name = 'checksum'`).Scan(&hasChecksum); err != nil {
 		return fmt.Errorf("store: read schema_migrations: %w", err)
 	}
 	if hasChecksum == 0 {
@@ -139,6 +173,9 @@ func (s *DB) migrateFrom(ctx context.Context, fsys fs.FS) error {
 // (the canonical form is computed in Go), and it would fail later in ways
 // that name nothing. No release carried that schema.
 func (s *DB) checkPreLedger(ctx context.Context) error {
+	if s.pg {
+		return nil
+	}
 	var events, hash int
 	if err := s.w.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'events'`).Scan(&events); err != nil {
 		return fmt.Errorf("store: read schema: %w", err)

@@ -23,6 +23,7 @@ func rawDB(t *testing.T, path string) *DB {
 }
 
 func TestMigrationChecksums(t *testing.T) {
+	sqliteOnly(t, "runs SQLite migrations")
 	t.Parallel()
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "optin.db")
@@ -67,6 +68,7 @@ func TestMigrationChecksums(t *testing.T) {
 // TestPreLedgerDatabaseRefused: a database made by 0001 as it was before the
 // hash chain (commit 2279715) is refused with a message saying so.
 func TestPreLedgerDatabaseRefused(t *testing.T) {
+	sqliteOnly(t, "runs SQLite migrations")
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "optin.db")
 	db := rawDB(t, path)

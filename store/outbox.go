@@ -147,7 +147,7 @@ func (s *DB) ApplyStatus(ctx context.Context, st consent.StatusUpdate, now time.
 			}
 			contactID, current = cid, string(consent.StatusUnknown)
 			if _, err := tx.ExecContext(ctx, `UPDATE outbox SET provider_message_id = ?,
-				sent_at = CASE WHEN ? THEN ? ELSE sent_at END WHERE id = ?`,
+				sent_at = CASE WHEN ? = 1 THEN ? ELSE sent_at END WHERE id = ?`,
 				st.MessageID, st.Status != consent.StatusFailed, ts(now), id); err != nil {
 				return err
 			}

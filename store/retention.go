@@ -15,10 +15,14 @@ func (s *DB) PurgeMessageTexts(ctx context.Context, before time.Time) (int, erro
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		for _, q := range []string{
 			`UPDATE inbound SET text = '' WHERE received_at < ? AND text <> ''`,
-			`UPDATE outbox SET message = json_set(json_remove(message, '$.text', '$.interactive', '$.contacts',
+			s.pick(`UPDATE outbox SET message = json_set(json_remove(message, '$.text', '$.interactive', '$.contacts',
 			     '$.template.preview', '$.template.body_params', '$.template.buttons'), '$.purged', json('true'))
 			 WHERE created_at < ? AND status IN ('sent', 'delivered', 'read', 'failed', 'dead')
 			   AND json_extract(message, '$.purged') IS NULL`,
+				`UPDATE outbox SET message = ((message::jsonb - 'text' - 'interactive' - 'contacts'
+			     #- '{template,preview}' #- '{template,body_params}' #- '{template,buttons}') || '{"purged": true}')::text
+			 WHERE created_at < ? AND status IN ('sent', 'delivered', 'read', 'failed', 'dead')
+			   AND message::jsonb -> 'purged' IS NULL`),
 			`UPDATE forwards SET body = '{}' WHERE created_at < ? AND status IN ('sent', 'dead') AND body <> '{}'`,
 		} {
 			res, err := tx.ExecContext(ctx, q, ts(before))

@@ -30,7 +30,7 @@ var sortKeys = map[consent.ContactSort]struct {
 // through the trigram index contact_digits and matches anywhere in the
 // number (or wa_id); a shorter one matches the start of the number.
 func (s *DB) SearchContacts(ctx context.Context, q consent.ContactSearch) (consent.ContactPage, error) {
-	query, args, back, err := contactQuery(q)
+	query, args, back, err := contactQuery(q, s.pg)
 	if err != nil {
 		return consent.ContactPage{}, err
 	}
@@ -95,7 +95,7 @@ func (s *DB) SearchContacts(ctx context.Context, q consent.ContactSearch) (conse
 
 // contactQuery builds the query of one contact list page and reports
 // whether it walks backwards (a Before cursor: the rows come reversed).
-func contactQuery(q consent.ContactSearch) (string, []any, bool, error) {
+func contactQuery(q consent.ContactSearch, pg bool) (string, []any, bool, error) {
 	key, ok := sortKeys[q.Sort]
 	if !ok {
 		return "", nil, false, fmt.Errorf("store: search contacts: unknown sort %q", q.Sort)
@@ -107,9 +107,19 @@ func contactQuery(q consent.ContactSearch) (string, []any, bool, error) {
 		args = append(args, a...)
 	}
 	from, idCol := `contacts c`, `c.id`
+	// SQLite's CROSS JOIN keeps the tables in the order written (the
+	// planner's choice of the outer loop); PostgreSQL plans a JOIN itself.
+	crossJoin := "CROSS JOIN"
+	if pg {
+		crossJoin = "JOIN"
+	}
 	switch {
 	case q.Exact != "":
 		add(`(c.phone = ? OR c.wa_id = ?)`, q.Exact, strings.TrimPrefix(q.Exact, "+"))
+	case len(q.Digits) >= consent.MinSearchDigits && pg:
+		// PostgreSQL: the trigram index contacts_digits over the same text
+		// (migrations_pg); digits hold no LIKE wildcards.
+		add(`(substr(c.phone, 2) || ' ' || c.wa_id) LIKE ?`, "%"+q.Digits+"%")
 	case len(q.Digits) >= consent.MinSearchDigits:
 		// A phrase: the digits' trigrams must appear in sequence. The
 		// index drives the join (CROSS JOIN keeps that order), so in id
@@ -160,7 +170,7 @@ func contactQuery(q consent.ContactSearch) (string, []any, bool, error) {
 		// WITHOUT ROWID) end in contact_id, so they come in id order and a
 		// contact appears once. Walking the contacts instead would check
 		// each for a consent, all of them when few or none match.
-		from, idCol = `consents s CROSS JOIN contacts c ON c.id = s.contact_id`, `s.contact_id`
+		from, idCol = `consents s `+crossJoin+` contacts c ON c.id = s.contact_id`, `s.contact_id`
 		for i, c := range sub {
 			add(c, subArgs[i])
 		}

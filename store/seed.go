@@ -74,7 +74,12 @@ func (s *DB) Seed(ctx context.Context, o SeedOptions) (SeedReport, error) {
 	if n > 0 {
 		return SeedReport{}, errors.New("store: seed: the database already holds contacts or events; seed a new file")
 	}
-	for _, p := range []string{`PRAGMA synchronous = OFF`, `PRAGMA cache_size = -1000000`, `PRAGMA temp_store = MEMORY`} {
+	pragmas := []string{`PRAGMA synchronous = OFF`, `PRAGMA cache_size = -1000000`, `PRAGMA temp_store = MEMORY`}
+	reset := `PRAGMA synchronous = NORMAL`
+	if s.pg {
+		pragmas, reset = []string{`SET synchronous_commit = off`}, `RESET synchronous_commit`
+	}
+	for _, p := range pragmas {
 		if _, err := conn.ExecContext(ctx, p); err != nil {
 			return SeedReport{}, mapErr("seed", err)
 		}
@@ -82,7 +87,7 @@ func (s *DB) Seed(ctx context.Context, o SeedOptions) (SeedReport, error) {
 	defer func() {
 		// Back to the setting every connection has; the seed itself is
 		// done (or failed) either way.
-		_, _ = conn.ExecContext(context.WithoutCancel(ctx), `PRAGMA synchronous = NORMAL`)
+		_, _ = conn.ExecContext(context.WithoutCancel(ctx), reset)
 	}()
 
 	g, err := newSeeder(ctx, conn, o)

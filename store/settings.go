@@ -73,8 +73,9 @@ func (s *DB) SettingsHistory(ctx context.Context, limit int) ([]consent.SettingC
 // or after since, for the daily cap.
 func (s *DB) TemplatesSentSince(ctx context.Context, since time.Time) (int, error) {
 	var n int
-	err := s.r.QueryRowContext(ctx, `
-		SELECT count(*) FROM outbox WHERE sent_at != '' AND sent_at >= ? AND json_extract(message, '$.kind') = 'template'`,
+	err := s.r.QueryRowContext(ctx, s.pick(`
+		SELECT count(*) FROM outbox WHERE sent_at != '' AND sent_at >= ? AND json_extract(message, '$.kind') = 'template'`, `
+		SELECT count(*) FROM outbox WHERE sent_at != '' AND sent_at >= ? AND message::jsonb ->> 'kind' = 'template'`),
 		ts(since)).Scan(&n)
 	return n, mapErr("templates sent", err)
 }

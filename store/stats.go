@@ -215,8 +215,9 @@ func (s *DB) EventTotals(ctx context.Context) ([]consent.EventTotal, error) {
 func (s *DB) OpenAlerts(ctx context.Context, limit int) ([]consent.OpenAlert, error) {
 	var out []consent.OpenAlert
 	err := s.readTx(ctx, func(tx *sql.Tx) error {
-		return scanRows(ctx, tx, `SELECT id, kind, code, title, created_at FROM alerts INDEXED BY alerts_open
-			WHERE resolved_at = '' ORDER BY id DESC LIMIT ?`, []any{limit}, func(r *sql.Rows) error {
+		return scanRows(ctx, tx, s.pick(`SELECT id, kind, code, title, created_at FROM alerts INDEXED BY alerts_open
+			WHERE resolved_at = '' ORDER BY id DESC LIMIT ?`, `SELECT id, kind, code, title, created_at FROM alerts
+			WHERE resolved_at = '' ORDER BY id DESC LIMIT ?`), []any{limit}, func(r *sql.Rows) error {
 			var a consent.OpenAlert
 			var at string
 			if err := r.Scan(&a.ID, &a.Kind, &a.Code, &a.Title, &at); err != nil {

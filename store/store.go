@@ -11,10 +11,12 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/optin/optin/consent"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -26,6 +28,9 @@ const maxReaders = 16
 
 //go:embed migrations/*.sql
 var migrations embed.FS
+
+//go:embed migrations_pg/*.sql
+var migrationsPG embed.FS
 
 // DB is optin's database: one writer connection that runs every write, and a
 // pool of read-only connections for everything else.
@@ -61,11 +66,22 @@ type DB struct {
 	// push queues consent.changed and contact.erased for the business's
 	// system with every change (PushEvents, push.go).
 	push bool
+	// pg: the database is PostgreSQL (pg.go).
+	pg bool
 }
 
-// Open opens (creating if needed) the SQLite database at path and applies
-// the migrations it lacks.
-func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
+// Open opens the database and applies the migrations it lacks: PostgreSQL
+// when dsn is a postgres:// URL (the database must exist), else the SQLite
+// file at dsn, created if needed.
+func Open(ctx context.Context, dsn string, opts ...Option) (*DB, error) {
+	if IsPostgres(dsn) {
+		w, r, err := openPostgres(ctx, dsn, maxReaders)
+		if err != nil {
+			return nil, err
+		}
+		return open(ctx, &DB{w: w, r: r, wq: make(chan struct{}, 1), pg: true}, opts)
+	}
+	path := dsn
 	q := url.Values{}
 	// secure_delete zeroes what is deleted, so that an erased number or
 	// message leaves no trace in free pages of the file. busy_timeout stays
@@ -102,7 +118,11 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 	r.SetMaxOpenConns(maxReaders)
 	r.SetMaxIdleConns(maxReaders)
 	r.SetConnMaxIdleTime(0)
-	s := &DB{w: w, r: r, wq: make(chan struct{}, 1)}
+	return open(ctx, &DB{w: w, r: r, wq: make(chan struct{}, 1)}, opts)
+}
+
+// open migrates and readies s, whose handles are open.
+func open(ctx context.Context, s *DB, opts []Option) (*DB, error) {
 	for _, o := range opts {
 		o(s)
 	}
@@ -177,6 +197,13 @@ func (s *DB) tx(ctx context.Context, f func(*sql.Tx) error) error {
 	if err != nil {
 		return err
 	}
+	if s.pg {
+		// Every instance's writes take their turn (pg.go).
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(?)`, writerLock); err != nil {
+			tx.Rollback()
+			return err
+		}
+	}
 	if err := f(tx); err != nil {
 		tx.Rollback()
 		return err
@@ -241,6 +268,10 @@ func mapErr(op string, err error) error {
 	if errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_CONSTRAINT {
 		return fmt.Errorf("store: %s: %w", op, errors.Join(consent.ErrConflict, err))
 	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && strings.HasPrefix(pe.Code, "23") { // class 23: integrity constraint violation
+		return fmt.Errorf("store: %s: %w", op, errors.Join(consent.ErrConflict, err))
+	}
 	if errors.Is(err, consent.ErrNotFound) || errors.Is(err, consent.ErrConflict) {
 		return err
 	}
@@ -250,6 +281,9 @@ func mapErr(op string, err error) error {
 // Checkpoint writes the WAL into the main database file, so that what was
 // deleted is gone from disk too.
 func (s *DB) Checkpoint(ctx context.Context) error {
+	if s.pg {
+		return nil // PostgreSQL's own (auto)vacuum reclaims what was deleted
+	}
 	if err := s.lockWriter(ctx); err != nil {
 		return mapErr("checkpoint", err)
 	}

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -13,7 +12,7 @@ import (
 
 func openTest(t *testing.T) *DB {
 	t.Helper()
-	db, err := Open(context.Background(), filepath.Join(t.TempDir(), "optin.db"))
+	db, err := Open(context.Background(), testDSN(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,7 +35,7 @@ func optIn(phone string, target consent.State, at time.Time, cats ...string) Opt
 }
 
 func TestOpenIsIdempotent(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "optin.db")
+	path := testDSN(t)
 	for i := 0; i < 2; i++ {
 		db, err := Open(context.Background(), path)
 		if err != nil {

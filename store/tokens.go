@@ -29,11 +29,17 @@ func (s *DB) AddPreferenceToken(ctx context.Context, contactID int64, hash strin
 			hash, contactID, ts(at)); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `
+		// Newest first; on PostgreSQL, which has no rowid, seq keeps the
+		// order of insertion.
+		if _, err := tx.ExecContext(ctx, s.pick(`
 			UPDATE preference_tokens SET rotated_at = ?
 			WHERE contact_id = ? AND rotated_at = '' AND rowid NOT IN (
 			    SELECT rowid FROM preference_tokens WHERE contact_id = ? AND rotated_at = ''
-			    ORDER BY created_at DESC, rowid DESC LIMIT ?)`,
+			    ORDER BY created_at DESC, rowid DESC LIMIT ?)`, `
+			UPDATE preference_tokens SET rotated_at = ?
+			WHERE contact_id = ? AND rotated_at = '' AND seq NOT IN (
+			    SELECT seq FROM preference_tokens WHERE contact_id = ? AND rotated_at = ''
+			    ORDER BY created_at DESC, seq DESC LIMIT ?)`),
 			ts(at), contactID, contactID, keep); err != nil {
 			return err
 		}

@@ -236,7 +236,11 @@ func TestLedgerVerifyFromConsole(t *testing.T) {
 	}
 
 	// A broken chain shows as broken, with the event.
-	if _, err := e.db.SQL().Exec(`DROP TRIGGER events_no_update`); err != nil {
+	drop := `DROP TRIGGER events_no_update`
+	if e.db.Postgres() {
+		drop += ` ON events`
+	}
+	if _, err := e.db.SQL().Exec(drop); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := e.db.SQL().Exec(`UPDATE events SET category = 'recommendations' WHERE id = 3`); err != nil {

@@ -46,6 +46,10 @@ func (e *env) dump() string {
 	e.t.Helper()
 	db := e.db.SQL()
 	rows, err := db.Query(`SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`)
+	if e.db.Postgres() {
+		rows, err = db.Query(`SELECT table_name FROM information_schema.tables
+			WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY 1`)
+	}
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -8,13 +8,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/optin/optin/consent"
 	"github.com/optin/optin/store"
+	"github.com/optin/optin/store/storetest"
 	"github.com/optin/optin/web/i18n"
 )
 
@@ -34,7 +34,7 @@ type env struct {
 
 func newEnv(t testing.TB, mutate ...func(*Config, *consent.Config)) *env {
 	t.Helper()
-	return newEnvAt(t, filepath.Join(t.TempDir(), "optin.db"), mutate...)
+	return newEnvAt(t, storetest.DSN(t), mutate...)
 }
 
 // newEnvAt is newEnv over the database file at path.

@@ -230,6 +230,37 @@ func newClient(c int) *http.Client {
 	}
 }
 
+// spread maps a host:port to the instances its connections go to in turn
+// (--spread): several optin instances on one database measured as one.
+var spread struct {
+	sync.Mutex
+	to   map[string][]string
+	next map[string]int
+}
+
+// spreadOver sends the connections made to host to host and others in turn.
+func spreadOver(host string, others []string) {
+	spread.Lock()
+	defer spread.Unlock()
+	if spread.to == nil {
+		spread.to, spread.next = map[string][]string{}, map[string]int{}
+	}
+	spread.to[host] = append([]string{host}, others...)
+}
+
+// spreadAddr returns the address a new connection to addr goes to.
+func spreadAddr(addr string) string {
+	spread.Lock()
+	defer spread.Unlock()
+	to := spread.to[addr]
+	if len(to) == 0 {
+		return addr
+	}
+	i := spread.next[addr]
+	spread.next[addr] = i + 1
+	return to[i%len(to)]
+}
+
 // errNotLoopback is returned by the dialer for any address that is not a
 // loopback address.
 var errNotLoopback = errors.New("not a loopback address")
@@ -239,6 +270,7 @@ var errNotLoopback = errors.New("not a loopback address")
 // whatever /etc/hosts says.
 func loopbackDial(d *net.Dialer) func(ctx context.Context, network, addr string) (net.Conn, error) {
 	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		addr = spreadAddr(addr)
 		host, port, err := net.SplitHostPort(addr)
 		if err != nil {
 			return nil, err

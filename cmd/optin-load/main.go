@@ -53,7 +53,7 @@ func usage(w io.Writer) {
         POST unique Cloud API status webhooks with X-Optin-Secret
   optin-load check --key KEY [--phone +4915100000001] [--category offers] [--url …] [--n …] [--c …] [--duration …]
         GET /api/v1/check with a Bearer key
-  optin-load suite --secret S --key KEY [--url …] [--conns 32,64] [--n 20000] [--duration 5s] [--pause 1s]
+  optin-load suite --secret S --key KEY [--url …] [--spread host:port,…] [--conns 32,64] [--n 20000] [--duration 5s] [--pause 1s]
         every hot path (webhook intake, check, form post with new numbers, the
         same number posted twice at once) at each concurrency, beside an echo
         server, a naive one-insert-per-request server and a bare group-commit
@@ -117,6 +117,18 @@ type options struct {
 	duration time.Duration
 	baseline bool
 	pause    time.Duration
+	spread   []string // more instances' host:port (--spread)
+}
+
+// setSpread parses --spread.
+func setSpread(o *options, v string) error {
+	for _, hp := range strings.Split(v, ",") {
+		if _, err := loopbackURL("http://" + hp); err != nil {
+			return err
+		}
+		o.spread = append(o.spread, hp)
+	}
+	return nil
 }
 
 func (o *options) register(fs *flag.FlagSet) {
@@ -125,6 +137,8 @@ func (o *options) register(fs *flag.FlagSet) {
 	fs.IntVar(&o.c, "c", 32, "concurrent requests")
 	fs.DurationVar(&o.duration, "duration", maxDuration, "time per run, at most (≤ 60s)")
 	fs.BoolVar(&o.baseline, "baseline", true, "run the echo baseline before and after optin")
+	fs.Func("spread", "host:port,… of more optin instances on the same database: connections to --url's host are spread over it and these (loopback only)",
+		func(v string) error { return setSpread(o, v) })
 	fs.DurationVar(&o.pause, "pause", 2*time.Second, "pause between runs, for the server's background work to settle (≤ 60s)")
 }
 
@@ -149,6 +163,10 @@ func (o *options) validate(more ...string) (string, error) {
 	}
 	if len(problems) > 0 {
 		return "", errors.New(strings.Join(problems, "; "))
+	}
+	if len(o.spread) > 0 {
+		u, _ := url.Parse(base)
+		spreadOver(u.Host, o.spread)
 	}
 	return base, nil
 }

@@ -26,7 +26,7 @@ func admin(ctx context.Context, args []string, getenv func(string) string, stdin
 	fs := flag.NewFlagSet("optin admin add", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	role := fs.String("role", "admin", "admin (reads and changes) or viewer (reads, numbers masked)")
-	dbPath := fs.String("db", envOr(getenv, "OPTIN_DB", "optin.db"), "SQLite database file ($OPTIN_DB)")
+	dbPath := fs.String("db", envOr(getenv, "OPTIN_DB", "optin.db"), "SQLite database file or postgres:// URL ($OPTIN_DB)")
 	if err := fs.Parse(args[2:]); err != nil {
 		return err
 	}

@@ -23,7 +23,7 @@ func audit(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	fs := flag.NewFlagSet("optin audit verify", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	dbPath := fs.String("db", envOr(getenv, "OPTIN_DB", "optin.db"), "SQLite database file ($OPTIN_DB)")
+	dbPath := fs.String("db", envOr(getenv, "OPTIN_DB", "optin.db"), "SQLite database file or postgres:// URL ($OPTIN_DB)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -32,7 +32,9 @@ func audit(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	// Opening creates a missing file, and an empty ledger verifies: a
 	// mistyped path must not pass for an intact chain.
-	if _, err := os.Stat(*dbPath); err != nil {
+	if store.IsPostgres(*dbPath) {
+		// PostgreSQL: the database must exist for Open to connect.
+	} else if _, err := os.Stat(*dbPath); err != nil {
 		return fmt.Errorf("no database to audit: %w", err)
 	}
 	db, err := store.Open(ctx, *dbPath)

@@ -34,7 +34,7 @@ func entry(ctx context.Context, args []string, getenv func(string) string, stdou
 		name = fs.String("name", "", "what the entry point is, for admins (a poster, a campaign)")
 		cats = fs.String("categories", "", "comma-separated category slugs offered to people who write in through it")
 	}
-	dbPath := fs.String("db", envOr(getenv, "OPTIN_DB", "optin.db"), "SQLite database file ($OPTIN_DB)")
+	dbPath := fs.String("db", envOr(getenv, "OPTIN_DB", "optin.db"), "SQLite database file or postgres:// URL ($OPTIN_DB)")
 	baseURL := fs.String("base-url", envOr(getenv, "OPTIN_BASE_URL", defaultBaseURL(envOr(getenv, "OPTIN_ADDR", "127.0.0.1:8080"))),
 		"public URL, for the short link ($OPTIN_BASE_URL)")
 	number := fs.String("business-number", envOr(getenv, "OPTIN_BUSINESS_NUMBER", sandbox.DefaultNumber),

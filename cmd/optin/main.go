@@ -294,7 +294,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	})
 
 	log.Info("optin listening", "addr", ln.Addr().String(), "base_url", cfg.BaseURL,
-		"provider", cfg.Provider, "db", cfg.DB, "version", version())
+		"provider", cfg.Provider, "db", store.Display(cfg.DB), "version", version())
 	var notes strings.Builder
 	if err := startupNotes(ctx, cfg, svc.ListAdmins, log, &notes); err != nil {
 		log.Error("startup notes", "err", err)
@@ -388,7 +388,7 @@ func apikey(ctx context.Context, args []string, getenv func(string) string, stdo
 	fs := flag.NewFlagSet("optin apikey create", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	scope := fs.String("scope", "read", "read or write")
-	dbPath := fs.String("db", envOr(getenv, "OPTIN_DB", "optin.db"), "SQLite database file ($OPTIN_DB)")
+	dbPath := fs.String("db", envOr(getenv, "OPTIN_DB", "optin.db"), "SQLite database file or postgres:// URL ($OPTIN_DB)")
 	if err := fs.Parse(args[2:]); err != nil {
 		return err
 	}

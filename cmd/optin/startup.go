@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/optin/optin/consent"
+	"github.com/optin/optin/store"
 )
 
 // startupNotes tells whoever starts optin where the console is, how to get
@@ -36,7 +37,7 @@ func startupNotes(ctx context.Context, cfg config, admins func(context.Context) 
 	}
 	log.Info("admin console", "url", console, "admins", active)
 	if active == 0 {
-		hint := "optin admin add EMAIL --db " + cfg.DB
+		hint := "optin admin add EMAIL --db " + store.Display(cfg.DB)
 		fmt.Fprintf(stdout, "  No console admin yet: add the first with  %s  (password on stdin; empty generates one)\n", hint)
 		log.Warn("no console admin yet: add the first with optin admin add", "command", hint)
 	}
