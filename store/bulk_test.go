@@ -129,15 +129,18 @@ func TestImportBatchRecordsAsRecordConsent(t *testing.T) {
 	if applied != 1400+3 || refused != 2 {
 		t.Errorf("one by one: applied %d, refused %d; the rows don't test what they say", applied, refused)
 	}
-	for _, q := range []string{
+	queries := []string{
 		`SELECT ` + ledgerColumns + ` FROM events ORDER BY id`,
 		`SELECT c.id, c.phone, c.wa_id, c.match_key, c.language, c.status, c.created_at, c.updated_at FROM contacts c ORDER BY c.id`,
 		`SELECT contact_id, category_id, state, since, source, event_id FROM consents ORDER BY contact_id, category_id`,
 		`SELECT status, n FROM stat_contacts ORDER BY status`,
 		`SELECT category_id, state, n FROM stat_consents ORDER BY category_id, state`,
 		`SELECT day, type, category, source, n FROM stat_events ORDER BY day, type, category, source`,
-		`SELECT rowid FROM contact_digits WHERE contact_digits MATCH '1520000' ORDER BY rowid`,
-	} {
+	}
+	if engine == "sqlite" { // the search's trigram index (PostgreSQL searches otherwise)
+		queries = append(queries, `SELECT rowid FROM contact_digits WHERE contact_digits MATCH '1520000' ORDER BY rowid`)
+	}
+	for _, q := range queries {
 		want, got := dump(t, one, q), dump(t, bulk, q)
 		if !reflect.DeepEqual(got, want) {
 			t.Errorf("%s:\nbulk %d rows, one by one %d rows; first difference %s", q, len(got), len(want), firstDiff(got, want))

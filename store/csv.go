@@ -16,7 +16,9 @@ import (
 // none), in contact id and category order. Only the current row is in
 // memory; the single SELECT reads one snapshot of the database.
 func (s *DB) ExportContacts(ctx context.Context, f consent.ExportFilter, fn func(consent.ExportRow) error) error {
-	if f.Category == "" && f.State == "" {
+	// PostgreSQL can't read two result sets of one connection at once
+	// (pgx reads a query's rows as they come): there, the join.
+	if f.Category == "" && f.State == "" && !s.pg {
 		return mapErr("export contacts", s.readTx(ctx, func(tx *sql.Tx) error { return exportAll(ctx, tx, fn) }))
 	}
 	q := `SELECT c.id, c.phone, c.wa_id, c.language, c.status, c.created_at,
