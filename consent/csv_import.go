@@ -217,6 +217,10 @@ func refusal(row int, err error) *RowProblem {
 			"with new evidence of the person's consent: an evidence text and a date after the erasure"}
 	case errors.Is(err, ErrStale):
 		return &RowProblem{Row: row, Field: "date", Message: "the category changed later than this date; the row can't become the current state"}
+	case errors.Is(err, ErrPending):
+		return &RowProblem{Row: row, Field: "state", Message: "the person has not confirmed this consent yet (double opt-in); an import can't confirm it for them"}
+	case errors.Is(err, ErrConflict):
+		return &RowProblem{Row: row, Field: "state", Message: "can't be recorded: " + err.Error()}
 	}
 	return nil
 }

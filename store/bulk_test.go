@@ -215,3 +215,42 @@ func firstDiff(a, b [][]any) string {
 	}
 	return "in length"
 }
+
+// TestImportBatchRefusesPending: a consent awaiting the person's
+// confirmation (double opt-in) is refused by the import with a problem
+// for the row, not applied and not a failure of the batch.
+func TestImportBatchRefusesPending(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := openTest(t)
+	if _, err := db.FixtureOptIn(ctx, optIn("+4915100000009", consent.Pending, t0, "offers")); err != nil {
+		t.Fatal(err)
+	}
+	id, err := db.CreateImportJob(ctx, consent.ImportJob{Actor: "admin:a@example.com", Filename: "f.csv", Total: 1, CreatedAt: t0}, []byte("x"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.StartImportJob(ctx, id, t0); err != nil {
+		t.Fatal(err)
+	}
+	w := write("+4915100000009", "offers", consent.OptedIn, t0.Add(time.Hour))
+	w.Evidence.Source = consent.SourceImport
+	before := count(t, db, "events")
+	if err := db.ImportBatch(ctx, id, []consent.ImportItem{{Row: 2, Write: w}}, t0); err != nil {
+		t.Fatal(err)
+	}
+	j, err := db.ImportJob(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j.Refused != 1 || j.Applied != 0 || len(j.Problems) != 1 || j.Problems[0].Row != 2 || j.Problems[0].Field != "state" {
+		t.Errorf("job = %+v, want the row refused with a state problem", j)
+	}
+	if got := count(t, db, "events"); got != before {
+		t.Errorf("events %d → %d: a refused row recorded something", before, got)
+	}
+	outs, err := db.CheckConsents(ctx, []consent.ConsentWrite{w})
+	if err != nil || !errors.Is(outs[0].Err, consent.ErrPending) {
+		t.Errorf("dry run: %+v, %v; want ErrPending", outs, err)
+	}
+}
