@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -158,14 +159,14 @@ func (c *sharer) commit(group []*sharedReq) {
 	err := c.s.tx(ctx, func(tx *sql.Tx) error {
 		if len(live) == 1 { // alone: no savepoint needed, its error rolls back the transaction
 			r := live[0]
-			r.err = r.f(context.WithoutCancel(r.ctx), tx)
+			r.err = r.run(tx)
 			return r.err
 		}
 		for _, r := range live {
 			if _, err := tx.ExecContext(ctx, `SAVEPOINT shared`); err != nil {
 				return err
 			}
-			if r.err = r.f(context.WithoutCancel(r.ctx), tx); r.err != nil {
+			if r.err = r.run(tx); r.err != nil {
 				if _, err := tx.ExecContext(ctx, `ROLLBACK TO SAVEPOINT shared`); err != nil {
 					return err
 				}
@@ -182,4 +183,16 @@ func (c *sharer) commit(group []*sharedReq) {
 		}
 		close(r.done)
 	}
+}
+
+// run calls r's function in tx. A panic in it (a bug) fails that call
+// alone, as it would have failed only its own request before the calls
+// shared a goroutine, rather than the process.
+func (r *sharedReq) run(tx *sql.Tx) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("store: panic in a shared transaction: %v", p)
+		}
+	}()
+	return r.f(context.WithoutCancel(r.ctx), tx)
 }
