@@ -54,6 +54,9 @@ type DB struct {
 	wst, rst   stmts
 	keys       keyCache
 	readTxs    sync.Map // *sql.Tx → true for transactions of readTx
+	bulks      sync.Map // *sql.Tx → *bulk collecting its writes (bulk.go)
+	shared     *sharer  // shared commits of form posts (shared.go)
+	sharedOnce sync.Once
 	inbox      *committer
 	// faults, when set, fails chosen steps (SetFault).
 	faults func(step string) error
@@ -169,6 +172,10 @@ func (s *DB) closeHandles() error {
 func (s *DB) Close() error {
 	if s.inbox != nil {
 		s.inbox.stop()
+	}
+	s.sharedOnce.Do(func() {}) // none starts after this
+	if s.shared != nil {
+		s.shared.stop()
 	}
 	return s.closeHandles()
 }
