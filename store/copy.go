@@ -69,9 +69,9 @@ type TableCount struct {
 // target of a copy already holds data.
 var ErrTargetNotEmpty = errors.New("the target database is not empty")
 
-// seededTables get rows from the migrations themselves (0001 and 0003): a
+// seededTables get rows from the migrations themselves (0001, 0003, 0022): a
 // fresh target holds them, and the copy replaces them with the source's.
-var seededTables = []string{"categories", "category_texts", "entry_points"}
+var seededTables = []string{"categories", "category_texts", "entry_points", "send_state", "change_version"}
 
 // copyBatchParams bounds the parameters of one multi-row INSERT
 // (PostgreSQL takes at most 65,535).
