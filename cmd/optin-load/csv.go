@@ -66,11 +66,16 @@ func csvCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		if err != nil {
 			return err
 		}
-		defer f.Close()
 		if err := pprof.StartCPUProfile(f); err != nil {
+			_ = f.Close() // the profiling error is the one to report
 			return err
 		}
-		defer pprof.StopCPUProfile()
+		defer func() {
+			pprof.StopCPUProfile()
+			if cerr := f.Close(); cerr != nil {
+				fmt.Fprintln(stderr, "optin-load: write the CPU profile:", cerr)
+			}
+		}()
 	}
 	svc := consent.NewService(db, consent.SystemClock{}, i18n.T, consent.Config{})
 	if *doExport {
