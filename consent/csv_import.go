@@ -2,7 +2,6 @@ package consent
 
 import (
 	"bytes"
-	"cmp"
 	"context"
 	"encoding/csv"
 	"errors"
@@ -108,8 +107,35 @@ func importDate(v string) (time.Time, bool) {
 	return time.Time{}, false
 }
 
+// phoneMemo remembers the last numbers parsed: a file has a row per
+// number and category, so each number comes several times in a row, and
+// parsing (nyaruka/phonenumbers) is the largest cost of reading a row.
+type phoneMemo struct {
+	m map[string]phoneParsed
+}
+
+type phoneParsed struct {
+	phone string
+	err   error
+}
+
+// maxPhoneMemo bounds the memo; it starts again empty when full.
+const maxPhoneMemo = 4096
+
+func (m *phoneMemo) parse(raw, region string) (string, error) {
+	if p, ok := m.m[raw]; ok {
+		return p.phone, p.err
+	}
+	phone, err := ParsePhone(raw, region)
+	if m.m == nil || len(m.m) >= maxPhoneMemo {
+		m.m = make(map[string]phoneParsed, 256)
+	}
+	m.m[raw] = phoneParsed{phone, err}
+	return phone, err
+}
+
 // importWrite validates one row as a record of actor at now.
-func (s *Service) importWrite(ctx context.Context, row importRow, actor string, now time.Time) (ConsentWrite, *RowProblem, error) {
+func (s *Service) importWrite(ctx context.Context, row importRow, actor string, now time.Time, phones *phoneMemo) (ConsentWrite, *RowProblem, error) {
 	problem := func(field, msg string) (ConsentWrite, *RowProblem, error) {
 		return ConsentWrite{}, &RowProblem{Row: row.line, Field: field, Message: msg}, nil
 	}
@@ -134,8 +160,8 @@ func (s *Service) importWrite(ctx context.Context, row importRow, actor string, 
 		ev[EvidenceDescription] = row.notes
 		ev[EvidenceCollectedAt] = at.Format(time.RFC3339)
 	}
-	w, err := s.validateRecord(ctx, ConsentRecord{Phone: row.number, Category: row.category,
-		State: State(strings.ToLower(row.state)), Source: SourceImport, OccurredAt: at, Evidence: ev, Actor: actor}, now)
+	w, err := s.validateRecordWith(ctx, ConsentRecord{Phone: row.number, Category: row.category,
+		State: State(strings.ToLower(row.state)), Source: SourceImport, OccurredAt: at, Evidence: ev, Actor: actor}, now, phones.parse)
 	var verr *ValidationError
 	if errors.As(err, &verr) {
 		for _, f := range []string{"phone", "category", "state", "occurred_at", "evidence", "source"} {
@@ -192,6 +218,10 @@ func refusal(row int, err error) *RowProblem {
 			"with new evidence of the person's consent: an evidence text and a date after the erasure"}
 	case errors.Is(err, ErrStale):
 		return &RowProblem{Row: row, Field: "date", Message: "the category changed later than this date; the row can't become the current state"}
+	case errors.Is(err, ErrPending):
+		return &RowProblem{Row: row, Field: "state", Message: "the person has not confirmed this consent yet (double opt-in); an import can't confirm it for them"}
+	case errors.Is(err, ErrConflict):
+		return &RowProblem{Row: row, Field: "state", Message: "can't be recorded: " + err.Error()}
 	}
 	return nil
 }
@@ -250,9 +280,10 @@ func (s *Service) CheckImport(ctx context.Context, data []byte, actor string) (I
 		batch, rows = batch[:0], rows[:0]
 		return nil
 	}
+	phones := &phoneMemo{}
 	err := readImport(data, func(row importRow) error {
 		j.Total++
-		w, p, err := s.importWrite(ctx, row, actor, now)
+		w, p, err := s.importWrite(ctx, row, actor, now, phones)
 		if err != nil {
 			return err
 		}
@@ -428,40 +459,63 @@ func (s *Service) runImport(ctx context.Context, id int64) error {
 	if err != nil {
 		return err
 	}
-	n := 0
-	var items []ImportItem
-	flush := func() error {
-		if len(items) == 0 {
-			return nil
+	// The rows are read and checked (the CSV, the numbers: CPU only) on
+	// one goroutine while the batch before is written on this one.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	batches := make(chan []ImportItem, 1)
+	var readErr error
+	go func() {
+		defer close(batches)
+		send := func(items []ImportItem) error {
+			select {
+			case batches <- items:
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
 		}
+		phones := &phoneMemo{}
+		n := 0
+		var items []ImportItem
+		readErr = readImport(data, func(row importRow) error {
+			n++
+			if n <= j.Processed {
+				return nil
+			}
+			w, p, err := s.importWrite(ctx, row, j.Actor, s.clock.Now(), phones)
+			if err != nil {
+				return err
+			}
+			items = append(items, ImportItem{Row: row.line, Write: w, Problem: p})
+			if len(items) >= ImportBatchSize {
+				err, items = send(items), nil
+				return err
+			}
+			return nil
+		})
+		if readErr == nil && len(items) > 0 {
+			readErr = send(items)
+		}
+	}()
+	for items := range batches {
 		// Each batch renews the lease: a job whose instance dies is taken
 		// over once its lease ends, and this one stops when it lost it.
-		if ok, err := s.takeImport(ctx, id); err != nil || !ok {
-			return cmp.Or(err, errLeaseLost)
+		ok, err := s.takeImport(ctx, id)
+		if err == nil && !ok {
+			err = errLeaseLost
 		}
-		err := s.store.ImportBatch(ctx, id, items, s.clock.Now())
-		items = items[:0]
-		return err
-	}
-	err = readImport(data, func(row importRow) error {
-		n++
-		if n <= j.Processed {
-			return nil
+		if err == nil {
+			err = s.store.ImportBatch(ctx, id, items, s.clock.Now())
 		}
-		w, p, err := s.importWrite(ctx, row, j.Actor, s.clock.Now())
 		if err != nil {
+			cancel()
+			for range batches { // let the reader end
+			}
 			return err
 		}
-		items = append(items, ImportItem{Row: row.line, Write: w, Problem: p})
-		if len(items) >= ImportBatchSize {
-			return flush()
-		}
-		return nil
-	})
-	if err != nil {
-		return err
 	}
-	return flush()
+	return readErr // written before batches was closed
 }
 
 // ImportRefusal is the problem an import reports for a row the store

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/optin/optin/consent"
 	"github.com/optin/optin/store"
+	"github.com/optin/optin/store/storetest"
 )
 
 // instance is one optin process of an installation: its own store handle
@@ -26,7 +26,7 @@ type instance struct {
 // and one sender (the provider) between them.
 func twoInstances(t *testing.T, s *script, cfg consent.Config) (a, b instance, clk *clock) {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "optin.db")
+	path := storetest.DSN(t) // PostgreSQL under OPTIN_TEST_ENGINE=postgres (.ci/run)
 	clk = &clock{t: time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)}
 	tr := func(lang, key string, args ...any) string { return key }
 	open := func(id string) instance {
@@ -166,7 +166,7 @@ func TestChangesAcrossInstances(t *testing.T) {
 // left alone.
 func TestImportTakenOver(t *testing.T) {
 	t.Parallel()
-	path := filepath.Join(t.TempDir(), "optin.db")
+	path := storetest.DSN(t) // PostgreSQL under OPTIN_TEST_ENGINE=postgres (.ci/run)
 	ctx := context.Background()
 	clk := &clock{t: time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)}
 	tr := func(lang, key string, args ...any) string { return key }

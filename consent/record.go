@@ -157,8 +157,14 @@ func (s *Service) RecordConsent(ctx context.Context, r ConsentRecord) (RecordOut
 
 // validateRecord checks r and turns it into a write at now.
 func (s *Service) validateRecord(ctx context.Context, r ConsentRecord, now time.Time) (ConsentWrite, error) {
+	return s.validateRecordWith(ctx, r, now, ParsePhone)
+}
+
+// validateRecordWith is validateRecord parsing the number with parse
+// (ParsePhone, or the import's memo of it).
+func (s *Service) validateRecordWith(ctx context.Context, r ConsentRecord, now time.Time, parse func(raw, region string) (string, error)) (ConsentWrite, error) {
 	verr := &ValidationError{}
-	phone, err := ParsePhone(r.Phone, s.cfg.DefaultRegion)
+	phone, err := parse(r.Phone, s.cfg.DefaultRegion)
 	if err != nil {
 		ve, ok := err.(*ValidationError)
 		if !ok {

@@ -146,6 +146,13 @@ func (s *DB) insertEvent(ctx context.Context, tx *sql.Tx, e consent.Event, now t
 		ip: ev.IP, userAgent: ev.UserAgent, pageURL: ev.PageURL, embedOrigin: ev.EmbedOrigin,
 		entryPoint: ev.EntryPoint, formVersion: ev.FormVersion, messageID: ev.MessageID, messageText: ev.MessageText,
 		actor: ev.Actor, detail: detail}
+	if b := s.bulkOf(tx); b != nil { // written by flush (bulk.go)
+		if err := b.chain(ctx, s, tx, &r); err != nil {
+			return 0, fmt.Errorf("insert event: %w", err)
+		}
+		b.events = append(b.events, r)
+		return r.id, nil
+	}
 	if err := s.chain(ctx, tx, &r); err != nil {
 		return 0, fmt.Errorf("insert event: %w", err)
 	}
@@ -164,6 +171,11 @@ func (s *DB) insertEvent(ctx context.Context, tx *sql.Tx, e consent.Event, now t
 }
 
 func (s *DB) setConsent(ctx context.Context, tx *sql.Tx, contactID, categoryID int64, state consent.State, source consent.Source, eventID int64, at time.Time) error {
+	if b := s.bulkOf(tx); b != nil { // written by flush (bulk.go)
+		b.setConsent(bulkConsent{contactID: contactID, categoryID: categoryID, eventID: eventID,
+			state: string(state), since: ts(at), source: string(source)})
+		return nil
+	}
 	_, err := s.exec(ctx, tx, `
 		INSERT INTO consents (contact_id, category_id, state, since, source, event_id) VALUES (?, ?, ?, ?, ?, ?)
 		ON CONFLICT (contact_id, category_id) DO UPDATE SET

@@ -69,9 +69,8 @@ type TableCount struct {
 // target of a copy already holds data.
 var ErrTargetNotEmpty = errors.New("the target database is not empty")
 
-// seededTables get rows from the migrations themselves (0001, 0003 and
-// 0022's one-row send_state and change_version): a fresh target holds
-// them, and the copy replaces them with the source's.
+// seededTables get rows from the migrations themselves (0001, 0003, 0022): a
+// fresh target holds them, and the copy replaces them with the source's.
 var seededTables = []string{"categories", "category_texts", "entry_points", "send_state", "change_version"}
 
 // copyBatchParams bounds the parameters of one multi-row INSERT

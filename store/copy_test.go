@@ -104,14 +104,15 @@ func populate(t *testing.T, db *DB) {
 	must(err)
 	_, err = db.w.ExecContext(ctx, `INSERT INTO farewells (wa_id, message, created_at) VALUES ('4915112345699', '{}', ?)`, ts(t0))
 	must(err)
-	// What instances share (0022): a job lease, a day's template count, a
-	// form limit's count; send_state and change_version hold their row.
-	_, err = db.TakeJob(ctx, "retention", time.Hour, t0)
-	must(err)
-	_, err = db.ReserveTemplate(ctx, t0, 10)
-	must(err)
-	_, _, err = db.CountUse(ctx, "form:x", 10, time.Hour, false, t0)
-	must(err)
+	// The state several instances share (migration 0022).
+	for _, q := range []string{
+		`INSERT INTO job_leases (name, owner, lease_until) VALUES ('retention', 'host-1', '2026-11-01T10:05:00Z')`,
+		`INSERT INTO send_days (day, sent) VALUES ('2026-11-01', 3)`,
+		`INSERT INTO form_limits (key, window_end, uses) VALUES ('k1', '2026-11-01T11:00:00Z', 2)`,
+	} {
+		_, err = db.w.ExecContext(ctx, q)
+		must(err)
+	}
 	rep, err := db.VerifyLedger(ctx, t0.Add(2*time.Hour))
 	must(err)
 	if !rep.OK() {

@@ -4,7 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/optin/optin/consent"
@@ -94,10 +96,17 @@ func (s *DB) StartImportJob(ctx context.Context, id int64, now time.Time) error 
 // ImportBatch applies the rows of one batch of a running job and adds them
 // to its counts, in one transaction: a job resumed after a stop finds the
 // counts of exactly the batches that were applied.
+//
+// The batch is recorded in bulk (bulk.go): the numbers' contacts, consents
+// and erasures are read for the whole batch at once, each row is decided
+// by consent.DecideReport on that state (as RecordConsent would, earlier
+// rows of the batch included) and recorded by the record step, whose
+// events, consent states and new contacts are then written a few hundred
+// rows per statement.
 func (s *DB) ImportBatch(ctx context.Context, id int64, items []consent.ImportItem, now time.Time) error {
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		var problemsJSON string
-		if err := tx.QueryRowContext(ctx, `SELECT problems FROM import_jobs WHERE id = ? AND status = 'running'`, id).
+		if err := s.queryRow(ctx, tx, `SELECT problems FROM import_jobs WHERE id = ? AND status = 'running'`, id).
 			Scan(&problemsJSON); err != nil {
 			return err
 		}
@@ -112,31 +121,64 @@ func (s *DB) ImportBatch(ctx context.Context, id int64, items []consent.ImportIt
 				problems = append(problems, p)
 			}
 		}
+		ws := make([]consent.ConsentWrite, 0, len(items))
+		for _, it := range items {
+			if it.Problem == nil {
+				if it.Write.Idempotency != nil {
+					return errors.New("import rows have no idempotency key")
+				}
+				ws = append(ws, it.Write)
+			}
+		}
+		states, erased, err := s.importStates(ctx, tx, ws)
+		if err != nil {
+			return err
+		}
+		b := s.beginBulk(tx)
+		defer s.endBulk(tx)
 		for _, it := range items {
 			if it.Problem != nil {
 				refuse(*it.Problem)
 				continue
 			}
-			o, err := s.recordOne(ctx, tx, it.Write, applyQuiet)
-			if err != nil {
+			w := it.Write
+			st := states[consent.MatchKey(w.Phone)]
+			t, err := consent.DecideReport(st.consents, st.id != 0, erased[w.PhoneHash], w)
+			switch {
+			case errors.Is(err, consent.ErrConflict):
+				refuse(*consent.ImportRefusal(it.Row, err))
+				continue
+			case err != nil:
+				return err
+			case len(t) == 0:
+				unchanged++
+				continue
+			}
+			waID := strings.TrimPrefix(w.Phone, "+")
+			if st.id == 0 {
+				if st.id, err = b.newContact(ctx, s, tx, w.Phone, waID, w.Lang, w.At); err != nil {
+					return err
+				}
+			}
+			snap := consent.Snapshot{Contact: consent.Contact{ID: st.id, Phone: w.Phone, WaID: waID, Status: consent.Active},
+				Consents: st.consents}
+			if err := s.record(ctx, tx, snap, consent.Plan{At: w.OccurredAt, RecordedAt: w.At, Lang: w.Lang,
+				Wording: w.Wording, Evidence: w.Evidence, Transitions: t}); err != nil {
 				return err
 			}
-			switch {
-			case o.Err != nil:
-				refuse(*consent.ImportRefusal(it.Row, o.Err))
-			case o.Changed:
-				applied++
-			default:
-				unchanged++
-			}
+			st.apply(t, w.OccurredAt, w.Evidence.Source)
+			applied++
 		}
-		b, err := json.Marshal(orEmpty(problems))
+		if err := s.flush(ctx, tx); err != nil {
+			return err
+		}
+		pj, err := json.Marshal(orEmpty(problems))
 		if err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE import_jobs SET processed = processed + ?, applied = applied + ?,
+		_, err = s.exec(ctx, tx, `UPDATE import_jobs SET processed = processed + ?, applied = applied + ?,
 			unchanged = unchanged + ?, refused = refused + ?, problems = ?, updated_at = ? WHERE id = ?`,
-			len(items), applied, unchanged, refused, string(b), ts(now), id)
+			len(items), applied, unchanged, refused, string(pj), ts(now), id)
 		return err
 	})
 	return mapErr("import batch", err)

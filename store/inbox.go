@@ -167,7 +167,7 @@ func (c *committer) commit(batch []*inboxReq) {
 	if len(live) == 0 {
 		return
 	}
-	err := c.s.tx(ctx, func(tx *sql.Tx) error {
+	err := c.s.txAppend(ctx, func(tx *sql.Tx) error {
 		for _, r := range live {
 			r.err = c.s.queryRow(ctx, tx, insertInbox, r.body, ts(r.at)).Scan(&r.id)
 		}

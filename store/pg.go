@@ -24,8 +24,9 @@ import (
 // a transaction-scoped advisory lock taken first in each (see (*DB).tx).
 // The store reads a snapshot and records a plan inside that transaction,
 // and the events' hash chain needs its appends in order; both stay true
-// across instances without any per-query locking. Reads, the group-commit
-// intake's waiting and everything outside a transaction run in parallel.
+// across instances without any per-query locking. Reads, and webhook
+// intake (rows appended to the inbox, which no decision reads: txAppend),
+// run in parallel across instances.
 
 // writerLock is the advisory lock key every writing transaction holds.
 const writerLock = 0x6f7074696e // "optin"

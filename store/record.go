@@ -42,10 +42,13 @@ func (s *DB) Apply(ctx context.Context, id int64, decide consent.Decider) (conse
 // ApplyToNumber is Apply for the contact with the number phone (any
 // spelling WhatsApp uses for it, see consent.MatchKey), created as an
 // active contact in lang when there is none.
+//
+// Concurrent calls (form posts) share their commit (txShared): each runs
+// in a savepoint of one transaction, and returns once it has committed.
 func (s *DB) ApplyToNumber(ctx context.Context, phone, lang string, at time.Time, decide consent.Decider) (consent.Snapshot, consent.Plan, error) {
 	var p consent.Plan
 	var snap consent.Snapshot
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.txShared(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		id, err := s.contactIDByNumber(ctx, tx, phone)
 		created := false
 		if errors.Is(err, sql.ErrNoRows) {
@@ -179,8 +182,8 @@ func (s *DB) record(ctx context.Context, tx *sql.Tx, snap consent.Snapshot, p co
 		}
 	}
 	for _, t := range p.Transitions {
-		var catID int64
-		if err := s.queryRow(ctx, tx, `SELECT id FROM categories WHERE slug = ?`, t.Category).Scan(&catID); err != nil {
+		catID, err := s.categoryID(ctx, tx, t.Category)
+		if err != nil {
 			return fmt.Errorf("category %q: %w", t.Category, err)
 		}
 		evID, err := s.insertEvent(ctx, tx, consent.Event{ContactID: c.ID, Type: t.Type, Category: t.Category, State: t.To,
@@ -190,6 +193,12 @@ func (s *DB) record(ctx context.Context, tx *sql.Tx, snap consent.Snapshot, p co
 		}
 		if err := s.setConsent(ctx, tx, c.ID, catID, t.To, p.Evidence.Source, evID, p.At); err != nil {
 			return err
+		}
+		if s.push {
+			// The push reads the event back: write what a bulk holds first.
+			if err := s.flush(ctx, tx); err != nil {
+				return err
+			}
 		}
 		if err := s.pushConsentChanged(ctx, tx, c, t, p.Evidence.Source, evID, p); err != nil { // push.go
 			return err

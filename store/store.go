@@ -54,6 +54,9 @@ type DB struct {
 	wst, rst   stmts
 	keys       keyCache
 	readTxs    sync.Map // *sql.Tx → true for transactions of readTx
+	bulks      sync.Map // *sql.Tx → *bulk collecting its writes (bulk.go)
+	shared     *sharer  // shared commits of form posts (shared.go)
+	sharedOnce sync.Once
 	inbox      *committer
 	// faults, when set, fails chosen steps (SetFault).
 	faults func(step string) error
@@ -86,8 +89,11 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*DB, error) {
 	// secure_delete zeroes what is deleted, so that an erased number or
 	// message leaves no trace in free pages of the file. busy_timeout stays
 	// for other processes (the CLI next to a running server); this process
-	// never waits on itself.
-	for _, p := range []string{"foreign_keys(1)", "journal_mode(WAL)", "synchronous(NORMAL)", "busy_timeout(10000)", "secure_delete(1)"} {
+	// never waits on itself. temp_store keeps statement journals (every
+	// savepoint of a shared form commit writes one) in memory rather than
+	// in temporary files: faster, and no page of a person's data in a file
+	// outside the database.
+	for _, p := range []string{"foreign_keys(1)", "journal_mode(WAL)", "synchronous(NORMAL)", "busy_timeout(10000)", "secure_delete(1)", "temp_store(2)"} {
 		q.Add("_pragma", p)
 	}
 	q.Set("_txlock", "immediate")
@@ -170,6 +176,10 @@ func (s *DB) Close() error {
 	if s.inbox != nil {
 		s.inbox.stop()
 	}
+	s.sharedOnce.Do(func() {}) // none starts after this
+	if s.shared != nil {
+		s.shared.stop()
+	}
 	return s.closeHandles()
 }
 
@@ -182,6 +192,18 @@ func (s *DB) SQL() *sql.DB { return s.w }
 // returns nil. f must use only tx: any other write (or a store method that
 // writes) would wait for the writer that f holds.
 func (s *DB) tx(ctx context.Context, f func(*sql.Tx) error) error {
+	return s.writeTx(ctx, true, f)
+}
+
+// txAppend is tx for writes that only append rows no other write reads
+// back in its decisions (webhook intake into the inbox): on PostgreSQL
+// they don't wait for other instances' writes. Within this process they
+// still take the writer in turn.
+func (s *DB) txAppend(ctx context.Context, f func(*sql.Tx) error) error {
+	return s.writeTx(ctx, false, f)
+}
+
+func (s *DB) writeTx(ctx context.Context, installationWide bool, f func(*sql.Tx) error) error {
 	if err := s.lockWriter(ctx); err != nil {
 		return err
 	}
@@ -193,7 +215,7 @@ func (s *DB) tx(ctx context.Context, f func(*sql.Tx) error) error {
 	if err != nil {
 		return err
 	}
-	if s.pg {
+	if s.pg && installationWide {
 		// Every instance's writes take their turn (pg.go).
 		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(?)`, writerLock); err != nil {
 			tx.Rollback()

@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 )
 
@@ -41,6 +42,28 @@ func BenchmarkOptInSubmit(b *testing.B) {
 			b.Fatalf("status %d", w.Code)
 		}
 	}
+}
+
+// BenchmarkOptInSubmitParallel posts new numbers from 16 goroutines per
+// CPU at once, as under load: concurrent posts share their commits.
+func BenchmarkOptInSubmitParallel(b *testing.B) {
+	e := benchEnv(b)
+	var next atomic.Int64
+	b.SetParallelism(16)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			form := url.Values{"phone": {fmt.Sprintf("+49151%08d", next.Add(1))}, "category": {"offers", "order_updates"}, "lang": {"en"}}
+			req := httptest.NewRequest("POST", "/optin", strings.NewReader(form.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			w := httptest.NewRecorder()
+			e.srv.ServeHTTP(w, req)
+			if w.Code != http.StatusSeeOther {
+				b.Errorf("status %d", w.Code)
+				return
+			}
+		}
+	})
 }
 
 func BenchmarkOptInForm(b *testing.B) {

@@ -7,12 +7,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/optin/optin/consent"
+	"github.com/optin/optin/store/storetest"
 	"github.com/optin/optin/web/whatsapp"
 )
 
@@ -21,7 +21,7 @@ import (
 // They share the session key and link key, as instances must.
 func twoEnvs(t *testing.T, mutate ...func(*Config, *consent.Config)) (a, b *env) {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "optin.db")
+	path := storetest.DSN(t) // PostgreSQL under OPTIN_TEST_ENGINE=postgres (.ci/run)
 	key := []byte(strings.Repeat("k", 64))
 	m := append([]func(*Config, *consent.Config){func(c *Config, _ *consent.Config) { c.SessionKey = key }}, mutate...)
 	a = newEnvAt(t, path, m...)

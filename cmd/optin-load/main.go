@@ -6,6 +6,7 @@
 //	optin-load check --key KEY [--url URL] [--phone P] [--category C] [--n …] [--c …] [--duration …]
 //	optin-load suite --secret S --key KEY [--url URL] [--conns 32,64] [--n …] [--duration 5s]
 //	optin-load seed --db FILE [--contacts 1000000] [--events 5000000]
+//	optin-load csv --db FILE [--rows 200000] [--prefix +49152] [--first 0]
 package main
 
 import (
@@ -60,6 +61,10 @@ func usage(w io.Writer) {
   optin-load seed --db FILE [--contacts 1000000] [--events 5000000] [--batch 20000] [--seed 1]
         fill a new database file with made-up contacts, consents and a valid
         hash chain of events, for measuring at size (no server needed)
+  optin-load csv --db FILE [--rows 200000] [--prefix +49152] [--first 0] [--export=true] [--import=true]
+        the admin console's CSV paths in this process on FILE: both exports
+        (rows/s), then an import of --rows new rows: dry run, then the run,
+        with its progress (it writes to FILE: use a copy)
 
 Each command first runs the same load against an echo server in this process
 (127.0.0.1, random port), then against optin, then the echo again, and prints
@@ -93,6 +98,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return checkCmd(ctx, args[1:], getenv, stdout, stderr)
 	case "seed":
 		return seedCmd(ctx, args[1:], stdout, stderr)
+	case "csv":
+		return csvCmd(ctx, args[1:], stdout, stderr)
 	case "suite":
 		return suiteCmd(ctx, args[1:], getenv, stdout, stderr)
 	case "help", "-h", "-help", "--help":

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"net/url"
 	"os"
 	"os/exec"
@@ -177,6 +178,11 @@ func TestInstancesOnPostgres(t *testing.T) {
 		t.Errorf("%d contacts and %d opted-in consents stored, want 130 and 130", contacts, optedIn)
 	}
 	got := sentTo()
+	prefixes := map[string]int{}
+	for to := range got {
+		prefixes[to[:min(len(to), 8)]]++
+	}
+	t.Logf("recipients by prefix (read: receipts): %v", prefixes)
 	for to, k := range got {
 		if k > 1 {
 			t.Errorf("%s got %d messages, want one", to, k)
@@ -190,11 +196,112 @@ func TestInstancesOnPostgres(t *testing.T) {
 	var unknown, sent int
 	db.SQL().QueryRow(`SELECT count(*) FROM outbox WHERE status = 'unknown'`).Scan(&unknown)
 	db.SQL().QueryRow(`SELECT count(*) FROM outbox WHERE status = 'sent'`).Scan(&sent)
-	t.Logf("%d sent, %d unknown (in flight when the instance died), %d requests at the provider", sent, unknown, len(got))
+	t.Logf("%d sent, %d unknown (in flight when the instance died), %d distinct recipients at the provider", sent, unknown, len(got))
 
 	var out strings.Builder
 	if err := run(context.Background(), []string{"audit", "verify", "--db", dsn}, func(string) string { return "" },
 		nil, &out, io.Discard); err != nil {
 		t.Errorf("optin audit verify: %v\n%s", err, out.String())
+	}
+}
+
+// TestSettingsAndSessionsAcrossInstances: two optin servers on one
+// PostgreSQL database. A setting saved on one is in force on the other
+// within the change poll (500 ms); a user revoked on one is signed out on
+// both. The elapsed time is logged, not asserted (the machine's load would
+// make any bound flaky); the poll interval is what bounds it.
+func TestSettingsAndSessionsAcrossInstances(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts servers")
+	}
+	t.Parallel()
+	ctx := context.Background()
+	dsn := storetest.Postgres(t)
+	const password = "correct horse battery staple"
+	for _, u := range []struct{ email, role string }{{"ops@example.com", "admin"}, {"viewer@example.com", "viewer"}} {
+		if err := run(ctx, []string{"admin", "add", u.email, "--role", u.role, "--db", dsn}, func(string) string { return "" },
+			strings.NewReader(password+"\n"), io.Discard, io.Discard); err != nil {
+			t.Fatal(err)
+		}
+	}
+	env := baseEnv(t, "sandbox", "")
+	env["OPTIN_DB"] = dsn
+	a, b := startOptin(t, env), startOptin(t, env)
+
+	signIn := func(base, email string) *http.Client {
+		t.Helper()
+		jar, _ := cookiejar.New(nil)
+		c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		resp, err := c.PostForm(base+"/admin/login", url.Values{"email": {email}, "password": {password}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("sign-in of %s: status %d, want 303", email, resp.StatusCode)
+		}
+		return c
+	}
+	page := func(c *http.Client, u string) (int, string) {
+		t.Helper()
+		resp, err := c.Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(body)
+	}
+	admin := signIn(a, "ops@example.com")
+	viewer := signIn(b, "viewer@example.com") // its cookie serves on a as well: one installation
+	for _, base := range []string{a, b} {
+		if code, _ := page(viewer, base+"/admin/"); code != http.StatusOK {
+			t.Fatalf("viewer on %s: status %d, want 200", base, code)
+		}
+	}
+
+	// The daily cap saved on a, shown by b's settings page.
+	resp, err := admin.PostForm(a+"/admin/settings", url.Values{"daily_cap": {"4321"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("save settings on a: status %d, want 303", resp.StatusCode)
+	}
+	saved := time.Now()
+	waitFor(t, 30*time.Second, "b to show a's daily cap", func() bool {
+		_, body := page(viewer, b+"/admin/settings")
+		return strings.Contains(body, `value="4321"`)
+	})
+	t.Logf("a's setting was in force on b %v after a saved it", time.Since(saved).Round(time.Millisecond))
+
+	// The viewer revoked on a: signed out on a and on b.
+	db, err := store.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var id int64
+	if err := db.SQL().QueryRow(`SELECT id FROM admin_users WHERE email = ?`, "viewer@example.com").Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	resp, err = admin.PostForm(fmt.Sprintf("%s/admin/users/%d/revoke", a, id), url.Values{"confirm": {"yes"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("revoke on a: status %d, want 303", resp.StatusCode)
+	}
+	for _, base := range []string{a, b} {
+		resp, err := viewer.Get(base + "/admin/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), "/admin/login") {
+			t.Errorf("revoked viewer on %s: status %d to %q, want 303 to the sign-in page", base, resp.StatusCode, resp.Header.Get("Location"))
+		}
 	}
 }

@@ -1,0 +1,198 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Shared commits for independent write transactions (form posts): the
+// transactions waiting for the writer at one moment run one after the other
+// inside one database transaction, each in a savepoint of its own, and
+// commit together. Each caller returns only after that commit, so an
+// answered form post is stored. A transaction function that fails is rolled
+// back to its savepoint and gets its error; the others go on and commit.
+// If the commit fails, every caller of the group gets the error.
+//
+// A statement interrupted by its context rolls back SQLite's whole
+// transaction, so the functions run with their caller's context detached
+// from its cancellation (context.WithoutCancel): a client going away while
+// its turn runs cannot undo the others' work. A caller that goes away
+// before its turn is dropped and never runs.
+//
+// Savepoints (SAVEPOINT, ROLLBACK TO SAVEPOINT, RELEASE SAVEPOINT) are
+// the same in SQLite and PostgreSQL.
+
+// sharedMax bounds a group; sharedWindow is how long the first call of a
+// group waits for others that are on their way (no longer once every
+// waiting call is in it, so a lone call does not wait).
+const (
+	sharedMax    = 64
+	sharedWindow = time.Millisecond
+)
+
+type sharedReq struct {
+	ctx     context.Context
+	f       func(ctx context.Context, tx *sql.Tx) error
+	err     error
+	done    chan struct{}
+	waiting atomic.Bool
+}
+
+type sharer struct {
+	s        *DB
+	in       chan *sharedReq
+	waiting  atomic.Int64
+	quit     chan struct{}
+	stopOnce sync.Once
+	done     chan struct{}
+}
+
+// txShared runs f in a write transaction shared with the other calls of
+// txShared waiting at the same time, in a savepoint of its own (see
+// above). f gets ctx without its cancellation and must use only tx.
+func (s *DB) txShared(ctx context.Context, f func(ctx context.Context, tx *sql.Tx) error) error {
+	s.sharedOnce.Do(func() {
+		s.shared = &sharer{s: s, in: make(chan *sharedReq, sharedMax), quit: make(chan struct{}), done: make(chan struct{})}
+		go s.shared.run()
+	})
+	return s.shared.do(ctx, f)
+}
+
+func (c *sharer) do(ctx context.Context, f func(context.Context, *sql.Tx) error) error {
+	r := &sharedReq{ctx: ctx, f: f, done: make(chan struct{})}
+	r.waiting.Store(true)
+	c.waiting.Add(1)
+	defer c.answered(r)
+	select {
+	case c.in <- r:
+	case <-c.done:
+		return errClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	// Once handed over, wait for the answer even if ctx ends: the write
+	// may be committed, and the caller must not report it failed.
+	select {
+	case <-r.done:
+		return r.err
+	case <-c.done:
+		select {
+		case <-r.done:
+			return r.err
+		default:
+			return errClosed
+		}
+	}
+}
+
+func (c *sharer) answered(r *sharedReq) {
+	if r.waiting.Swap(false) {
+		c.waiting.Add(-1)
+	}
+}
+
+// stop runs what was handed over and ends the sharer.
+func (c *sharer) stop() {
+	c.stopOnce.Do(func() { close(c.quit) })
+	<-c.done
+}
+
+func (c *sharer) run() {
+	defer close(c.done)
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	for {
+		var group []*sharedReq
+		select {
+		case r := <-c.in:
+			group = append(group, r)
+		case <-c.quit:
+			for {
+				select {
+				case r := <-c.in:
+					group = append(group, r)
+					continue
+				default:
+				}
+				break
+			}
+			if len(group) > 0 {
+				c.commit(group)
+			}
+			return
+		}
+		timer.Reset(sharedWindow)
+	collect:
+		for len(group) < sharedMax && int64(len(group)) < c.waiting.Load() {
+			select {
+			case r := <-c.in:
+				group = append(group, r)
+			case <-timer.C:
+				break collect
+			}
+		}
+		timer.Stop()
+		c.commit(group)
+	}
+}
+
+// commit runs the group's functions, each in its savepoint, in one
+// transaction, and answers each call.
+func (c *sharer) commit(group []*sharedReq) {
+	live := group[:0:0]
+	for _, r := range group {
+		if err := r.ctx.Err(); err != nil { // gone before its turn: never runs
+			r.err = err
+			close(r.done)
+			continue
+		}
+		live = append(live, r)
+	}
+	if len(live) == 0 {
+		return
+	}
+	ctx := context.Background()
+	err := c.s.tx(ctx, func(tx *sql.Tx) error {
+		if len(live) == 1 { // alone: no savepoint needed, its error rolls back the transaction
+			r := live[0]
+			r.err = r.run(tx)
+			return r.err
+		}
+		for _, r := range live {
+			if _, err := tx.ExecContext(ctx, `SAVEPOINT shared`); err != nil {
+				return err
+			}
+			if r.err = r.run(tx); r.err != nil {
+				if _, err := tx.ExecContext(ctx, `ROLLBACK TO SAVEPOINT shared`); err != nil {
+					return err
+				}
+			}
+			if _, err := tx.ExecContext(ctx, `RELEASE SAVEPOINT shared`); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	for _, r := range live {
+		if err != nil && r.err == nil {
+			r.err = err
+		}
+		close(r.done)
+	}
+}
+
+// run calls r's function in tx. A panic in it (a bug) fails that call
+// alone, as it would have failed only its own request before the calls
+// shared a goroutine, rather than the process.
+func (r *sharedReq) run(tx *sql.Tx) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("store: panic in a shared transaction: %v", p)
+		}
+	}()
+	return r.f(context.WithoutCancel(r.ctx), tx)
+}
