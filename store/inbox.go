@@ -111,42 +111,7 @@ func (c *committer) stop() {
 
 func (c *committer) run() {
 	defer close(c.done)
-	timer := time.NewTimer(time.Hour)
-	timer.Stop()
-	for {
-		var batch []*inboxReq
-		select {
-		case r := <-c.in:
-			batch = append(batch, r)
-		case <-c.quit:
-			// Commit what was handed over before closing.
-			for {
-				select {
-				case r := <-c.in:
-					batch = append(batch, r)
-					continue
-				default:
-				}
-				break
-			}
-			if len(batch) > 0 {
-				c.commit(batch)
-			}
-			return
-		}
-		timer.Reset(groupWindow)
-	collect:
-		for len(batch) < groupMax && int64(len(batch)) < c.waiting.Load() {
-			select {
-			case r := <-c.in:
-				batch = append(batch, r)
-			case <-timer.C:
-				break collect
-			}
-		}
-		timer.Stop()
-		c.commit(batch)
-	}
+	gather(c.in, c.quit, groupWindow, groupMax, &c.waiting, c.commit)
 }
 
 // commit stores batch in one transaction and answers each call.

@@ -103,41 +103,7 @@ func (c *sharer) stop() {
 
 func (c *sharer) run() {
 	defer close(c.done)
-	timer := time.NewTimer(time.Hour)
-	timer.Stop()
-	for {
-		var group []*sharedReq
-		select {
-		case r := <-c.in:
-			group = append(group, r)
-		case <-c.quit:
-			for {
-				select {
-				case r := <-c.in:
-					group = append(group, r)
-					continue
-				default:
-				}
-				break
-			}
-			if len(group) > 0 {
-				c.commit(group)
-			}
-			return
-		}
-		timer.Reset(sharedWindow)
-	collect:
-		for len(group) < sharedMax && int64(len(group)) < c.waiting.Load() {
-			select {
-			case r := <-c.in:
-				group = append(group, r)
-			case <-timer.C:
-				break collect
-			}
-		}
-		timer.Stop()
-		c.commit(group)
-	}
+	gather(c.in, c.quit, sharedWindow, sharedMax, &c.waiting, c.commit)
 }
 
 // commit runs the group's functions, each in its savepoint, in one
