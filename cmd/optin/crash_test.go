@@ -8,10 +8,8 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
-	"os"
 	"os/exec"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -39,7 +37,6 @@ func TestKillWhileSendingNeverSendsTwice(t *testing.T) {
 		t.Skip("starts processes")
 	}
 	t.Parallel()
-	var mu sync.Mutex
 	arrived := make(chan struct{}, 100)
 	fake := newFakeProvider(t, func(n int, w http.ResponseWriter) bool {
 		arrived <- struct{}{}
@@ -49,29 +46,10 @@ func TestKillWhileSendingNeverSendsTwice(t *testing.T) {
 	env := baseEnv(t, "360dialog", fake.URL)
 	env["OPTIN_FORM_LIMIT"] = "0"
 
-	var cmds []*exec.Cmd
 	start := func() (*exec.Cmd, string) {
-		cmd := exec.Command(os.Args[0], "serve", "--addr", "127.0.0.1:0")
-		cmd.Env = append(os.Environ(), "OPTIN_TEST_BE_OPTIN=1")
-		for k, v := range env {
-			cmd.Env = append(cmd.Env, k+"="+v)
-		}
-		out, _ := cmd.StdoutPipe()
-		cmd.Stderr = io.Discard
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		mu.Lock()
-		cmds = append(cmds, cmd)
-		mu.Unlock()
-		return cmd, readURL(t, out)
+		i := startInstance(t, env)
+		return i.cmd, i.base
 	}
-	t.Cleanup(func() {
-		for _, c := range cmds {
-			c.Process.Kill()
-			c.Wait()
-		}
-	})
 
 	const people = 12
 	numbers := make([]string, people)

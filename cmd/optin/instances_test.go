@@ -7,8 +7,6 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
-	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"syscall"
@@ -18,31 +16,6 @@ import (
 	"github.com/optin/optin/store"
 	"github.com/optin/optin/store/storetest"
 )
-
-// instance is one optin process of a test.
-type instance struct {
-	cmd  *exec.Cmd
-	base string
-}
-
-// startInstance runs optin as a process of its own with env, so that it can
-// be killed with SIGKILL.
-func startInstance(t *testing.T, env map[string]string, extra ...string) *instance {
-	t.Helper()
-	cmd := exec.Command(os.Args[0], "serve", "--addr", "127.0.0.1:0")
-	cmd.Env = append(os.Environ(), "OPTIN_TEST_BE_OPTIN=1")
-	for k, v := range env {
-		cmd.Env = append(cmd.Env, k+"="+v)
-	}
-	cmd.Env = append(cmd.Env, extra...)
-	out, _ := cmd.StdoutPipe()
-	cmd.Stderr = io.Discard
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	return &instance{cmd: cmd, base: readURL(t, out)}
-}
 
 // TestInstancesOnPostgres runs three optin processes on one PostgreSQL
 // database, behind no proxy: each request goes to the instance the test

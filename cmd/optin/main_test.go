@@ -149,6 +149,31 @@ func startOptin(t *testing.T, env map[string]string) string {
 	return readURL(t, pr)
 }
 
+// instance is one optin process of a test.
+type instance struct {
+	cmd  *exec.Cmd
+	base string
+}
+
+// startInstance runs optin as a process of its own with env, so that it can
+// be killed with SIGKILL.
+func startInstance(t *testing.T, env map[string]string, extra ...string) *instance {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "serve", "--addr", "127.0.0.1:0")
+	cmd.Env = append(os.Environ(), "OPTIN_TEST_BE_OPTIN=1")
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	cmd.Env = append(cmd.Env, extra...)
+	out, _ := cmd.StdoutPipe()
+	cmd.Stderr = io.Discard
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	return &instance{cmd: cmd, base: readURL(t, out)}
+}
+
 // readURL reads optin's stdout until it says where it listens.
 func readURL(t *testing.T, r io.Reader) string {
 	t.Helper()
@@ -317,18 +342,8 @@ func TestCrashBetweenCommitAndSend(t *testing.T) {
 	env := baseEnv(t, "360dialog", fake.URL)
 
 	start := func() (*exec.Cmd, string) {
-		cmd := exec.Command(os.Args[0], "serve", "--addr", "127.0.0.1:0")
-		cmd.Env = append(os.Environ(), "OPTIN_TEST_BE_OPTIN=1")
-		for k, v := range env {
-			cmd.Env = append(cmd.Env, k+"="+v)
-		}
-		out, _ := cmd.StdoutPipe()
-		cmd.Stderr = io.Discard
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-		return cmd, readURL(t, out)
+		i := startInstance(t, env)
+		return i.cmd, i.base
 	}
 
 	cmd, base := start()
