@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -53,15 +52,11 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// testDSN returns a new, empty database for t on the engine of this run:
-// an SQLite file in t's directory, or a PostgreSQL database dropped when t
-// ends.
+// testDSN returns a new, empty database for t on the engine of this run
+// (storetest.DSN: the child run has OPTIN_TEST_ENGINE=postgres).
 func testDSN(t testing.TB) string {
 	t.Helper()
-	if engine == "postgres" {
-		return storetest.Postgres(t)
-	}
-	return filepath.Join(t.TempDir(), "optin.db")
+	return storetest.DSN(t)
 }
 
 // sqliteOnly skips t on PostgreSQL: it tests SQLite's file itself.
