@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 )
@@ -98,16 +99,10 @@ func TestBrowserAdminCSV(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`[data-testid="import-run"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="import-progress"]`)),
 	)
-	// The page reloads itself when the import ends (static/js/admin-import.js):
-	// a poll running just then sees its page go, and polls the new one.
-	for try := 1; ; try++ {
-		err = chromedp.Do(ctx, chromedp.Poll[chromedp.Void](
-			`document.querySelector('[data-testid="import-job"]')?.dataset.importStatus === "done"`))
-		if err == nil || try == 5 || !strings.Contains(err.Error(), "navigated or closed") {
-			break
-		}
-	}
 	if err != nil {
+		t.Fatalf("import start: %v", err)
+	}
+	if err := pollThroughReloads(ctx, `document.querySelector('[data-testid="import-job"]')?.dataset.importStatus === "done"`); err != nil {
 		t.Fatalf("import run: %v", err)
 	}
 	screenshot(t, ctx, "admin-csv-imported")
@@ -118,4 +113,25 @@ func TestBrowserAdminCSV(t *testing.T) {
 	if code, body := apiGet(t, base, key, "/api/v1/contacts/%2B4915112345671"); code != 200 || !strings.Contains(body, `"source":"import"`) {
 		t.Errorf("imported contact: %d %s", code, body)
 	}
+}
+
+// pollThroughReloads waits until expr is true on a page that reloads itself
+// (the import page does when its import ends, static/js/admin-import.js).
+// A poll running just then loses its page; Chromium says so in more than one
+// way ("navigated or closed", "Cannot find context with specified id"), and
+// the poll starts again on the new page.
+func pollThroughReloads(ctx context.Context, expr string) error {
+	var err error
+	for try := 1; try <= 10; try++ {
+		err = chromedp.Do(ctx, chromedp.Poll[chromedp.Void](expr))
+		if err == nil || ctx.Err() != nil {
+			return err
+		}
+		msg := err.Error()
+		if !strings.Contains(msg, "navigated or closed") && !strings.Contains(msg, "Cannot find context") {
+			return err
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return err
 }
