@@ -254,3 +254,76 @@ func TestImportBatchRefusesPending(t *testing.T) {
 		t.Errorf("dry run: %+v, %v; want ErrPending", outs, err)
 	}
 }
+
+// TestImportFiles follows an import's file: kept apart from its job while
+// the job waits or runs, readable by ImportData, and gone once the job
+// ends or when it was left unconfirmed for a day; the job's counts change
+// without touching it.
+func TestImportFiles(t *testing.T) {
+	t.Parallel()
+	db := openTest(t)
+	ctx := context.Background()
+	file := []byte("number,category,state\n+4915200000001,offers,opted_in\n")
+	job := func(at time.Time) int64 {
+		id, err := db.CreateImportJob(ctx, consent.ImportJob{Actor: "admin:a@example.com", Filename: "a.csv", Total: 1, CreatedAt: at}, file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	dataOf := func(id int64) string {
+		t.Helper()
+		b, err := db.ImportData(ctx, id)
+		if err != nil {
+			t.Fatalf("import data of %d: %v", id, err)
+		}
+		return string(b)
+	}
+	files := func() (n int) {
+		t.Helper()
+		if err := db.SQL().QueryRow(`SELECT count(*) FROM import_files`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+
+	run := job(t0)
+	if got := dataOf(run); got != string(file) {
+		t.Fatalf("data = %q", got)
+	}
+	if err := db.StartImportJob(ctx, run, t0); err != nil {
+		t.Fatal(err)
+	}
+	w := write("+4915200000001", "offers", consent.OptedIn, t0)
+	w.Evidence = consent.Evidence{Source: consent.SourceImport, Actor: "admin:a@example.com"}
+	if err := db.ImportBatch(ctx, run, []consent.ImportItem{{Row: 2, Write: w}}, t0); err != nil {
+		t.Fatal(err)
+	}
+	if j, err := db.ImportJob(ctx, run); err != nil || j.Processed != 1 || j.Applied != 1 {
+		t.Fatalf("job after a batch = %+v, %v", j, err)
+	}
+	if got := dataOf(run); got != string(file) {
+		t.Fatalf("data after a batch = %q", got)
+	}
+	if err := db.FinishImportJob(ctx, run, consent.ImportDone, "", t0); err != nil {
+		t.Fatal(err)
+	}
+	if got := dataOf(run); got != "" {
+		t.Errorf("a finished job keeps its file: %q", got)
+	}
+
+	left := job(t0)
+	if files() != 1 {
+		t.Fatalf("files = %d, want the waiting job's", files())
+	}
+	next := job(t0.Add(25 * time.Hour))
+	if j, err := db.ImportJob(ctx, left); err != nil || j.Status != consent.ImportFailed || dataOf(left) != "" {
+		t.Errorf("job left unconfirmed for a day: %+v, %v, data %q", j, err, dataOf(left))
+	}
+	if files() != 1 || dataOf(next) != string(file) {
+		t.Errorf("files = %d, the new job's data %q", files(), dataOf(next))
+	}
+	if _, err := db.ImportData(ctx, 9999); !errors.Is(err, consent.ErrNotFound) {
+		t.Errorf("data of no job: %v, want ErrNotFound", err)
+	}
+}

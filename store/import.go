@@ -25,14 +25,23 @@ func (s *DB) CreateImportJob(ctx context.Context, j consent.ImportJob, data []by
 	var id int64
 	err = s.tx(ctx, func(tx *sql.Tx) error {
 		now := ts(j.CreatedAt)
-		if _, err := tx.ExecContext(ctx, `UPDATE import_jobs SET data = x'', status = 'failed', error = 'not confirmed within a day',
-			finished_at = ?, updated_at = ? WHERE status = 'checked' AND created_at < ?`,
-			now, now, ts(j.CreatedAt.Add(-24*time.Hour))); err != nil {
+		stale := ts(j.CreatedAt.Add(-24 * time.Hour))
+		if _, err := tx.ExecContext(ctx, `DELETE FROM import_files WHERE job_id IN
+			(SELECT id FROM import_jobs WHERE status = 'checked' AND created_at < ?)`, stale); err != nil {
 			return err
 		}
-		return tx.QueryRowContext(ctx, `INSERT INTO import_jobs (actor, filename, status, data, total, applied, unchanged, refused,
-			problems, created_at, updated_at) VALUES (?, ?, 'checked', ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-			j.Actor, j.Filename, data, j.Total, j.Applied, j.Unchanged, j.Refused, string(problems), now, now).Scan(&id)
+		if _, err := tx.ExecContext(ctx, `UPDATE import_jobs SET status = 'failed', error = 'not confirmed within a day',
+			finished_at = ?, updated_at = ? WHERE status = 'checked' AND created_at < ?`, now, now, stale); err != nil {
+			return err
+		}
+		err := tx.QueryRowContext(ctx, `INSERT INTO import_jobs (actor, filename, status, total, applied, unchanged, refused,
+			problems, created_at, updated_at) VALUES (?, ?, 'checked', ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			j.Actor, j.Filename, j.Total, j.Applied, j.Unchanged, j.Refused, string(problems), now, now).Scan(&id)
+		if err != nil || len(data) == 0 {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO import_files (job_id, data) VALUES (?, ?)`, id, data)
+		return err
 	})
 	return id, mapErr("create import job", err)
 }
@@ -68,7 +77,8 @@ func (s *DB) ImportJob(ctx context.Context, id int64) (consent.ImportJob, error)
 // ImportData returns the file of an import job.
 func (s *DB) ImportData(ctx context.Context, id int64) ([]byte, error) {
 	var data []byte
-	err := s.r.QueryRowContext(ctx, `SELECT data FROM import_jobs WHERE id = ?`, id).Scan(&data)
+	err := s.r.QueryRowContext(ctx, `SELECT coalesce((SELECT data FROM import_files WHERE job_id = j.id), x'')
+		FROM import_jobs j WHERE j.id = ?`, id).Scan(&data)
 	return data, mapErr("import data", err)
 }
 
@@ -186,8 +196,14 @@ func (s *DB) ImportBatch(ctx context.Context, id int64, items []consent.ImportIt
 
 // FinishImportJob ends a job and empties its file.
 func (s *DB) FinishImportJob(ctx context.Context, id int64, status consent.ImportStatus, msg string, now time.Time) error {
-	_, err := s.execW(ctx, `UPDATE import_jobs SET status = ?, error = ?, data = x'', finished_at = ?, updated_at = ?
-		WHERE id = ?`, string(status), msg, ts(now), ts(now), id)
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM import_files WHERE job_id = ?`, id); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE import_jobs SET status = ?, error = ?, finished_at = ?, updated_at = ?
+			WHERE id = ?`, string(status), msg, ts(now), ts(now), id)
+		return err
+	})
 	return mapErr("finish import job", err)
 }
 
