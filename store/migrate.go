@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io/fs"
 	"sort"
@@ -135,6 +136,28 @@ func (s *DB) migrateFrom(ctx context.Context, fsys fs.FS) error {
 	if err := s.checkPreLedger(ctx); err != nil {
 		return err
 	}
+	if !s.pg {
+		// A migration that rebuilds a table (SQLite cannot change a
+		// constraint in place) drops the old one, which the foreign keys of
+		// other tables reference: SQLite's documented way is to turn them
+		// off around the change and check them before it commits. The
+		// writer has one connection, and the pragma is a no-op inside a
+		// transaction, so it is set here, between them.
+		//
+		// Such a rebuild also rewrites (secure_delete) every page of the old
+		// table inside the transaction, and SQLite journals each for the
+		// statement: with the writer's temp_store in memory, that journal
+		// held gigabytes of a large ledger in RAM. Migrations put it in a
+		// temporary file.
+		var temp int
+		if err := s.w.QueryRowContext(ctx, `PRAGMA temp_store`).Scan(&temp); err != nil {
+			return fmt.Errorf("store: migrations: %w", err)
+		}
+		if _, err := s.w.ExecContext(ctx, `PRAGMA foreign_keys = OFF; PRAGMA temp_store = FILE`); err != nil {
+			return fmt.Errorf("store: migrations: %w", err)
+		}
+		defer s.w.ExecContext(ctx, `PRAGMA foreign_keys = ON; PRAGMA temp_store = `+strconv.Itoa(temp))
+	}
 	for _, m := range all {
 		err := s.tx(ctx, func(tx *sql.Tx) error {
 			var name, sum string
@@ -142,6 +165,9 @@ func (s *DB) migrateFrom(ctx context.Context, fsys fs.FS) error {
 			switch {
 			case err == sql.ErrNoRows:
 				if _, err := tx.ExecContext(ctx, m.body); err != nil {
+					return err
+				}
+				if err := s.foreignKeysHold(ctx, tx); err != nil {
 					return err
 				}
 				_, err = tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at, checksum) VALUES (?, ?, ?, ?)`,
@@ -165,6 +191,25 @@ func (s *DB) migrateFrom(ctx context.Context, fsys fs.FS) error {
 		}
 	}
 	return nil
+}
+
+// foreignKeysHold fails when a row of SQLite's references a row that is
+// not there (after a migration ran with foreign keys off).
+func (s *DB) foreignKeysHold(ctx context.Context, tx *sql.Tx) error {
+	if s.pg {
+		return nil
+	}
+	var table, parent string
+	var rowid sql.NullInt64
+	var fk int
+	err := tx.QueryRowContext(ctx, `PRAGMA foreign_key_check`).Scan(&table, &rowid, &parent, &fk)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil
+	case err != nil:
+		return err
+	}
+	return fmt.Errorf("a row of %s (rowid %d) references a missing row of %s", table, rowid.Int64, parent)
 }
 
 // checkPreLedger refuses a database made by 0001_init.sql as it was in the

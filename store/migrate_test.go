@@ -4,11 +4,17 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"testing/fstest"
+	"time"
+
+	"github.com/optin/optin/consent"
 )
 
 // rawDB opens path without migrating.
@@ -84,5 +90,126 @@ func TestPreLedgerDatabaseRefused(t *testing.T) {
 	_, err = Open(context.Background(), path)
 	if err == nil || !strings.Contains(err.Error(), "hash chain") {
 		t.Fatalf("Open of a pre-ledger database: %v, want a refusal naming the hash chain", err)
+	}
+}
+
+// TestEventsHashMigration upgrades a database with a ledger from 0023 to
+// 0024, which rebuilds events without the UNIQUE on hash: every event is
+// still there with its hash, the chain verifies, the table is still
+// append-only, every foreign key still holds, and the hash has no index.
+func TestEventsHashMigration(t *testing.T) {
+	sqliteOnly(t, "rebuilds a SQLite table; PostgreSQL's 0024 drops the constraint in place")
+	t.Parallel()
+	ctx := context.Background()
+	dir := t.TempDir()
+
+	// A ledger made by today's store: opt-ins, an opt-out, an erasure.
+	src, err := Open(ctx, filepath.Join(dir, "src.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 30 {
+		phone := "+49151000000" + strconv.Itoa(10+i)
+		if _, err := src.RecordConsent(ctx, write(phone, "offers", consent.OptedIn, t0)); err != nil {
+			t.Fatal(err)
+		}
+		if i%3 == 0 {
+			if _, err := src.RecordConsent(ctx, write(phone, "offers", consent.OptedOut, t0.Add(time.Minute))); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	c, err := src.ContactByPhone(ctx, "+4915100000010")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := src.EraseContact(ctx, c.ID, consent.Tombstone{PhoneHash: "hash+4915100000010", Reason: "api",
+		At: t0.Add(time.Hour), Event: consent.EventErased, Source: consent.SourceAPI}); err != nil {
+		t.Fatal(err)
+	}
+	src.Close()
+
+	// The same rows in a database migrated up to 0023.
+	path := filepath.Join(dir, "old.db")
+	old := rawDB(t, path)
+	before := fstest.MapFS{}
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range names {
+		if filepath.Base(name) < "0024" {
+			body, _ := fs.ReadFile(migrations, name)
+			before[name] = &fstest.MapFile{Data: body}
+		}
+	}
+	if err := old.migrateFrom(ctx, before); err != nil {
+		t.Fatal(err)
+	}
+	var unique int
+	old.w.QueryRow(`SELECT count(*) FROM pragma_index_list('events') WHERE "unique" = 1`).Scan(&unique)
+	if unique != 1 {
+		t.Fatalf("before 0024 events has %d unique indexes, want 1 (hash)", unique)
+	}
+	if _, err := old.w.Exec(`ATTACH DATABASE ? AS src`, filepath.Join(dir, "src.db")); err != nil {
+		t.Fatal(err)
+	}
+	for _, table := range []string{"contacts", "wordings", "events", "consents", "tombstones"} {
+		if _, err := old.w.Exec(`INSERT OR IGNORE INTO main.` + table + ` SELECT * FROM src.` + table); err != nil {
+			t.Fatalf("copy %s: %v", table, err)
+		}
+	}
+	var want []string
+	rows, err := old.w.Query(`SELECT id || ' ' || hash FROM events ORDER BY id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var s string
+		rows.Scan(&s)
+		want = append(want, s)
+	}
+	rows.Close()
+	old.w.Close()
+
+	db, err := Open(ctx, path)
+	if err != nil {
+		t.Fatalf("open runs 0024: %v", err)
+	}
+	t.Cleanup(func() { db.Close() })
+	var got []string
+	rows, err = db.w.Query(`SELECT id || ' ' || hash FROM events ORDER BY id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var s string
+		rows.Scan(&s)
+		got = append(got, s)
+	}
+	rows.Close()
+	if len(got) < 40 || !slices.Equal(got, want) {
+		t.Fatalf("events after 0024: %d, before %d (or they differ)", len(got), len(want))
+	}
+	rep, err := db.VerifyLedger(ctx, t0.Add(2*time.Hour))
+	if err != nil || !rep.OK() || rep.Verified != len(want) {
+		t.Fatalf("ledger after 0024: %+v, %v", rep, err)
+	}
+	if _, err := db.w.Exec(`UPDATE events SET state = 'opted_out' WHERE id = 2`); err == nil || !strings.Contains(err.Error(), "append-only") {
+		t.Errorf("update after 0024: %v, want append-only", err)
+	}
+	if _, err := db.w.Exec(`DELETE FROM events WHERE id = 2`); err == nil || !strings.Contains(err.Error(), "append-only") {
+		t.Errorf("delete after 0024: %v, want append-only", err)
+	}
+	var fkOff, hashIndexed int
+	db.w.QueryRow(`SELECT count(*) FROM pragma_foreign_key_check`).Scan(&fkOff)
+	db.w.QueryRow(`SELECT count(*) FROM pragma_index_list('events') il, pragma_index_info(il.name) ii WHERE ii.name = 'hash'`).Scan(&hashIndexed)
+	if fkOff != 0 || hashIndexed != 0 {
+		t.Errorf("after 0024: %d foreign key violations, %d indexes on hash; want 0, 0", fkOff, hashIndexed)
+	}
+	var fk int
+	db.w.QueryRow(`PRAGMA foreign_keys`).Scan(&fk)
+	if fk != 1 {
+		t.Error("foreign keys stay off after the migrations")
 	}
 }
