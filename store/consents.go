@@ -108,8 +108,14 @@ func (s *DB) Consents(ctx context.Context, contactID int64) ([]consent.Consent, 
 const newContactID = `max(coalesce((SELECT max(id) FROM contacts), 0), coalesce((SELECT max(contact_id) FROM events), 0)) + 1`
 
 // ensureWording stores w unless a wording with its hash exists, numbering
-// it as the next version of its kind and language.
+// it as the next version of its kind and language. Nearly every call finds
+// it stored (every form post records the form's wording), so it looks by
+// hash first: the insert's max(version) reads every wording of the kind.
 func (s *DB) ensureWording(ctx context.Context, tx *sql.Tx, w consent.Wording, at time.Time) error {
+	var known bool
+	if err := s.queryRow(ctx, tx, `SELECT EXISTS (SELECT 1 FROM wordings WHERE hash = ?)`, w.Hash).Scan(&known); err != nil || known {
+		return err
+	}
 	_, err := s.exec(ctx, tx, `
 		INSERT INTO wordings (hash, kind, lang, version, text, created_at)
 		SELECT ?, ?, ?, coalesce(max(version), 0) + 1, ?, ?
