@@ -385,3 +385,27 @@ func TestSearchContactsCategoryStatePages(t *testing.T) {
 		t.Fatalf("forward: %v in %d pages, want %v in 4", walked, len(pages), all)
 	}
 }
+
+// TestMatchUnknownPlan: a status report for a message optin has no
+// provider id for reads the recipient's messages in doubt by their partial
+// index, not every message without a provider id (the whole queue).
+func TestMatchUnknownPlan(t *testing.T) {
+	sqliteOnly(t, "reads SQLite's query plan")
+	t.Parallel()
+	db := openTest(t)
+	rows, err := db.w.Query(`EXPLAIN QUERY PLAN `+db.matchUnknownQuery(), "4915100000000", "+4915100000000", "2026")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var plan strings.Builder
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		rows.Scan(&id, &parent, &unused, &detail)
+		plan.WriteString(detail + "\n")
+	}
+	if !strings.Contains(plan.String(), "USING INDEX outbox_unknown") || strings.Contains(plan.String(), "SCAN") {
+		t.Errorf("plan:\n%s\nwant the outbox read by outbox_unknown, nothing scanned", plan.String())
+	}
+}
