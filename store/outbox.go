@@ -12,6 +12,11 @@ import (
 	"github.com/optin/optin/consent"
 )
 
+// claimExpiredQuery turns the sends whose lease ended (at or before the
+// second argument) to unknown: the provider may have accepted them.
+const claimExpiredQuery = `UPDATE outbox SET status = 'unknown', updated_at = ?
+	WHERE status = 'sending' AND next_attempt_at <= ?`
+
 // ClaimDue leases up to limit messages that are queued and due, and returns
 // them with their attempt counted. A message still "sending" when its lease
 // ends was cut off mid-send (the provider may have accepted it): it becomes
@@ -19,8 +24,7 @@ import (
 func (s *DB) ClaimDue(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]consent.OutboxMessage, error) {
 	var out []consent.OutboxMessage
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `UPDATE outbox SET status = 'unknown', updated_at = ?
-			WHERE status = 'sending' AND next_attempt_at <= ?`, ts(now), ts(now)); err != nil {
+		if _, err := s.exec(ctx, tx, claimExpiredQuery, ts(now), ts(now)); err != nil {
 			return err
 		}
 		rows, err := tx.QueryContext(ctx, `

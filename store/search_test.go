@@ -409,3 +409,26 @@ func TestMatchUnknownPlan(t *testing.T) {
 		t.Errorf("plan:\n%s\nwant the outbox read by outbox_unknown, nothing scanned", plan.String())
 	}
 }
+
+// TestClaimDuePlan: a claim of the outbox finds the sends whose lease ran
+// out by their index, without reading the queue.
+func TestClaimDuePlan(t *testing.T) {
+	sqliteOnly(t, "reads SQLite's query plan")
+	t.Parallel()
+	db := openTest(t)
+	rows, err := db.w.Query(`EXPLAIN QUERY PLAN `+claimExpiredQuery, "2026", "2026")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var plan strings.Builder
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		rows.Scan(&id, &parent, &unused, &detail)
+		plan.WriteString(detail + "\n")
+	}
+	if !strings.Contains(plan.String(), "INDEX outbox_sending") || strings.Contains(plan.String(), "SCAN") {
+		t.Errorf("plan:\n%s\nwant the outbox read by outbox_sending, nothing scanned", plan.String())
+	}
+}
