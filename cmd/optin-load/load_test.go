@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -257,5 +259,33 @@ func TestWebhookBody(t *testing.T) {
 	}
 	if got := string(webhookBody("abc", 7, 1)); !strings.Contains(got, `"id":"wamid.LOAD.abc.7"`) {
 		t.Errorf("webhookBody = %s, want id wamid.LOAD.abc.7", got)
+	}
+}
+
+// TestSettleInbox: the suite waits while optin's /metrics shows webhook
+// calls to process, stops waiting at zero or at its limit, and says why
+// when /metrics cannot tell.
+func TestSettleInbox(t *testing.T) {
+	t.Parallel()
+	var calls atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer tok" {
+			http.Error(w, "metrics need the bearer token", http.StatusUnauthorized)
+			return
+		}
+		pending := max(0, 3-calls.Add(1))
+		fmt.Fprintf(w, "# TYPE optin_webhook_inbox_pending gauge\noptin_webhook_inbox_pending %d\n", pending)
+	}))
+	defer srv.Close()
+	ctx := context.Background()
+	if _, pending, err := settleInbox(ctx, srv.URL, "tok", time.Minute); err != nil || pending != 0 || calls.Load() != 3 {
+		t.Errorf("settle: %d pending, %v, after %d reads; want 0, nil, 3", pending, err, calls.Load())
+	}
+	calls.Store(-100)
+	if _, pending, err := settleInbox(ctx, srv.URL, "tok", 300*time.Millisecond); err != nil || pending == 0 {
+		t.Errorf("settle past its limit: %d pending, %v; want some pending", pending, err)
+	}
+	if _, _, err := settleInbox(ctx, srv.URL, "", time.Minute); err == nil || !strings.Contains(err.Error(), "--metrics-token") {
+		t.Errorf("settle without the token: %v, want a hint at --metrics-token", err)
 	}
 }

@@ -39,6 +39,8 @@ func suiteCmd(ctx context.Context, args []string, getenv func(string) string, st
 	secret := fs.String("secret", getenv("OPTIN_WEBHOOK_SECRET"), "X-Optin-Secret value ($OPTIN_WEBHOOK_SECRET)")
 	key := fs.String("key", getenv("OPTIN_API_KEY"), "API key, from optin apikey create ($OPTIN_API_KEY)")
 	conns := fs.String("conns", "32,64", "concurrencies to measure, comma-separated")
+	settle := fs.Duration("settle", 60*time.Second, "before each optin run, wait up to this long for optin's webhook inbox to empty (its /metrics), so that a run does not measure the processing of the one before; 0: do not wait")
+	metricsToken := fs.String("metrics-token", getenv("OPTIN_METRICS_TOKEN"), "bearer token of optin's /metrics, if it has one ($OPTIN_METRICS_TOKEN)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -189,6 +191,17 @@ func suiteCmd(ctx context.Context, args []string, getenv func(string) string, st
 			}
 			if ctx.Err() != nil {
 				break
+			}
+			if strings.HasPrefix(r.name, "optin") && *settle > 0 {
+				waited, pending, err := settleInbox(ctx, base, *metricsToken, *settle)
+				switch {
+				case err != nil:
+					fmt.Fprintf(stdout, "  (not settled before %s: %v)\n", r.name, err)
+				case pending > 0:
+					fmt.Fprintf(stdout, "  (%s starts with %d webhook calls still to process after %s)\n", r.name, pending, waited.Round(time.Second))
+				case waited >= time.Second:
+					fmt.Fprintf(stdout, "  (waited %s for optin's inbox to empty before %s)\n", waited.Round(100*time.Millisecond), r.name)
+				}
 			}
 			if r.name == "optin check" && !optedIn {
 				if err := formOnce(ctx, base, checkPhone); err != nil {
@@ -403,4 +416,53 @@ func (b *baseline) Close() error {
 		close(b.in)
 	}
 	return errors.Join(err, b.db.Close())
+}
+
+// settleInbox waits, up to limit, until optin's /metrics says no webhook
+// call waits to be processed, and returns how long it waited and how many
+// still wait. Stored calls are processed after they are answered, so
+// without this a run after the webhook run measures that processing too.
+func settleInbox(ctx context.Context, base, token string, limit time.Duration) (time.Duration, int, error) {
+	start := time.Now()
+	for {
+		pending, err := inboxPending(ctx, base, token)
+		if err != nil || pending == 0 || time.Since(start) >= limit {
+			return time.Since(start), pending, err
+		}
+		select {
+		case <-ctx.Done():
+			return time.Since(start), pending, ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// inboxPending reads optin_webhook_inbox_pending from optin's /metrics.
+func inboxPending(ctx context.Context, base, token string) (int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/metrics", nil)
+	if err != nil {
+		return 0, err
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return 0, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return 0, fmt.Errorf("/metrics answered %s (--metrics-token?)", resp.Status)
+	}
+	for _, line := range strings.Split(string(body), "\n") {
+		if v, ok := strings.CutPrefix(line, "optin_webhook_inbox_pending "); ok {
+			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			return int(f), err
+		}
+	}
+	return 0, errors.New("/metrics has no optin_webhook_inbox_pending")
 }
