@@ -279,21 +279,10 @@ func TestSearchContactsNoOffset(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			rows, err := db.w.Query(`EXPLAIN QUERY PLAN `+query, args...)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer rows.Close()
-			var plan strings.Builder
-			for rows.Next() {
-				var id, parent, unused int
-				var detail string
-				rows.Scan(&id, &parent, &unused, &detail)
-				plan.WriteString(detail + "\n")
-			}
-			if !strings.Contains(plan.String(), tt.index) || strings.Contains(plan.String(), "TEMP B-TREE") ||
+			plan := queryPlan(t, db, query, args...)
+			if !strings.Contains(plan, tt.index) || strings.Contains(plan, "TEMP B-TREE") ||
 				strings.Contains(query, "OFFSET") {
-				t.Errorf("plan:\n%s\nwant a walk of %s with no sort", plan.String(), tt.index)
+				t.Errorf("plan:\n%s\nwant a walk of %s with no sort", plan, tt.index)
 			}
 		})
 	}
@@ -393,20 +382,9 @@ func TestMatchUnknownPlan(t *testing.T) {
 	sqliteOnly(t, "reads SQLite's query plan")
 	t.Parallel()
 	db := openTest(t)
-	rows, err := db.w.Query(`EXPLAIN QUERY PLAN `+db.matchUnknownQuery(), "4915100000000", "+4915100000000", "2026")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var plan strings.Builder
-	for rows.Next() {
-		var id, parent, unused int
-		var detail string
-		rows.Scan(&id, &parent, &unused, &detail)
-		plan.WriteString(detail + "\n")
-	}
-	if !strings.Contains(plan.String(), "USING INDEX outbox_unknown") || strings.Contains(plan.String(), "SCAN") {
-		t.Errorf("plan:\n%s\nwant the outbox read by outbox_unknown, nothing scanned", plan.String())
+	plan := queryPlan(t, db, db.matchUnknownQuery(), "4915100000000", "+4915100000000", "2026")
+	if !strings.Contains(plan, "USING INDEX outbox_unknown") || strings.Contains(plan, "SCAN") {
+		t.Errorf("plan:\n%s\nwant the outbox read by outbox_unknown, nothing scanned", plan)
 	}
 }
 
@@ -416,7 +394,16 @@ func TestClaimDuePlan(t *testing.T) {
 	sqliteOnly(t, "reads SQLite's query plan")
 	t.Parallel()
 	db := openTest(t)
-	rows, err := db.w.Query(`EXPLAIN QUERY PLAN `+claimExpiredQuery, "2026", "2026")
+	plan := queryPlan(t, db, claimExpiredQuery, "2026", "2026")
+	if !strings.Contains(plan, "INDEX outbox_sending") || strings.Contains(plan, "SCAN") {
+		t.Errorf("plan:\n%s\nwant the outbox read by outbox_sending, nothing scanned", plan)
+	}
+}
+
+// queryPlan returns SQLite's plan for query, a line per step.
+func queryPlan(t *testing.T, db *DB, query string, args ...any) string {
+	t.Helper()
+	rows, err := db.w.Query(`EXPLAIN QUERY PLAN `+query, args...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -425,10 +412,13 @@ func TestClaimDuePlan(t *testing.T) {
 	for rows.Next() {
 		var id, parent, unused int
 		var detail string
-		rows.Scan(&id, &parent, &unused, &detail)
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatal(err)
+		}
 		plan.WriteString(detail + "\n")
 	}
-	if !strings.Contains(plan.String(), "INDEX outbox_sending") || strings.Contains(plan.String(), "SCAN") {
-		t.Errorf("plan:\n%s\nwant the outbox read by outbox_sending, nothing scanned", plan.String())
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
 	}
+	return plan.String()
 }
