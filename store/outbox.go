@@ -198,9 +198,9 @@ func (s *DB) matchUnknown(ctx context.Context, tx *sql.Tx, st consent.StatusUpda
 	}
 	n := 0
 	err = s.query(ctx, tx, s.matchUnknownQuery(), []any{st.RecipientID, "+" + st.RecipientID, after}, func(rows *sql.Rows) error {
-			n++
-			return rows.Scan(&id, &contactID)
-		})
+		n++
+		return rows.Scan(&id, &contactID)
+	})
 	return id, contactID, n == 1 && err == nil, err
 }
 
