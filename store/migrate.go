@@ -104,7 +104,7 @@ func (d dirFS) Open(name string) (fs.File, error) {
 
 // migrateFrom applies the migrations of fsys the database lacks, each in its
 // own transaction, after checking every applied one against its file.
-func (s *DB) migrateFrom(ctx context.Context, fsys fs.FS) error {
+func (s *DB) migrateFrom(ctx context.Context, fsys fs.FS) (err error) {
 	if s.pg {
 		// Two instances starting at once migrate one after the other.
 		if err := s.tx(ctx, func(tx *sql.Tx) error {
@@ -156,7 +156,14 @@ func (s *DB) migrateFrom(ctx context.Context, fsys fs.FS) error {
 		if _, err := s.w.ExecContext(ctx, `PRAGMA foreign_keys = OFF; PRAGMA temp_store = FILE`); err != nil {
 			return fmt.Errorf("store: migrations: %w", err)
 		}
-		defer s.w.ExecContext(ctx, `PRAGMA foreign_keys = ON; PRAGMA temp_store = `+strconv.Itoa(temp))
+		defer func() {
+			// Never left off: a writer with foreign keys off would accept
+			// rows that reference nothing. If this fails, Open fails.
+			_, rerr := s.w.ExecContext(context.WithoutCancel(ctx), `PRAGMA foreign_keys = ON; PRAGMA temp_store = `+strconv.Itoa(temp))
+			if rerr != nil && err == nil {
+				err = fmt.Errorf("store: after migrations: %w", rerr)
+			}
+		}()
 	}
 	for _, m := range all {
 		err := s.tx(ctx, func(tx *sql.Tx) error {
