@@ -207,9 +207,10 @@ func TestEventsHashMigration(t *testing.T) {
 	if fkOff != 0 || hashIndexed != 0 {
 		t.Errorf("after 0024: %d foreign key violations, %d indexes on hash; want 0, 0", fkOff, hashIndexed)
 	}
-	var fk int
+	var fk, temp int
 	db.w.QueryRow(`PRAGMA foreign_keys`).Scan(&fk)
-	if fk != 1 {
-		t.Error("foreign keys stay off after the migrations")
+	db.w.QueryRow(`PRAGMA temp_store`).Scan(&temp)
+	if fk != 1 || temp != 2 {
+		t.Errorf("after the migrations the writer has foreign_keys %d, temp_store %d; want 1 and 2 (memory), as Open sets them", fk, temp)
 	}
 }
