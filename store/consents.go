@@ -58,7 +58,7 @@ func scanContactWith(row interface{ Scan(...any) error }, more ...any) (consent.
 // ContactByPhone returns the contact with the number phone, in any of the
 // spellings WhatsApp uses for it (consent.MatchKey).
 func (s *DB) ContactByPhone(ctx context.Context, phone string) (consent.Contact, error) {
-	c, err := scanContact(s.r.QueryRowContext(ctx,
+	c, err := scanContact(s.readRow(ctx,
 		`SELECT `+contactColumns+` FROM contacts WHERE match_key = ?`, consent.MatchKey(phone)))
 	return c, mapErr("contact by phone", err)
 }

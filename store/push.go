@@ -79,6 +79,6 @@ const scrubbedBody = `{"type":"contact.erased","scrubbed":true}`
 // NumberErased reports whether a tombstone holds phoneHash.
 func (s *DB) NumberErased(ctx context.Context, phoneHash string) (bool, error) {
 	var erased bool
-	err := s.r.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM tombstones WHERE phone_hash = ?)`, phoneHash).Scan(&erased)
+	err := s.readRow(ctx, `SELECT EXISTS (SELECT 1 FROM tombstones WHERE phone_hash = ?)`, phoneHash).Scan(&erased)
 	return erased, mapErr("number erased", err)
 }

@@ -114,3 +114,14 @@ func (s *DB) readStmt(ctx context.Context, query string) (*sql.Stmt, error) {
 	}
 	return s.r.PrepareContext(ctx, query) // failed above: report why
 }
+
+// readRow runs a single-row query on the reader pool with its cached
+// statement (the hot reads of webhook processing: modernc's SQLite spends
+// as long parsing a short query as running it).
+func (s *DB) readRow(ctx context.Context, query string, args ...any) *sql.Row {
+	st, err := s.readStmt(ctx, query)
+	if err != nil {
+		return s.r.QueryRowContext(ctx, query, args...) // reports the error through Scan
+	}
+	return st.QueryRowContext(ctx, args...)
+}
