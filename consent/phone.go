@@ -2,7 +2,9 @@ package consent
 
 import (
 	"errors"
+	"hash/maphash"
 	"strings"
+	"sync/atomic"
 	"unicode"
 	"unicode/utf8"
 
@@ -50,6 +52,10 @@ func ParsePhone(raw, region string) (string, error) {
 	if len(raw) > 4*maxPhoneInput || utf8.RuneCountInString(raw) > maxPhoneInput {
 		return "", phoneError(phoneTooLong)
 	}
+	slot := memoSlot(raw, region)
+	if m := slot.Load(); m != nil && m.raw == raw && m.region == region {
+		return m.e164, nil
+	}
 	s, key := normalizePhone(raw)
 	if key != "" {
 		return "", phoneError(key)
@@ -81,7 +87,31 @@ func ParsePhone(raw, region string) (string, error) {
 	if len(e164) > maxE164 {
 		return "", phoneError(phoneTooLong)
 	}
+	slot.Store(&parsed{raw: strings.Clone(raw), region: strings.Clone(region), e164: e164})
 	return e164, nil
+}
+
+// ParsePhone remembers its recent answers for numbers it accepted. WhatsApp
+// reports a message's sent, delivered and read statuses for the same
+// number, and each parse runs the library's regular expressions again (a
+// twelfth of the server's CPU under a webhook load, issue 11). The memo is
+// direct-mapped and lock-free: a number takes the slot its hash picks, and
+// another number hashed there replaces it. Refusals are not kept: their
+// errors are values the caller may change.
+type parsed struct{ raw, region, e164 string }
+
+var (
+	parseMemo [1024]atomic.Pointer[parsed]
+	memoSeed  = maphash.MakeSeed()
+)
+
+func memoSlot(raw, region string) *atomic.Pointer[parsed] {
+	var h maphash.Hash
+	h.SetSeed(memoSeed)
+	h.WriteString(raw)
+	h.WriteByte(0)
+	h.WriteString(region)
+	return &parseMemo[h.Sum64()%uint64(len(parseMemo))]
 }
 
 // WaID returns the number as WhatsApp and its providers write it: the E.164

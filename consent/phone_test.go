@@ -2,7 +2,9 @@ package consent
 
 import (
 	"errors"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"unicode"
 )
@@ -216,7 +218,29 @@ func TestPhoneDigitTable(t *testing.T) {
 	}
 }
 
+// BenchmarkParsePhone parses numbers it has not seen (the memo misses):
+// four spellings, each with a new subscriber number per iteration.
 func BenchmarkParsePhone(b *testing.B) {
+	formats := []struct{ format, region string }{
+		{"+49 151 %04d 5678", ""},
+		{"(650) 253-%04d", "US"},
+		{"+52 1 55 %04d 5678", ""},
+		{"＋４９　１５１　%04d　５６７８", ""},
+	}
+	i := 0
+	for b.Loop() {
+		i++
+		for _, f := range formats {
+			if _, err := ParsePhone(fmt.Sprintf(f.format, i%10000), f.region); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}
+
+// BenchmarkParsePhoneAgain parses the same four numbers over and over (the
+// memo hits), as for the statuses of one message.
+func BenchmarkParsePhoneAgain(b *testing.B) {
 	inputs := []struct{ raw, region string }{
 		{"+49 151 1234 5678", ""},
 		{"(650) 253-0000", "US"},
@@ -256,4 +280,44 @@ func FuzzParsePhone(f *testing.F) {
 			t.Fatalf("ParsePhone(%q, %q) = %q, %v; want %q (from %q)", got, region, again, err, got, raw)
 		}
 	})
+}
+
+// TestParsePhoneMemo: a number parsed again, by many goroutines at once,
+// gets the first parse's answer, refusals included, whatever else went
+// through the memo meanwhile.
+func TestParsePhoneMemo(t *testing.T) {
+	t.Parallel()
+	type answer struct {
+		e164 string
+		err  string
+	}
+	parse := func(tc phoneCase) answer {
+		got, err := ParsePhone(tc.raw, tc.region)
+		a := answer{e164: got}
+		if err != nil {
+			a.err = err.Error()
+		}
+		return a
+	}
+	first := make([]answer, len(phoneCases))
+	for i, tc := range phoneCases {
+		first[i] = parse(tc)
+	}
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for round := range 20 {
+				for i := range phoneCases {
+					i := (i + g + round) % len(phoneCases)
+					// Other numbers between: each run takes and evicts slots.
+					ParsePhone(fmt.Sprintf("+49151%08d", g*1000+round), "")
+					if got := parse(phoneCases[i]); got != first[i] {
+						t.Errorf("%s: again %+v, first %+v", phoneCases[i].name, got, first[i])
+						return
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
 }
