@@ -1,9 +1,47 @@
 package store
 
 import (
+	"sync"
 	"sync/atomic"
 	"time"
 )
+
+// group is what a group commit (the webhook intake's committer, the form
+// posts' sharer) keeps around its gather loop: the calls handed over on
+// in, the count of calls on their way, and the loop's end. A call counts
+// itself in waiting before it hands itself over, and answered takes it
+// out once, whether it was answered or gave up.
+type group[T any] struct {
+	in       chan T
+	waiting  atomic.Int64
+	quit     chan struct{}
+	stopOnce sync.Once
+	done     chan struct{} // closed when the loop has returned
+}
+
+// start runs the gather loop in a goroutine of its own.
+func (g *group[T]) start(window time.Duration, max int, commit func([]T)) {
+	g.in = make(chan T, max)
+	g.quit = make(chan struct{})
+	g.done = make(chan struct{})
+	go func() {
+		defer close(g.done)
+		gather(g.in, g.quit, window, max, &g.waiting, commit)
+	}()
+}
+
+// answered stops counting a call as waiting; waiting is the call's own flag.
+func (g *group[T]) answered(waiting *atomic.Bool) {
+	if waiting.Swap(false) {
+		g.waiting.Add(-1)
+	}
+}
+
+// stop commits what was handed over and ends the loop.
+func (g *group[T]) stop() {
+	g.stopOnce.Do(func() { close(g.quit) })
+	<-g.done
+}
 
 // gather is the loop of a group commit (the webhook intake's committer and
 // the form posts' sharer): it takes the first call handed over on in, then

@@ -6,7 +6,6 @@ import (
 	"database/sql"
 	"errors"
 	"slices"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -52,17 +51,13 @@ type inboxReq struct {
 }
 
 type committer struct {
-	s        *DB
-	in       chan *inboxReq
-	waiting  atomic.Int64 // calls inside save
-	quit     chan struct{}
-	stopOnce sync.Once
-	done     chan struct{}
+	s                *DB
+	group[*inboxReq] // waiting: the calls inside save
 }
 
 func newCommitter(s *DB) *committer {
-	c := &committer{s: s, in: make(chan *inboxReq, groupMax), quit: make(chan struct{}), done: make(chan struct{})}
-	go c.run()
+	c := &committer{s: s}
+	c.start(groupWindow, groupMax, c.commit)
 	return c
 }
 
@@ -72,7 +67,7 @@ func (c *committer) save(ctx context.Context, body []byte, at time.Time) (int64,
 	r := &inboxReq{ctx: ctx, body: body, at: at, done: make(chan struct{})}
 	r.waiting.Store(true)
 	c.waiting.Add(1)
-	defer c.answered(r)
+	defer c.answered(&r.waiting)
 	select {
 	case c.in <- r:
 	case <-c.done:
@@ -97,23 +92,6 @@ func (c *committer) save(ctx context.Context, body []byte, at time.Time) (int64,
 	}
 }
 
-// answered stops counting r as waiting.
-func (c *committer) answered(r *inboxReq) {
-	if r.waiting.Swap(false) {
-		c.waiting.Add(-1)
-	}
-}
-
-func (c *committer) stop() {
-	c.stopOnce.Do(func() { close(c.quit) })
-	<-c.done
-}
-
-func (c *committer) run() {
-	defer close(c.done)
-	gather(c.in, c.quit, groupWindow, groupMax, &c.waiting, c.commit)
-}
-
 // commit stores batch in one transaction and answers each call.
 func (c *committer) commit(batch []*inboxReq) {
 	// The transaction does not use the callers' contexts: one caller going
@@ -123,7 +101,7 @@ func (c *committer) commit(batch []*inboxReq) {
 	for _, r := range batch {
 		if err := r.ctx.Err(); err != nil {
 			r.err = err
-			c.answered(r)
+			c.answered(&r.waiting)
 			close(r.done)
 			continue
 		}
@@ -142,7 +120,7 @@ func (c *committer) commit(batch []*inboxReq) {
 		if err != nil && r.err == nil {
 			r.err, r.id = err, 0
 		}
-		c.answered(r)
+		c.answered(&r.waiting)
 		close(r.done)
 	}
 }

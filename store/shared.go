@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -43,12 +42,8 @@ type sharedReq struct {
 }
 
 type sharer struct {
-	s        *DB
-	in       chan *sharedReq
-	waiting  atomic.Int64
-	quit     chan struct{}
-	stopOnce sync.Once
-	done     chan struct{}
+	s *DB
+	group[*sharedReq]
 }
 
 // txShared runs f in a write transaction shared with the other calls of
@@ -56,8 +51,8 @@ type sharer struct {
 // above). f gets ctx without its cancellation and must use only tx.
 func (s *DB) txShared(ctx context.Context, f func(ctx context.Context, tx *sql.Tx) error) error {
 	s.sharedOnce.Do(func() {
-		s.shared = &sharer{s: s, in: make(chan *sharedReq, sharedMax), quit: make(chan struct{}), done: make(chan struct{})}
-		go s.shared.run()
+		s.shared = &sharer{s: s}
+		s.shared.start(sharedWindow, sharedMax, s.shared.commit)
 	})
 	return s.shared.do(ctx, f)
 }
@@ -66,7 +61,7 @@ func (c *sharer) do(ctx context.Context, f func(context.Context, *sql.Tx) error)
 	r := &sharedReq{ctx: ctx, f: f, done: make(chan struct{})}
 	r.waiting.Store(true)
 	c.waiting.Add(1)
-	defer c.answered(r)
+	defer c.answered(&r.waiting)
 	select {
 	case c.in <- r:
 	case <-c.done:
@@ -89,28 +84,11 @@ func (c *sharer) do(ctx context.Context, f func(context.Context, *sql.Tx) error)
 	}
 }
 
-func (c *sharer) answered(r *sharedReq) {
-	if r.waiting.Swap(false) {
-		c.waiting.Add(-1)
-	}
-}
-
-// stop runs what was handed over and ends the sharer.
-func (c *sharer) stop() {
-	c.stopOnce.Do(func() { close(c.quit) })
-	<-c.done
-}
-
-func (c *sharer) run() {
-	defer close(c.done)
-	gather(c.in, c.quit, sharedWindow, sharedMax, &c.waiting, c.commit)
-}
-
 // commit runs the group's functions, each in its savepoint, in one
 // transaction, and answers each call.
-func (c *sharer) commit(group []*sharedReq) {
-	live := group[:0:0]
-	for _, r := range group {
+func (c *sharer) commit(calls []*sharedReq) {
+	live := calls[:0:0]
+	for _, r := range calls {
 		if err := r.ctx.Err(); err != nil { // gone before its turn: never runs
 			r.err = err
 			close(r.done)
