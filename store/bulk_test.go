@@ -181,14 +181,21 @@ func (s *DB) checkOne(ctx context.Context, w consent.ConsentWrite) (consent.Reco
 	return out, err
 }
 
-func dump(t *testing.T, db *DB, q string) [][]any {
+// dump returns every row of q, read on the reader pool.
+func dump(t testing.TB, db *DB, q string) [][]any { return scanAll(t, db.r, q) }
+
+// scanAll returns every row of q on h, each column as the driver gives it.
+func scanAll(t testing.TB, h *sql.DB, q string) [][]any {
 	t.Helper()
-	rows, err := db.r.Query(q)
+	rows, err := h.Query(q)
+	if err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer rows.Close()
-	cols, _ := rows.Columns()
 	var out [][]any
 	for rows.Next() {
 		vals := make([]any, len(cols))

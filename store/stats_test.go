@@ -15,22 +15,8 @@ import (
 // joined with "|".
 func groupCounts(t testing.TB, db *DB, q string) map[string]int64 {
 	t.Helper()
-	rows, err := db.w.Query(q)
-	if err != nil {
-		t.Fatalf("%s: %v", q, err)
-	}
-	defer rows.Close()
-	cols, _ := rows.Columns()
 	out := map[string]int64{}
-	for rows.Next() {
-		vals := make([]any, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
-			t.Fatal(err)
-		}
+	for _, vals := range scanAll(t, db.w, q) {
 		key := ""
 		for i, v := range vals[:len(vals)-1] {
 			if i > 0 {
