@@ -33,15 +33,21 @@ func BenchmarkOptInSubmit(b *testing.B) {
 	e := benchEnv(b)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		form := url.Values{"phone": {fmt.Sprintf("+49151%08d", i)}, "category": {"offers", "order_updates"}, "lang": {"en"}}
-		req := httptest.NewRequest("POST", "/optin", strings.NewReader(form.Encode()))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		w := httptest.NewRecorder()
-		e.srv.ServeHTTP(w, req)
-		if w.Code != http.StatusSeeOther {
-			b.Fatalf("status %d", w.Code)
+		if code := postOptIn(e, int64(i)); code != http.StatusSeeOther {
+			b.Fatalf("status %d", code)
 		}
 	}
+}
+
+// postOptIn posts the form for the i-th new number, in two categories, and
+// returns the status.
+func postOptIn(e *env, i int64) int {
+	form := url.Values{"phone": {fmt.Sprintf("+49151%08d", i)}, "category": {"offers", "order_updates"}, "lang": {"en"}}
+	req := httptest.NewRequest("POST", "/optin", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	w := httptest.NewRecorder()
+	e.srv.ServeHTTP(w, req)
+	return w.Code
 }
 
 // BenchmarkOptInSubmitParallel posts new numbers from 16 goroutines per
@@ -53,13 +59,8 @@ func BenchmarkOptInSubmitParallel(b *testing.B) {
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			form := url.Values{"phone": {fmt.Sprintf("+49151%08d", next.Add(1))}, "category": {"offers", "order_updates"}, "lang": {"en"}}
-			req := httptest.NewRequest("POST", "/optin", strings.NewReader(form.Encode()))
-			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-			w := httptest.NewRecorder()
-			e.srv.ServeHTTP(w, req)
-			if w.Code != http.StatusSeeOther {
-				b.Errorf("status %d", w.Code)
+			if code := postOptIn(e, next.Add(1)); code != http.StatusSeeOther {
+				b.Errorf("status %d", code)
 				return
 			}
 		}
