@@ -7,7 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"slices"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -159,17 +159,8 @@ func TestEventsHashMigration(t *testing.T) {
 			t.Fatalf("copy %s: %v", table, err)
 		}
 	}
-	var want []string
-	rows, err := old.w.Query(`SELECT id || ' ' || hash FROM events ORDER BY id`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for rows.Next() {
-		var s string
-		rows.Scan(&s)
-		want = append(want, s)
-	}
-	rows.Close()
+	const idsAndHashes = `SELECT id, hash FROM events ORDER BY id`
+	want := scanAll(t, old.w, idsAndHashes)
 	old.w.Close()
 
 	db, err := Open(ctx, path)
@@ -177,19 +168,8 @@ func TestEventsHashMigration(t *testing.T) {
 		t.Fatalf("open runs 0024: %v", err)
 	}
 	t.Cleanup(func() { db.Close() })
-	var got []string
-	rows, err = db.w.Query(`SELECT id || ' ' || hash FROM events ORDER BY id`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for rows.Next() {
-		var s string
-		rows.Scan(&s)
-		got = append(got, s)
-	}
-	rows.Close()
-	if len(got) < 40 || !slices.Equal(got, want) {
-		t.Fatalf("events after 0024: %d, before %d (or they differ)", len(got), len(want))
+	if got := scanAll(t, db.w, idsAndHashes); len(got) < 40 || !reflect.DeepEqual(got, want) {
+		t.Fatalf("events after 0024: %d, before %d (or they differ: %s)", len(got), len(want), firstDiff(got, want))
 	}
 	rep, err := db.VerifyLedger(ctx, t0.Add(2*time.Hour))
 	if err != nil || !rep.OK() || rep.Verified != len(want) {
