@@ -332,21 +332,9 @@ func lookupIn(ctx context.Context, s *DB, tx *sql.Tx, head, tail string, vals []
 
 // query runs a (cached when possible) query in tx and calls fn for each row.
 func (s *DB) query(ctx context.Context, tx *sql.Tx, q string, args []any, fn func(*sql.Rows) error) error {
-	var rows *sql.Rows
-	var err error
 	if st := s.cacheOf(tx).get(q); st != nil {
-		rows, err = tx.StmtContext(ctx, st).QueryContext(ctx, args...)
-	} else {
-		rows, err = tx.QueryContext(ctx, q, args...)
+		rows, err := tx.StmtContext(ctx, st).QueryContext(ctx, args...)
+		return eachRow(rows, err, fn)
 	}
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		if err := fn(rows); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
+	return scanRows(ctx, tx, q, args, fn)
 }

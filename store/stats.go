@@ -14,12 +14,20 @@ import (
 // triggers keep current (migrations/0010_stats.sql): a few rows each, so
 // that a page or a scrape costs the same on a million contacts as on ten.
 
-// scanRows calls f for each row of the query.
 // ignoredInboxListed bounds the ignored webhook calls the dashboard lists.
 const ignoredInboxListed = 10
 
+// scanRows calls f for each row of the query, run unprepared: for queries
+// built per call (filters), which the statement caches would only fill.
+// (*DB).query is the same for fixed queries, with the cached statement.
 func scanRows(ctx context.Context, tx *sql.Tx, query string, args []any, f func(*sql.Rows) error) error {
 	rows, err := tx.QueryContext(ctx, query, args...)
+	return eachRow(rows, err, f)
+}
+
+// eachRow calls f for each of rows, then closes them; the query's error,
+// when there is one, comes back untouched.
+func eachRow(rows *sql.Rows, err error, f func(*sql.Rows) error) error {
 	if err != nil {
 		return err
 	}
