@@ -104,10 +104,10 @@ func (s *DB) recordOne(ctx context.Context, tx *sql.Tx, w consent.ConsentWrite, 
 		return out, nil
 	}
 	if !exists {
-		if contactID, err = s.insertContact(ctx, tx, w.Phone, strings.TrimPrefix(w.Phone, "+"), w.Lang, consent.Active, w.At); err != nil {
+		if snap.Contact, err = s.insertContact(ctx, tx, w.Phone, strings.TrimPrefix(w.Phone, "+"), w.Lang, consent.Active, w.At); err != nil {
 			return out, err
 		}
-		snap.Contact = consent.Contact{ID: contactID, WaID: strings.TrimPrefix(w.Phone, "+"), Status: consent.Active}
+		contactID = snap.Contact.ID
 	}
 	// A report's events happened at occurred_at; they are recorded now.
 	if err := s.record(ctx, tx, snap, consent.Plan{At: w.OccurredAt, RecordedAt: w.At, Lang: w.Lang, Wording: w.Wording,

@@ -110,21 +110,24 @@ func (b *bulk) setConsent(c bulkConsent) {
 	b.consents = append(b.consents, c)
 }
 
-// categoryID returns the id of the category slug, from the bulk's cache
-// when tx has one.
+// categoryID returns the id of the category slug, from the cache of tx's
+// bulk or memo when it has one.
 func (s *DB) categoryID(ctx context.Context, tx *sql.Tx, slug string) (int64, error) {
-	b := s.bulkOf(tx)
-	if b != nil {
-		if id, ok := b.cats[slug]; ok {
-			return id, nil
-		}
+	var cats map[string]int64
+	if b := s.bulkOf(tx); b != nil {
+		cats = b.cats
+	} else if m := s.memoOf(tx); m != nil {
+		cats = m.cats
+	}
+	if id, ok := cats[slug]; ok {
+		return id, nil
 	}
 	var id int64
 	if err := s.queryRow(ctx, tx, `SELECT id FROM categories WHERE slug = ?`, slug).Scan(&id); err != nil {
 		return 0, err
 	}
-	if b != nil {
-		b.cats[slug] = id
+	if cats != nil {
+		cats[slug] = id
 	}
 	return id, nil
 }

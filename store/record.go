@@ -50,18 +50,15 @@ func (s *DB) ApplyToNumber(ctx context.Context, phone, lang string, at time.Time
 	var snap consent.Snapshot
 	err := s.txShared(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		id, err := s.contactIDByNumber(ctx, tx, phone)
-		created := false
-		if errors.Is(err, sql.ErrNoRows) {
-			id, err = s.insertContact(ctx, tx, phone, strings.TrimPrefix(phone, "+"), lang, consent.Active, at)
-			created = true
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			snap, err = s.newContactSnapshot(ctx, tx, phone, lang, at)
+		case err == nil:
+			snap, err = s.snapshot(ctx, tx, id)
 		}
 		if err != nil {
 			return err
 		}
-		if snap, err = s.snapshot(ctx, tx, id); err != nil {
-			return err
-		}
-		snap.Created = created
 		if p, err = decide(snap); err != nil {
 			return err
 		}
@@ -74,14 +71,27 @@ func (s *DB) ApplyToNumber(ctx context.Context, phone, lang string, at time.Time
 	return snap, p, nil
 }
 
-// insertContact adds a contact and returns its id.
-func (s *DB) insertContact(ctx context.Context, tx *sql.Tx, phone, waID, lang string, status consent.ContactStatus, at time.Time) (int64, error) {
-	var id int64
-	err := s.queryRow(ctx, tx, `
+// insertContact adds a contact and returns it as stored.
+func (s *DB) insertContact(ctx context.Context, tx *sql.Tx, phone, waID, lang string, status consent.ContactStatus, at time.Time) (consent.Contact, error) {
+	return scanContact(s.queryRow(ctx, tx, `
 		INSERT INTO contacts (id, phone, wa_id, match_key, language, status, created_at, updated_at)
-		VALUES (`+newContactID+`, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		phone, waID, consent.MatchKey(phone), lang, status, ts(at), ts(at)).Scan(&id)
-	return id, err
+		VALUES (`+newContactID+`, ?, ?, ?, ?, ?, ?, ?) RETURNING `+contactColumns,
+		phone, waID, consent.MatchKey(phone), lang, status, ts(at), ts(at)))
+}
+
+// newContactSnapshot adds an active contact for phone and returns the
+// snapshot snapshot would read of it, without reading what a contact
+// created in this transaction cannot have: consents, outbox messages (both
+// deleted with a contact whose id is then free again), the times of a
+// welcome or a fallback. TestNewContactSnapshot compares the two.
+func (s *DB) newContactSnapshot(ctx context.Context, tx *sql.Tx, phone, lang string, at time.Time) (consent.Snapshot, error) {
+	c, err := s.insertContact(ctx, tx, phone, strings.TrimPrefix(phone, "+"), lang, consent.Active, at)
+	if err != nil {
+		return consent.Snapshot{}, err
+	}
+	snap := consent.Snapshot{Contact: c, Created: true}
+	snap.EntryCategories, err = s.entryCategories(ctx, tx, c.EntryPoint)
+	return snap, err
 }
 
 // contactIDByNumber finds the contact of a number in any of the spellings
@@ -107,43 +117,51 @@ func (s *DB) snapshot(ctx context.Context, tx *sql.Tx, id int64) (consent.Snapsh
 		id, consent.PurposeContactCard).Scan(&snap.CardSent); err != nil {
 		return snap, err
 	}
-	rows, err := tx.QueryContext(ctx, `
+	err = s.query(ctx, tx, `
 		SELECT c.slug, s.state, s.since, s.source
 		FROM consents s JOIN categories c ON c.id = s.category_id
-		WHERE s.contact_id = ? ORDER BY c.position, c.id`, id)
-	if err != nil {
-		return snap, err
-	}
-	defer rows.Close()
-	for rows.Next() {
+		WHERE s.contact_id = ? ORDER BY c.position, c.id`, []any{id}, func(rows *sql.Rows) error {
 		var cs consent.Consent
 		var state, since, source string
 		if err := rows.Scan(&cs.Category, &state, &since, &source); err != nil {
-			return snap, err
+			return err
 		}
 		cs.State, cs.Since, cs.Source = consent.State(state), parseTS(since), consent.Source(source)
 		snap.Consents = append(snap.Consents, cs)
-	}
-	if err := rows.Err(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return snap, err
 	}
-	// An entry point that no longer exists offers what the default one
-	// offers; neither existing offers nothing.
+	snap.EntryCategories, err = s.entryCategories(ctx, tx, c.EntryPoint)
+	return snap, err
+}
+
+// entryCategories returns the categories the entry point code offers. An
+// entry point that no longer exists offers what the default one offers;
+// neither existing offers nothing.
+func (s *DB) entryCategories(ctx context.Context, tx *sql.Tx, code string) ([]string, error) {
 	if err := s.fault("snapshot.entry_point"); err != nil {
-		return snap, err
+		return nil, err
+	}
+	m := s.memoOf(tx)
+	if cats, ok := m.entryCategories(code); ok {
+		return cats, nil
 	}
 	var cats string
-	err = s.queryRow(ctx, tx, `
+	err := s.queryRow(ctx, tx, `
 		SELECT categories FROM entry_points WHERE code IN (?, ?)
-		ORDER BY code = ? DESC LIMIT 1`, c.EntryPoint, consent.DefaultEntryPoint, c.EntryPoint).Scan(&cats)
+		ORDER BY code = ? DESC LIMIT 1`, code, consent.DefaultEntryPoint, code).Scan(&cats)
+	var list []string
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 	case err != nil:
-		return snap, err
+		return nil, err
 	default:
-		snap.EntryCategories = splitList(cats)
+		list = splitList(cats)
 	}
-	return snap, nil
+	m.keepEntryCategories(code, list)
+	return list, nil
 }
 
 // record writes plan p, decided on snap, in tx: the wording, the

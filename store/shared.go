@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"sync/atomic"
 	"time"
 )
@@ -101,6 +102,8 @@ func (c *sharer) commit(calls []*sharedReq) {
 	}
 	ctx := context.Background()
 	err := c.s.tx(ctx, func(tx *sql.Tx) error {
+		c.s.memos.Store(tx, &txMemo{cats: map[string]int64{}, entry: map[string][]string{}})
+		defer c.s.memos.Delete(tx)
 		if len(live) == 1 { // alone: no savepoint needed, its error rolls back the transaction
 			r := live[0]
 			r.err = r.run(tx)
@@ -129,6 +132,24 @@ func (c *sharer) commit(calls []*sharedReq) {
 	}
 }
 
+// txMemo keeps, for one shared transaction, what its calls look up and
+// none of them changes (form posts write contacts, events, consents and
+// the outbox): the ids of categories and the categories of entry points.
+// Each form post would otherwise read them again; the catalog's changes
+// run in transactions of their own.
+type txMemo struct {
+	cats  map[string]int64    // slug → id
+	entry map[string][]string // entry point code → its categories
+}
+
+// memoOf returns the memo of tx, or nil when tx is not a shared one.
+func (s *DB) memoOf(tx *sql.Tx) *txMemo {
+	if m, ok := s.memos.Load(tx); ok {
+		return m.(*txMemo)
+	}
+	return nil
+}
+
 // run calls r's function in tx. A panic in it (a bug) fails that call
 // alone, as it would have failed only its own request before the calls
 // shared a goroutine, rather than the process.
@@ -139,4 +160,20 @@ func (r *sharedReq) run(tx *sql.Tx) (err error) {
 		}
 	}()
 	return r.f(context.WithoutCancel(r.ctx), tx)
+}
+
+// entryCategories returns the categories of entry point code when m (nil
+// or not) has them. The caller gets its own copy: a decision may append.
+func (m *txMemo) entryCategories(code string) ([]string, bool) {
+	if m == nil {
+		return nil, false
+	}
+	cats, ok := m.entry[code]
+	return slices.Clone(cats), ok
+}
+
+func (m *txMemo) keepEntryCategories(code string, cats []string) {
+	if m != nil {
+		m.entry[code] = slices.Clone(cats)
+	}
 }

@@ -55,6 +55,7 @@ type DB struct {
 	keys       keyCache
 	readTxs    sync.Map // *sql.Tx → true for transactions of readTx
 	bulks      sync.Map // *sql.Tx → *bulk collecting its writes (bulk.go)
+	memos      sync.Map // *sql.Tx → *txMemo of a shared transaction (shared.go)
 	shared     *sharer  // shared commits of form posts (shared.go)
 	sharedOnce sync.Once
 	inbox      *committer

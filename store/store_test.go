@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -398,5 +399,37 @@ func TestInboundMakesUndeliverableActive(t *testing.T) {
 	}
 	if got.Status != consent.Active {
 		t.Errorf("status = %s, want active after the person wrote in", got.Status)
+	}
+}
+
+// TestNewContactSnapshot: the snapshot ApplyToNumber builds for a contact it
+// creates (newContactSnapshot, without reading the contact back) is the one
+// snapshot reads for it once stored.
+func TestNewContactSnapshot(t *testing.T) {
+	t.Parallel()
+	db := openTest(t)
+	ctx := context.Background()
+	var snaps []consent.Snapshot
+	keep := func(snap consent.Snapshot) (consent.Plan, error) {
+		snaps = append(snaps, snap)
+		return consent.Plan{}, nil
+	}
+	at := t0.Add(1234567 * time.Microsecond)
+	for i := 0; i < 2; i++ {
+		if _, _, err := db.ApplyToNumber(ctx, "+4915112345678", "de", at, keep); err != nil {
+			t.Fatal(err)
+		}
+	}
+	created, read := snaps[0], snaps[1]
+	if !created.Created || read.Created {
+		t.Fatalf("Created: %v then %v, want true then false", created.Created, read.Created)
+	}
+	created.Created = false
+	if !reflect.DeepEqual(created, read) {
+		t.Errorf("snapshot of a new contact:\n%+v\nread back:\n%+v", created, read)
+	}
+	if created.Contact.ID == 0 || created.Contact.Phone != "+4915112345678" || created.Contact.Language != "de" ||
+		len(created.EntryCategories) == 0 {
+		t.Errorf("snapshot of a new contact: %+v", created)
 	}
 }
