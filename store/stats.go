@@ -197,12 +197,13 @@ func outboxHealth(ctx context.Context, tx *sql.Tx) (consent.OutboxHealth, error)
 	return h, nil
 }
 
-// EventTotals counts every event by type, category and source.
+// EventTotals counts every event by type, category and source: the sums
+// of the counts by day (migration 0026).
 func (s *DB) EventTotals(ctx context.Context) ([]consent.EventTotal, error) {
 	var out []consent.EventTotal
 	err := s.readTx(ctx, func(tx *sql.Tx) error {
-		return scanRows(ctx, tx, `SELECT type, category, source, n FROM stat_event_totals
-			ORDER BY type, category, source`, nil, func(r *sql.Rows) error {
+		return scanRows(ctx, tx, `SELECT type, category, source, CAST(sum(n) AS BIGINT) FROM stat_events
+			GROUP BY type, category, source ORDER BY type, category, source`, nil, func(r *sql.Rows) error {
 			var t consent.EventTotal
 			var typ, src string
 			if err := r.Scan(&typ, &t.Category, &src, &t.N); err != nil {
