@@ -67,16 +67,38 @@ func NewInboxWorker(s *Service, st InboxStore, parse func([]byte) (Inbound, erro
 }
 
 // Run processes the inbox until ctx ends.
+//
+// After a batch that was not full, it waits inboxGather before claiming the
+// next: under a burst, calls then arrive between rounds by the dozen rather
+// than one by one, and each round's claim and finish (two write
+// transactions) serve many; meanwhile the CPU goes to taking calls in. A
+// call waits that much longer to be processed, never to be acknowledged.
 func (w *InboxWorker) Run(ctx context.Context) {
-	drain(ctx, w.Poll, w.wake, w.Log, "inbox", w.ProcessPending)
+	drain(ctx, w.Poll, w.wake, w.Log, "inbox", func(ctx context.Context) (int, error) {
+		n, err := w.ProcessPending(ctx)
+		if n > 0 && n < inboxBatch {
+			t := time.NewTimer(inboxGather)
+			select {
+			case <-ctx.Done():
+			case <-t.C:
+			}
+			t.Stop()
+		}
+		return n, err
+	})
 }
+
+const (
+	inboxBatch  = 100 // calls claimed per round
+	inboxGather = 10 * time.Millisecond
+)
 
 // ProcessPending processes the calls waiting now and returns how many.
 // Calls handled without error are marked processed together, once per
 // round: a crash before that handles them again, which every handler
 // allows (the provider itself delivers a webhook more than once).
 func (w *InboxWorker) ProcessPending(ctx context.Context) (n int, err error) {
-	items, err := w.Store.PendingInbox(ctx, 100)
+	items, err := w.Store.PendingInbox(ctx, inboxBatch)
 	if err != nil {
 		return 0, err
 	}

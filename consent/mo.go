@@ -336,7 +336,11 @@ func (s *Service) handleStatus(ctx context.Context, st StatusUpdate) error {
 	if errors.Is(err, ErrNotFound) {
 		// A message optin did not send: another of the business's systems
 		// sent it through the same number. What WhatsApp says about the
-		// person holds all the same.
+		// person holds all the same. Only a failure says something, and
+		// only forwarding passes the rest on.
+		if !s.cfg.Forwarding && st.Status != StatusFailed {
+			return nil
+		}
 		if erased, err := s.statusOfErased(ctx, st); err != nil || erased { // push.go
 			return err
 		}

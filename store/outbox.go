@@ -138,28 +138,30 @@ func (s *DB) Alerts(ctx context.Context) ([]consent.Alert, error) {
 // recipient has exactly one "unknown" message whose lease ended at most an
 // hour before the report (the provider's time) or after it, that message
 // was the one cut off after the provider accepted it.
+//
+// Most reports change nothing here: statuses of messages other systems sent
+// through the number, duplicates, a "delivered" after its "read". So the
+// report is first matched on the reader pool, and the writer is taken only
+// when it would change a message; the write transaction matches it again.
 func (s *DB) ApplyStatus(ctx context.Context, st consent.StatusUpdate, now time.Time) (int64, error) {
-	var contactID int64
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		var current string
-		err := s.queryRow(ctx, tx, `SELECT contact_id, status FROM outbox WHERE provider_message_id = ?`, st.MessageID).
-			Scan(&contactID, &current)
-		if err == sql.ErrNoRows {
-			id, cid, ok, err := s.matchUnknown(ctx, tx, st)
-			if err != nil || !ok {
-				return cmp.Or(err, sql.ErrNoRows)
-			}
-			contactID, current = cid, string(consent.StatusUnknown)
-			if _, err := s.exec(ctx, tx, `UPDATE outbox SET provider_message_id = ?,
-				sent_at = CASE WHEN ? = 1 THEN ? ELSE sent_at END WHERE id = ?`,
-				st.MessageID, st.Status != consent.StatusFailed, ts(now), id); err != nil {
-				return err
-			}
-		} else if err != nil {
+	var m statusMatch
+	err := s.readTx(ctx, func(tx *sql.Tx) (err error) {
+		m, err = s.matchStatus(ctx, tx, st)
+		return err
+	})
+	if err != nil || !m.changes(st) {
+		return m.contactID, mapErr("apply status", err)
+	}
+	err = s.tx(ctx, func(tx *sql.Tx) (err error) {
+		if m, err = s.matchStatus(ctx, tx, st); err != nil || !m.changes(st) {
 			return err
 		}
-		if st.Status.Rank() <= consent.DeliveryStatus(current).Rank() {
-			return nil
+		if m.inDoubt != 0 {
+			if _, err := s.exec(ctx, tx, `UPDATE outbox SET provider_message_id = ?,
+				sent_at = CASE WHEN ? = 1 THEN ? ELSE sent_at END WHERE id = ?`,
+				st.MessageID, st.Status != consent.StatusFailed, ts(now), m.inDoubt); err != nil {
+				return err
+			}
 		}
 		var code int
 		var title string
@@ -173,7 +175,40 @@ func (s *DB) ApplyStatus(ctx context.Context, st consent.StatusUpdate, now time.
 			WHERE provider_message_id = ?`, st.Status, ts(now), code, code, title, title, st.MessageID)
 		return err
 	})
-	return contactID, mapErr("apply status", err)
+	return m.contactID, mapErr("apply status", err)
+}
+
+// statusMatch is the message a status report is about.
+type statusMatch struct {
+	contactID int64
+	current   consent.DeliveryStatus
+	// inDoubt is the id of the message in doubt the report resolves
+	// (matchUnknown), 0 when the report's provider id is recorded.
+	inDoubt int64
+}
+
+// matchStatus finds the message st is about: by its provider id, else the
+// one in doubt it resolves; sql.ErrNoRows when neither.
+func (s *DB) matchStatus(ctx context.Context, tx *sql.Tx, st consent.StatusUpdate) (statusMatch, error) {
+	var m statusMatch
+	var current string
+	err := s.queryRow(ctx, tx, `SELECT contact_id, status FROM outbox WHERE provider_message_id = ?`, st.MessageID).
+		Scan(&m.contactID, &current)
+	if err == sql.ErrNoRows {
+		id, cid, ok, err := s.matchUnknown(ctx, tx, st)
+		if err != nil || !ok {
+			return statusMatch{}, cmp.Or(err, sql.ErrNoRows)
+		}
+		return statusMatch{contactID: cid, current: consent.StatusUnknown, inDoubt: id}, nil
+	}
+	m.current = consent.DeliveryStatus(current)
+	return m, err
+}
+
+// changes reports whether st moves the message on: a report that arrives
+// late or twice does not.
+func (m statusMatch) changes(st consent.StatusUpdate) bool {
+	return st.Status.Rank() > m.current.Rank()
 }
 
 // matchUnknown finds the one message in doubt a status report with an

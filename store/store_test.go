@@ -387,6 +387,66 @@ func TestStatusResolvesUnknown(t *testing.T) {
 	}
 }
 
+// TestApplyStatusReadsFirst: a report that changes nothing (a message optin
+// did not send, a duplicate, a "delivered" after its "read") is answered
+// from the reader pool while another write holds the writer; a report that
+// moves a message on waits for the writer, and is applied once it is free.
+func TestApplyStatusReadsFirst(t *testing.T) {
+	t.Parallel()
+	db := openTest(t)
+	ctx := context.Background()
+	a, err := db.FixtureOptIn(ctx, optIn("+4915112345678", consent.OptedIn, t0, "offers"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	due, err := db.ClaimDue(ctx, t0, time.Minute, 10)
+	if err != nil || len(due) != 1 {
+		t.Fatalf("ClaimDue = %d, %v", len(due), err)
+	}
+	if err := db.MarkSent(ctx, due[0].ID, consent.SendResult{MessageID: "wamid.A"}, t0); err != nil {
+		t.Fatal(err)
+	}
+	status := func(id string, st consent.DeliveryStatus) (int64, error) {
+		ctx, cancel := context.WithTimeout(ctx, 30*time.Second) // a report stuck behind the writer fails
+		defer cancel()
+		return db.ApplyStatus(ctx, consent.StatusUpdate{MessageID: id, RecipientID: "4915112345678", Status: st,
+			Timestamp: t0.Add(time.Second)}, t0.Add(time.Minute))
+	}
+	if _, err := status("wamid.A", consent.StatusRead); err != nil {
+		t.Fatal(err)
+	}
+
+	if err := db.lockWriter(ctx); err != nil { // another write holds the writer
+		t.Fatal(err)
+	}
+	if _, err := status("wamid.other", consent.StatusDelivered); !errors.Is(err, consent.ErrNotFound) {
+		t.Errorf("a message optin did not send: %v, want ErrNotFound", err)
+	}
+	for _, st := range []consent.DeliveryStatus{consent.StatusRead, consent.StatusDelivered} {
+		if cid, err := status("wamid.A", st); err != nil || cid != a.Contact.ID {
+			t.Errorf("%s after read: contact %d, %v; want %d", st, cid, err, a.Contact.ID)
+		}
+	}
+	failed := make(chan error, 1)
+	go func() {
+		_, err := status("wamid.A", consent.StatusFailed)
+		failed <- err
+	}()
+	select {
+	case err := <-failed:
+		t.Fatalf("a report that moves the message on returned (%v) while the writer was taken", err)
+	case <-time.After(100 * time.Millisecond): // it waits, as it should; not a timing threshold on optin
+	}
+	db.unlockWriter()
+	if err := <-failed; err != nil {
+		t.Fatal(err)
+	}
+	msgs, err := db.Messages(ctx, a.Contact.ID)
+	if err != nil || len(msgs) != 1 || msgs[0].Status != consent.StatusFailed {
+		t.Errorf("messages = %+v, %v; want one, failed", msgs, err)
+	}
+}
+
 func TestInboundMakesUndeliverableActive(t *testing.T) {
 	db := openTest(t)
 	ctx := context.Background()
