@@ -102,7 +102,7 @@ func (c *sharer) commit(calls []*sharedReq) {
 	}
 	ctx := context.Background()
 	err := c.s.tx(ctx, func(tx *sql.Tx) error {
-		c.s.memos.Store(tx, &txMemo{cats: map[string]int64{}, entry: map[string][]string{}})
+		c.s.memos.Store(tx, newTxMemo())
 		defer c.s.memos.Delete(tx)
 		if len(live) == 1 { // alone: no savepoint needed, its error rolls back the transaction
 			r := live[0]
@@ -140,6 +140,10 @@ func (c *sharer) commit(calls []*sharedReq) {
 type txMemo struct {
 	cats  map[string]int64    // slug → id
 	entry map[string][]string // entry point code → its categories
+}
+
+func newTxMemo() *txMemo {
+	return &txMemo{cats: map[string]int64{}, entry: map[string][]string{}}
 }
 
 // memoOf returns the memo of tx, or nil when tx is not a shared one.

@@ -5,8 +5,11 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
+
+	"github.com/optin/optin/consent"
 )
 
 // TestSharedCommitsKeepEachApart runs 48 transaction functions at once
@@ -80,5 +83,59 @@ func TestSharedCommitsKeepEachApart(t *testing.T) {
 	}
 	if len(got) != n/3*2+n/3 {
 		t.Errorf("%d rows stored, want %d", len(got), n/3*2+n/3)
+	}
+}
+
+// TestSharedMemoLastsOneTransaction: what a shared commit remembers of the
+// entry points (txMemo) is gone with it, so a change made between two form
+// posts is what the second one decides on; and a decision that changes the
+// categories it was given does not change them for the next call.
+func TestSharedMemoLastsOneTransaction(t *testing.T) {
+	t.Parallel()
+	db := openTest(t)
+	ctx := context.Background()
+	var got [][]string
+	keep := func(snap consent.Snapshot) (consent.Plan, error) {
+		got = append(got, slices.Clone(snap.EntryCategories))
+		snap.EntryCategories[0] = "changed by the decision"
+		return consent.Plan{}, nil
+	}
+	post := func(phone string) {
+		t.Helper()
+		if _, _, err := db.ApplyToNumber(ctx, phone, "en", t0, keep); err != nil {
+			t.Fatal(err)
+		}
+	}
+	post("+4915100000001")
+	if err := db.UpdateEntryPoint(ctx, consent.EntryPoint{Code: consent.DefaultEntryPoint, Name: "Default",
+		Categories: []string{"offers"}}, t0); err != nil {
+		t.Fatal(err)
+	}
+	post("+4915100000002")
+	post("+4915100000003")
+	if len(got) != 3 || slices.Equal(got[0], got[1]) || !slices.Equal(got[1], []string{"offers"}) ||
+		!slices.Equal(got[2], []string{"offers"}) {
+		t.Errorf("entry categories seen by the three posts: %q; want the default's, then [offers] twice", got)
+	}
+
+	// Within one shared transaction, each call gets its own copy.
+	err := db.tx(ctx, func(tx *sql.Tx) error {
+		db.memos.Store(tx, newTxMemo())
+		defer db.memos.Delete(tx)
+		for range 2 { // read, then from the memo
+			cats, err := db.entryCategories(ctx, tx, consent.DefaultEntryPoint)
+			if err != nil {
+				return err
+			}
+			cats[0] = "changed by the decision"
+		}
+		again, err := db.entryCategories(ctx, tx, consent.DefaultEntryPoint)
+		if err == nil && !slices.Equal(again, []string{"offers"}) {
+			t.Errorf("entry categories from the memo after a caller changed its copy: %q, want [offers]", again)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
