@@ -27,8 +27,9 @@ import (
 // What is not copied:
 //
 //   - schema_migrations: each engine records its own migrations;
-//   - SQLite's full-text index contact_digits (and its shadow tables): an
-//     index, derived from contacts, that PostgreSQL builds its own way.
+//   - SQLite's full-text index contact_digits (and its shadow tables, and
+//     contact_digits_deferred, migration 0027): an index, derived from
+//     contacts, that PostgreSQL builds its own way.
 //
 // The rows go in as they are, in the source's insertion order, with the
 // target's triggers off: what those derive is in the source too. A column

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"time"
 )
@@ -102,27 +103,35 @@ func (c *sharer) commit(calls []*sharedReq) {
 	}
 	ctx := context.Background()
 	err := c.s.tx(ctx, func(tx *sql.Tx) error {
-		c.s.memos.Store(tx, newTxMemo())
+		m := newTxMemo()
+		c.s.memos.Store(tx, m)
 		defer c.s.memos.Delete(tx)
+		if err := c.s.deferDigits(ctx, tx, m); err != nil {
+			return err
+		}
 		if len(live) == 1 { // alone: no savepoint needed, its error rolls back the transaction
 			r := live[0]
-			r.err = r.run(tx)
-			return r.err
+			if r.err = r.run(tx); r.err != nil {
+				return r.err
+			}
+			return c.s.indexDeferredDigits(ctx, tx, m)
 		}
 		for _, r := range live {
 			if _, err := tx.ExecContext(ctx, `SAVEPOINT shared`); err != nil {
 				return err
 			}
+			mark := len(m.digits)
 			if r.err = r.run(tx); r.err != nil {
 				if _, err := tx.ExecContext(ctx, `ROLLBACK TO SAVEPOINT shared`); err != nil {
 					return err
 				}
+				m.digits = m.digits[:mark] // its contacts are gone with it
 			}
 			if _, err := tx.ExecContext(ctx, `RELEASE SAVEPOINT shared`); err != nil {
 				return err
 			}
 		}
-		return nil
+		return c.s.indexDeferredDigits(ctx, tx, m)
 	})
 	for _, r := range live {
 		if err != nil && r.err == nil {
@@ -140,6 +149,10 @@ func (c *sharer) commit(calls []*sharedReq) {
 type txMemo struct {
 	cats  map[string]int64    // slug → id
 	entry map[string][]string // entry point code → its categories
+	// On SQLite, the new contacts whose trigram rows the commit adds at its
+	// end (deferDigits); nil when it does not defer them.
+	digits      []int64
+	deferDigits bool
 }
 
 func newTxMemo() *txMemo {
@@ -180,4 +193,72 @@ func (m *txMemo) keepEntryCategories(code string, cats []string) {
 	if m != nil {
 		m.entry[code] = slices.Clone(cats)
 	}
+}
+
+// The trigram rows of a shared commit's new contacts (SQLite; migration
+// 0027 says why): deferDigits turns the insert trigger off for the
+// transaction, newContactSnapshot notes each new contact with digitsLater,
+// and indexDeferredDigits turns the trigger back on and adds the rows of
+// the contacts still there, in one statement per 500, before the commit.
+// The trigger's expression, for one contact's row:
+const digitsOf = `substr(phone, 2) || CASE WHEN wa_id IN ('', substr(phone, 2)) THEN '' ELSE ' ' || wa_id END`
+
+func (s *DB) deferDigits(ctx context.Context, tx *sql.Tx, m *txMemo) error {
+	if s.pg {
+		return nil // PostgreSQL's trigram index is an index of contacts
+	}
+	m.deferDigits = true
+	_, err := s.exec(ctx, tx, `UPDATE contact_digits_deferred SET deferred = 1`)
+	return err
+}
+
+// digitsLater notes that the contact id, created in tx, gets its trigram
+// row from indexDeferredDigits; it reports false, and notes nothing, when
+// tx does not defer them.
+func (s *DB) digitsLater(tx *sql.Tx, id int64) bool {
+	m := s.memoOf(tx)
+	if m == nil || !m.deferDigits {
+		return false
+	}
+	m.digits = append(m.digits, id)
+	return true
+}
+
+// indexNow adds the trigram row of the contact id, which digitsLater had
+// left for the end, now (a plan that changes the new contact's number:
+// the update trigger then replaces the row).
+func (s *DB) indexNow(ctx context.Context, tx *sql.Tx, id int64) error {
+	m := s.memoOf(tx)
+	if i := slices.Index(m.digits, id); i >= 0 {
+		m.digits = slices.Delete(m.digits, i, i+1)
+	}
+	_, err := s.exec(ctx, tx, `INSERT INTO contact_digits (rowid, digits) SELECT id, `+digitsOf+` FROM contacts WHERE id = ?`, id)
+	return err
+}
+
+func (s *DB) indexDeferredDigits(ctx context.Context, tx *sql.Tx, m *txMemo) error {
+	if !m.deferDigits {
+		return nil
+	}
+	if _, err := s.exec(ctx, tx, `UPDATE contact_digits_deferred SET deferred = 0`); err != nil {
+		return err
+	}
+	for ids := range slices.Chunk(m.digits, bulkLookupKeys) {
+		args := make([]any, len(ids))
+		for i, id := range ids {
+			args[i] = id
+		}
+		q := `INSERT INTO contact_digits (rowid, digits) SELECT id, ` + digitsOf + ` FROM contacts WHERE id IN (?` +
+			strings.Repeat(", ?", len(ids)-1) + `)`
+		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// hasDigitsOf reports whether m (nil or not) leaves the trigram row of the
+// contact id for the end of its commit.
+func (m *txMemo) hasDigitsOf(id int64) bool {
+	return m != nil && slices.Contains(m.digits, id)
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -137,5 +138,107 @@ func TestSharedMemoLastsOneTransaction(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestSharedCommitsIndexNewContacts: the contacts form posts create in
+// shared commits are all in the trigram index once committed (SQLite adds
+// their rows at the end of each commit, migration 0027), those of a post
+// that failed are neither in the table nor in the index, a new contact whose
+// plan changes its number is found by the new one only, and the insert
+// trigger is on again for every other writer.
+func TestSharedCommitsIndexNewContacts(t *testing.T) {
+	t.Parallel()
+	db := openTest(t)
+	ctx := context.Background()
+	const n = 48
+	phone := func(i int) string { return fmt.Sprintf("+49151%08d", 7000+i) }
+	moved := func(i int) string { return fmt.Sprintf("+49152%08d", 9000+i) }
+	boom := errors.New("boom")
+	decide := func(i int) consent.Decider {
+		return func(snap consent.Snapshot) (consent.Plan, error) {
+			switch i % 4 {
+			case 1:
+				return consent.Plan{}, fmt.Errorf("post %d: %w", i, boom)
+			case 2:
+				return consent.Plan{At: t0, Evidence: consent.Evidence{Source: consent.SourceAdmin},
+					NewNumber: &consent.NumberChange{Phone: moved(i), WaID: strings.TrimPrefix(moved(i), "+")}}, nil
+			}
+			return consent.Plan{}, nil
+		}
+	}
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	errs := make([]error, n+1)
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			_, _, errs[i] = db.ApplyToNumber(ctx, phone(i), "en", t0, decide(i))
+		})
+	}
+	close(start)
+	wg.Wait()
+	_, _, errs[n] = db.ApplyToNumber(ctx, phone(n), "en", t0, decide(n)) // alone in its commit
+	// found searches as the console does by digits: through the trigram index.
+	found := func(number string) []int64 {
+		t.Helper()
+		return pageIDs(search(t, db, consent.ContactSearch{Digits: strings.TrimPrefix(number, "+")}))
+	}
+	for i := range n + 1 {
+		if i%4 == 1 {
+			if !errors.Is(errs[i], boom) {
+				t.Errorf("post %d: %v, want boom", i, errs[i])
+			}
+			if _, err := db.ContactByPhone(ctx, phone(i)); !errors.Is(err, consent.ErrNotFound) {
+				t.Errorf("post %d failed, its contact: %v, want ErrNotFound", i, err)
+			}
+			if ids := found(phone(i)); len(ids) != 0 {
+				t.Errorf("post %d failed, yet its number is in the index: %v", i, ids)
+			}
+			continue
+		}
+		if errs[i] != nil {
+			t.Fatalf("post %d: %v", i, errs[i])
+		}
+		number := phone(i)
+		if i%4 == 2 {
+			if ids := found(phone(i)); len(ids) != 0 {
+				t.Errorf("post %d moved its contact, yet the old number is in the index: %v", i, ids)
+			}
+			number = moved(i)
+		}
+		c, err := db.ContactByPhone(ctx, number)
+		if err != nil {
+			t.Fatalf("post %d: contact by %s: %v", i, number, err)
+		}
+		if ids := found(number); !slices.Equal(ids, []int64{c.ID}) {
+			t.Errorf("post %d: index finds %v for %s, want [%d]", i, ids, number, c.ID)
+		}
+		if engine == "sqlite" { // one index row per contact: an erasure's delete removes one
+			q := `SELECT rowid FROM contact_digits WHERE contact_digits MATCH '"` + strings.TrimPrefix(number, "+") + `"'`
+			if rows := scanAll(t, db.w, q); len(rows) != 1 {
+				t.Errorf("post %d: %d index rows for %s, want 1", i, len(rows), number)
+			}
+		}
+	}
+	// An erasure takes a moved contact's number out of the index.
+	c, err := db.ContactByPhone(ctx, moved(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.EraseContact(ctx, c.ID, consent.Tombstone{PhoneHash: fmt.Sprintf("%064x", c.ID), Reason: "admin", At: t0,
+		Event: consent.EventErased, Source: consent.SourceAdmin}); err != nil {
+		t.Fatal(err)
+	}
+	if engine == "sqlite" {
+		q := `SELECT rowid FROM contact_digits WHERE contact_digits MATCH '"` + strings.TrimPrefix(moved(2), "+") + `"'`
+		if rows := scanAll(t, db.w, q); len(rows) != 0 {
+			t.Errorf("erased contact %d still in the index: %v", c.ID, rows)
+		}
+	}
+	if engine == "sqlite" {
+		if rows := scanAll(t, db.w, `SELECT deferred FROM contact_digits_deferred`); len(rows) != 1 || rows[0][0].(int64) != 0 {
+			t.Errorf("contact_digits_deferred = %v after the commits, want one row, 0", rows)
+		}
 	}
 }
