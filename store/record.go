@@ -30,11 +30,6 @@ func (s *DB) Apply(ctx context.Context, id int64, decide consent.Decider) (conse
 		if p, err = decide(snap); err != nil {
 			return err
 		}
-		if snap.Created && p.NewNumber != nil && s.memoOf(tx).hasDigitsOf(snap.Contact.ID) {
-			if err := s.indexNow(ctx, tx, snap.Contact.ID); err != nil {
-				return err
-			}
-		}
 		return s.record(ctx, tx, snap, p)
 	})
 	if err != nil {
@@ -67,8 +62,11 @@ func (s *DB) ApplyToNumber(ctx context.Context, phone, lang string, at time.Time
 		if p, err = decide(snap); err != nil {
 			return err
 		}
-		if snap.Created && p.NewNumber != nil && s.memoOf(tx).hasDigitsOf(snap.Contact.ID) {
-			if err := s.indexNow(ctx, tx, snap.Contact.ID); err != nil {
+		if snap.Created {
+			// Its trigram row waits for the end of the shared commit,
+			// unless the plan changes its number: the update trigger then
+			// replaces the row, which must be there.
+			if err := s.indexNewContact(ctx, tx, snap.Contact.ID, p.NewNumber == nil); err != nil {
 				return err
 			}
 		}
@@ -99,7 +97,6 @@ func (s *DB) newContactSnapshot(ctx context.Context, tx *sql.Tx, phone, lang str
 	if err != nil {
 		return consent.Snapshot{}, err
 	}
-	s.digitsLater(tx, c.ID) // in a shared commit (shared.go)
 	snap := consent.Snapshot{Contact: c, Created: true}
 	snap.EntryCategories, err = s.entryCategories(ctx, tx, c.EntryPoint)
 	return snap, err

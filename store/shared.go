@@ -197,8 +197,8 @@ func (m *txMemo) keepEntryCategories(code string, cats []string) {
 
 // The trigram rows of a shared commit's new contacts (SQLite; migration
 // 0027 says why): deferDigits turns the insert trigger off for the
-// transaction, newContactSnapshot notes each new contact with digitsLater,
-// and indexDeferredDigits turns the trigger back on and adds the rows of
+// transaction, ApplyToNumber notes each contact it creates with
+// indexNewContact, and indexDeferredDigits turns the trigger back on and adds the rows of
 // the contacts still there, in one statement per 500, before the commit.
 // The trigger's expression, for one contact's row:
 const digitsOf = `substr(phone, 2) || CASE WHEN wa_id IN ('', substr(phone, 2)) THEN '' ELSE ' ' || wa_id END`
@@ -212,25 +212,17 @@ func (s *DB) deferDigits(ctx context.Context, tx *sql.Tx, m *txMemo) error {
 	return err
 }
 
-// digitsLater notes that the contact id, created in tx, gets its trigram
-// row from indexDeferredDigits; it reports false, and notes nothing, when
-// tx does not defer them.
-func (s *DB) digitsLater(tx *sql.Tx, id int64) bool {
+// indexNewContact gives the contact id, created in tx while the insert
+// trigger was off (deferDigits), its trigram row: at the end of the commit
+// when later, else now. It does nothing when tx does not defer the rows.
+func (s *DB) indexNewContact(ctx context.Context, tx *sql.Tx, id int64, later bool) error {
 	m := s.memoOf(tx)
-	if m == nil || !m.deferDigits {
-		return false
-	}
-	m.digits = append(m.digits, id)
-	return true
-}
-
-// indexNow adds the trigram row of the contact id, which digitsLater had
-// left for the end, now (a plan that changes the new contact's number:
-// the update trigger then replaces the row).
-func (s *DB) indexNow(ctx context.Context, tx *sql.Tx, id int64) error {
-	m := s.memoOf(tx)
-	if i := slices.Index(m.digits, id); i >= 0 {
-		m.digits = slices.Delete(m.digits, i, i+1)
+	switch {
+	case m == nil || !m.deferDigits:
+		return nil
+	case later:
+		m.digits = append(m.digits, id)
+		return nil
 	}
 	_, err := s.exec(ctx, tx, `INSERT INTO contact_digits (rowid, digits) SELECT id, `+digitsOf+` FROM contacts WHERE id = ?`, id)
 	return err
@@ -255,10 +247,4 @@ func (s *DB) indexDeferredDigits(ctx context.Context, tx *sql.Tx, m *txMemo) err
 		}
 	}
 	return nil
-}
-
-// hasDigitsOf reports whether m (nil or not) leaves the trigram row of the
-// contact id for the end of its commit.
-func (m *txMemo) hasDigitsOf(id int64) bool {
-	return m != nil && slices.Contains(m.digits, id)
 }
