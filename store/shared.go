@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -12,11 +13,11 @@ import (
 
 // Shared commits for independent write transactions (form posts): the
 // transactions waiting for the writer at one moment run one after the other
-// inside one database transaction, each in a savepoint of its own, and
-// commit together. Each caller returns only after that commit, so an
-// answered form post is stored. A transaction function that fails is rolled
-// back to its savepoint and gets its error; the others go on and commit.
-// If the commit fails, every caller of the group gets the error.
+// inside one database transaction and commit together. Each caller returns
+// only after that commit, so an answered form post is stored. A transaction
+// function that fails leaves nothing and gets its error; the others commit
+// (how: commit, below). If the commit fails, every caller of the group gets
+// the error.
 //
 // A statement interrupted by its context rolls back SQLite's whole
 // transaction, so the functions run with their caller's context detached
@@ -86,8 +87,14 @@ func (c *sharer) do(ctx context.Context, f func(context.Context, *sql.Tx) error)
 	}
 }
 
-// commit runs the group's functions, each in its savepoint, in one
-// transaction, and answers each call.
+// commit runs the group's functions in one transaction and answers each
+// call. Most calls succeed, so the first pass runs them one after the other
+// with no savepoint: a savepoint makes SQLite copy every page a call first
+// changes into its statement journal (a tenth of the writer's time per form
+// post). When a call fails, that pass is rolled back whole, the call keeps
+// its error (it met the state the calls before it left, as it would have in
+// its savepoint), and the others run again, each in its savepoint. So a
+// failing call costs its group one more pass, never its answer.
 func (c *sharer) commit(calls []*sharedReq) {
 	live := calls[:0:0]
 	for _, r := range calls {
@@ -102,43 +109,62 @@ func (c *sharer) commit(calls []*sharedReq) {
 		return
 	}
 	ctx := context.Background()
+	var failed *sharedReq
 	err := c.s.tx(ctx, func(tx *sql.Tx) error {
-		m := newTxMemo()
-		c.s.memos.Store(tx, m)
-		defer c.s.memos.Delete(tx)
-		if err := c.s.deferDigits(ctx, tx, m); err != nil {
-			return err
-		}
-		if len(live) == 1 { // alone: no savepoint needed, its error rolls back the transaction
-			r := live[0]
-			if r.err = r.run(tx); r.err != nil {
-				return r.err
-			}
-			return c.s.indexDeferredDigits(ctx, tx, m)
-		}
-		for _, r := range live {
-			if _, err := tx.ExecContext(ctx, `SAVEPOINT shared`); err != nil {
-				return err
-			}
-			mark := len(m.digits)
-			if r.err = r.run(tx); r.err != nil {
-				if _, err := tx.ExecContext(ctx, `ROLLBACK TO SAVEPOINT shared`); err != nil {
-					return err
-				}
-				m.digits = m.digits[:mark] // its contacts are gone with it
-			}
-			if _, err := tx.ExecContext(ctx, `RELEASE SAVEPOINT shared`); err != nil {
-				return err
-			}
-		}
-		return c.s.indexDeferredDigits(ctx, tx, m)
+		return c.run(ctx, tx, live, false, &failed)
 	})
+	if failed != nil && len(live) > 1 {
+		// The first pass is undone; its call stays failed, the rest run again.
+		rest := slices.DeleteFunc(slices.Clone(live), func(r *sharedReq) bool { return r == failed })
+		err = c.s.tx(ctx, func(tx *sql.Tx) error {
+			return c.run(ctx, tx, rest, true, nil)
+		})
+	}
 	for _, r := range live {
 		if err != nil && r.err == nil {
 			r.err = err
 		}
 		close(r.done)
 	}
+}
+
+// errPassFailed rolls back a first pass in which a call failed.
+var errPassFailed = errors.New("store: a call of the shared transaction failed")
+
+// run runs calls in tx, then adds the new contacts' trigram rows. With
+// savepoints, each call runs in one and a failing call is rolled back to it
+// alone. Without, the first call to fail is put in *failed and the pass
+// ends with an error, which rolls back the transaction.
+func (c *sharer) run(ctx context.Context, tx *sql.Tx, calls []*sharedReq, savepoints bool, failed **sharedReq) error {
+	m := newTxMemo()
+	c.s.memos.Store(tx, m)
+	defer c.s.memos.Delete(tx)
+	if err := c.s.deferDigits(ctx, tx, m); err != nil {
+		return err
+	}
+	for _, r := range calls {
+		if !savepoints {
+			if r.err = r.run(tx); r.err != nil {
+				*failed = r
+				return errPassFailed
+			}
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, `SAVEPOINT shared`); err != nil {
+			return err
+		}
+		mark := len(m.digits)
+		if r.err = r.run(tx); r.err != nil {
+			if _, err := tx.ExecContext(ctx, `ROLLBACK TO SAVEPOINT shared`); err != nil {
+				return err
+			}
+			m.digits = m.digits[:mark] // its contacts are gone with it
+		}
+		if _, err := tx.ExecContext(ctx, `RELEASE SAVEPOINT shared`); err != nil {
+			return err
+		}
+	}
+	return c.s.indexDeferredDigits(ctx, tx, m)
 }
 
 // txMemo keeps, for one shared transaction, what its calls look up and

@@ -87,6 +87,73 @@ func TestSharedCommitsKeepEachApart(t *testing.T) {
 	}
 }
 
+// TestSharedCommitPasses follows one group through commit: with no call
+// failing, each runs once, with no savepoint; when one fails, the first pass
+// is undone, the failing call keeps its error and runs no more, and the
+// others run again (those after it for the first time), each in its
+// savepoint. A lone call that fails leaves nothing.
+func TestSharedCommitPasses(t *testing.T) {
+	t.Parallel()
+	db := openTest(t)
+	if _, err := db.w.Exec(`CREATE TABLE shared_test (n INTEGER PRIMARY KEY)`); err != nil {
+		t.Fatal(err)
+	}
+	boom := errors.New("boom")
+	c := &sharer{s: db}
+	group := func(first, n, failing int) ([]*sharedReq, []int) {
+		runs := make([]int, n)
+		calls := make([]*sharedReq, n)
+		for i := range calls {
+			calls[i] = &sharedReq{ctx: context.Background(), done: make(chan struct{}),
+				f: func(ctx context.Context, tx *sql.Tx) error {
+					runs[i]++
+					if _, err := tx.ExecContext(ctx, `INSERT INTO shared_test (n) VALUES (?)`, first+i); err != nil {
+						return err
+					}
+					if i == failing {
+						return boom
+					}
+					return nil
+				}}
+		}
+		c.commit(calls)
+		return calls, runs
+	}
+	stored := func(n int) bool {
+		var k int
+		if err := db.r.QueryRow(`SELECT count(*) FROM shared_test WHERE n = ?`, n).Scan(&k); err != nil {
+			t.Fatal(err)
+		}
+		return k == 1
+	}
+
+	calls, runs := group(0, 3, -1)
+	for i, r := range calls {
+		if r.err != nil || runs[i] != 1 || !stored(i) {
+			t.Errorf("all succeed, call %d: err %v, ran %d times, stored %v; want nil, once, stored", i, r.err, runs[i], stored(i))
+		}
+	}
+
+	calls, runs = group(10, 4, 2)
+	want := []int{2, 2, 1, 1} // the two before the failure run in both passes
+	for i, r := range calls {
+		if i == 2 {
+			if !errors.Is(r.err, boom) || runs[i] != 1 || stored(10+i) {
+				t.Errorf("failing call: err %v, ran %d times, stored %v; want boom, once, nothing", r.err, runs[i], stored(10+i))
+			}
+			continue
+		}
+		if r.err != nil || runs[i] != want[i] || !stored(10+i) {
+			t.Errorf("call %d beside a failure: err %v, ran %d times, stored %v; want nil, %d, stored", i, r.err, runs[i], stored(10+i), want[i])
+		}
+	}
+
+	calls, runs = group(20, 1, 0)
+	if !errors.Is(calls[0].err, boom) || runs[0] != 1 || stored(20) {
+		t.Errorf("lone failing call: err %v, ran %d times, stored %v", calls[0].err, runs[0], stored(20))
+	}
+}
+
 // TestSharedMemoLastsOneTransaction: what a shared commit remembers of the
 // entry points (txMemo) is gone with it, so a change made between two form
 // posts is what the second one decides on; and a decision that changes the
