@@ -333,8 +333,17 @@ func lookupIn(ctx context.Context, s *DB, tx *sql.Tx, head, tail string, vals []
 	return nil
 }
 
-// query runs a (cached when possible) query in tx and calls fn for each row.
+// query runs a (cached when possible) query in tx and calls fn for each row;
+// with a nil tx, on the reader pool outside any transaction.
 func (s *DB) query(ctx context.Context, tx *sql.Tx, q string, args []any, fn func(*sql.Rows) error) error {
+	if tx == nil {
+		st, err := s.readStmt(ctx, q)
+		if err != nil {
+			return err
+		}
+		rows, err := st.QueryContext(ctx, args...)
+		return eachRow(rows, err, fn)
+	}
 	if st := s.cacheOf(tx).get(q); st != nil {
 		rows, err := tx.StmtContext(ctx, st).QueryContext(ctx, args...)
 		return eachRow(rows, err, fn)

@@ -144,11 +144,12 @@ func (s *DB) Alerts(ctx context.Context) ([]consent.Alert, error) {
 // report is first matched on the reader pool, and the writer is taken only
 // when it would change a message; the write transaction matches it again.
 func (s *DB) ApplyStatus(ctx context.Context, st consent.StatusUpdate, now time.Time) (int64, error) {
-	var m statusMatch
-	err := s.readTx(ctx, func(tx *sql.Tx) (err error) {
-		m, err = s.matchStatus(ctx, tx, st)
-		return err
-	})
+	// First on the reader, statement by statement: the two lookups of
+	// matchStatus need no snapshot in common, since this read only spares
+	// the writer the reports that change nothing (late, repeated, or of a
+	// message optin did not send). The writer matches again in its own
+	// transaction before it writes.
+	m, err := s.matchStatus(ctx, nil, st)
 	if err != nil || !m.changes(st) {
 		return m.contactID, mapErr("apply status", err)
 	}

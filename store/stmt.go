@@ -94,8 +94,12 @@ func (s *DB) exec(ctx context.Context, tx *sql.Tx, query string, args ...any) (s
 	return tx.ExecContext(ctx, query, args...)
 }
 
-// queryRow runs a (cached when possible) single-row query in tx.
+// queryRow runs a (cached when possible) single-row query in tx; with a
+// nil tx, on the reader pool outside any transaction (readRow).
 func (s *DB) queryRow(ctx context.Context, tx *sql.Tx, query string, args ...any) *sql.Row {
+	if tx == nil {
+		return s.readRow(ctx, query, args...)
+	}
 	if st := s.cacheOf(tx).get(query); st != nil {
 		return tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
 	}

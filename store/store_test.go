@@ -493,3 +493,45 @@ func TestNewContactSnapshot(t *testing.T) {
 		t.Errorf("snapshot of a new contact: %+v", created)
 	}
 }
+
+// BenchmarkApplyStatus measures the status reports the inbox worker applies
+// most: a late or repeated report of a message optin sent (read on the
+// reader, no write), and a report of a message optin did not send (the load
+// command's webhooks: looked up by its id, then among the messages in doubt).
+func BenchmarkApplyStatus(b *testing.B) {
+	db, err := Open(context.Background(), b.TempDir()+"/optin.db")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	ctx := context.Background()
+	if _, err := db.FixtureOptIn(ctx, optIn("+4915112345678", consent.OptedIn, t0, "offers")); err != nil {
+		b.Fatal(err)
+	}
+	due, err := db.ClaimDue(ctx, t0, time.Minute, 10)
+	if err != nil || len(due) != 1 {
+		b.Fatalf("ClaimDue = %d, %v", len(due), err)
+	}
+	if err := db.MarkSent(ctx, due[0].ID, consent.SendResult{MessageID: "wamid.A"}, t0); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := db.ApplyStatus(ctx, consent.StatusUpdate{MessageID: "wamid.A", Status: consent.StatusRead}, t0); err != nil {
+		b.Fatal(err)
+	}
+	b.Run("late", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := db.ApplyStatus(ctx, consent.StatusUpdate{MessageID: "wamid.A", RecipientID: "4915112345678",
+				Status: consent.StatusDelivered, Timestamp: t0}, t0); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("not sent by optin", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := db.ApplyStatus(ctx, consent.StatusUpdate{MessageID: "wamid.other", RecipientID: "4915187654321",
+				Status: consent.StatusDelivered, Timestamp: t0}, t0); !errors.Is(err, consent.ErrNotFound) {
+				b.Fatal(err)
+			}
+		}
+	})
+}
