@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"math/bits"
 	"strings"
 	"time"
 
@@ -152,6 +153,44 @@ func (b *bulk) newContact(ctx context.Context, s *DB, tx *sql.Tx, phone, waID, l
 	return id, nil
 }
 
+// flushFor writes what the bulk of tx holds, if it holds anything of
+// contactID: reads of the contact's consents or events must see it.
+func (s *DB) flushFor(ctx context.Context, tx *sql.Tx, contactID int64) error {
+	b := s.bulkOf(tx)
+	if b == nil {
+		return nil
+	}
+	for _, c := range b.consents {
+		if c.contactID == contactID {
+			return s.flush(ctx, tx)
+		}
+	}
+	for _, e := range b.events {
+		if e.contactID == contactID {
+			return s.flush(ctx, tx)
+		}
+	}
+	return nil
+}
+
+// withoutBulk writes what the bulk of tx holds, then runs f with the bulk
+// detached, so that f's statements (an erasure, a change of number) see
+// every write before them and write their own at once. The chain's head is
+// read again after f, which may have added events.
+func (s *DB) withoutBulk(ctx context.Context, tx *sql.Tx, f func() error) error {
+	b := s.bulkOf(tx)
+	if b == nil {
+		return f()
+	}
+	if err := s.flush(ctx, tx); err != nil {
+		return err
+	}
+	s.endBulk(tx)
+	defer s.bulks.Store(tx, b)
+	b.headRead = false
+	return f()
+}
+
 // flush writes what the bulk collected, in an order the foreign keys
 // accept: contacts, events, consent states.
 func (s *DB) flush(ctx context.Context, tx *sql.Tx) error {
@@ -189,24 +228,23 @@ func (s *DB) flush(ctx context.Context, tx *sql.Tx) error {
 }
 
 // insertBulk inserts rows, per statements of up to per rows: head, then
-// one tuple a row, then tail. A full statement is cached (one prepared
-// statement whatever the batch); the last, shorter one runs unprepared.
+// one tuple a row, then tail. The rows short of a full statement go in
+// statements of a power of two rows each, the largest that fits, so that
+// every statement is one of a few sizes and is cached: parsing a statement
+// of many rows costs more than running it.
 func insertBulk[T any](ctx context.Context, s *DB, tx *sql.Tx, head, tuple, tail string, per int, rows []T, bind func(T, []any) []any) error {
 	var args []any
 	for len(rows) > 0 {
 		n := min(per, len(rows))
+		if n < per {
+			n = 1 << (bits.Len(uint(n)) - 1) // the largest power of two ≤ n
+		}
 		args = args[:0]
 		for _, r := range rows[:n] {
 			args = bind(r, args)
 		}
 		q := head + strings.Repeat(tuple+", ", n-1) + tuple + tail
-		var err error
-		if n == per {
-			_, err = s.exec(ctx, tx, q, args...)
-		} else {
-			_, err = tx.ExecContext(ctx, q, args...)
-		}
-		if err != nil {
+		if _, err := s.exec(ctx, tx, q, args...); err != nil {
 			return err
 		}
 		rows = rows[n:]

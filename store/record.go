@@ -43,40 +43,58 @@ func (s *DB) Apply(ctx context.Context, id int64, decide consent.Decider) (conse
 // spelling WhatsApp uses for it, see consent.MatchKey), created as an
 // active contact in lang when there is none.
 //
-// Concurrent calls (form posts) share their commit (txShared): each runs
-// in a savepoint of one transaction, and returns once it has committed.
+// Concurrent calls (form posts) share their commit (txShared, shared.go)
+// and each returns once it has committed.
 func (s *DB) ApplyToNumber(ctx context.Context, phone, lang string, at time.Time, decide consent.Decider) (consent.Snapshot, consent.Plan, error) {
 	var p consent.Plan
 	var snap consent.Snapshot
-	err := s.txShared(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		id, err := s.contactIDByNumber(ctx, tx, phone)
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
-			snap, err = s.newContactSnapshot(ctx, tx, phone, lang, at)
-		case err == nil:
-			snap, err = s.snapshot(ctx, tx, id)
-		}
-		if err != nil {
-			return err
-		}
-		if p, err = decide(snap); err != nil {
-			return err
-		}
-		if snap.Created {
-			// Its trigram row waits for the end of the shared commit,
-			// unless the plan changes its number: the update trigger then
-			// replaces the row, which must be there.
-			if err := s.indexNewContact(ctx, tx, snap.Contact.ID, p.NewNumber == nil); err != nil {
-				return err
-			}
-		}
-		return s.record(ctx, tx, snap, p)
+	err := s.txShared(ctx, func(ctx context.Context, tx *sql.Tx) (err error) {
+		snap, p, err = s.applyToNumber(ctx, tx, phone, lang, at, decide)
+		return err
 	})
 	if err != nil {
 		return consent.Snapshot{}, consent.Plan{}, mapErr("apply to number", err)
 	}
 	s.afterPlan(ctx, p)
 	return snap, p, nil
+}
+
+// applyToNumber is ApplyToNumber's work in tx, which may be a shared
+// commit whose writes a bulk collects (shared.go): what the bulk holds of
+// the contact is written before its snapshot is read, and a plan that
+// erases the contact or moves its number is recorded without the bulk.
+func (s *DB) applyToNumber(ctx context.Context, tx *sql.Tx, phone, lang string, at time.Time, decide consent.Decider) (consent.Snapshot, consent.Plan, error) {
+	var snap consent.Snapshot
+	id, err := s.contactIDByNumber(ctx, tx, phone)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		snap, err = s.newContactSnapshot(ctx, tx, phone, lang, at)
+	case err == nil:
+		if err = s.flushFor(ctx, tx, id); err == nil {
+			snap, err = s.snapshot(ctx, tx, id)
+		}
+	}
+	if err != nil {
+		return consent.Snapshot{}, consent.Plan{}, err
+	}
+	p, err := decide(snap)
+	if err != nil {
+		return consent.Snapshot{}, consent.Plan{}, err
+	}
+	if snap.Created {
+		// Its trigram row waits for the end of the shared commit,
+		// unless the plan changes its number: the update trigger then
+		// replaces the row, which must be there.
+		if err := s.indexNewContact(ctx, tx, snap.Contact.ID, p.NewNumber == nil); err != nil {
+			return consent.Snapshot{}, consent.Plan{}, err
+		}
+	}
+	if p.NewNumber != nil || p.Erase != nil {
+		err = s.withoutBulk(ctx, tx, func() error { return s.record(ctx, tx, snap, p) })
+	} else {
+		err = s.record(ctx, tx, snap, p)
+	}
+	return snap, p, err
 }
 
 // insertContact adds a contact and returns it as stored.

@@ -89,12 +89,19 @@ func (c *sharer) do(ctx context.Context, f func(context.Context, *sql.Tx) error)
 
 // commit runs the group's functions in one transaction and answers each
 // call. Most calls succeed, so the first pass runs them one after the other
-// with no savepoint: a savepoint makes SQLite copy every page a call first
-// changes into its statement journal (a tenth of the writer's time per form
-// post). When a call fails, that pass is rolled back whole, the call keeps
-// its error (it met the state the calls before it left, as it would have in
-// its savepoint), and the others run again, each in its savepoint. So a
-// failing call costs its group one more pass, never its answer.
+// with no savepoint, and a bulk (bulk.go) collects their events and consent
+// states, written a few statements for the whole group at its end. A
+// savepoint makes SQLite copy every page a call first changes into its
+// statement journal (a tenth of the writer's time per form post), and an
+// event inserted alone costs half again what it costs in a statement of
+// many rows.
+//
+// When a call fails, or the collected writes do at the end, the first pass
+// is rolled back whole and every call runs again, each in its savepoint, with
+// nothing collected: in the first pass, a call that reads a contact writes
+// what the bulk holds, the other calls' writes included, so the call that
+// met an error is not always the one to blame. So a failing call costs its
+// group one more pass, never another call its answer.
 func (c *sharer) commit(calls []*sharedReq) {
 	live := calls[:0:0]
 	for _, r := range calls {
@@ -109,15 +116,15 @@ func (c *sharer) commit(calls []*sharedReq) {
 		return
 	}
 	ctx := context.Background()
-	var failed *sharedReq
 	err := c.s.tx(ctx, func(tx *sql.Tx) error {
-		return c.run(ctx, tx, live, false, &failed)
+		return c.run(ctx, tx, live, false)
 	})
-	if failed != nil && len(live) > 1 {
-		// The first pass is undone; its call stays failed, the rest run again.
-		rest := slices.DeleteFunc(slices.Clone(live), func(r *sharedReq) bool { return r == failed })
+	if errors.Is(err, errFirstPass) {
+		for _, r := range live {
+			r.err = nil
+		}
 		err = c.s.tx(ctx, func(tx *sql.Tx) error {
-			return c.run(ctx, tx, rest, true, nil)
+			return c.run(ctx, tx, live, true)
 		})
 	}
 	for _, r := range live {
@@ -128,28 +135,36 @@ func (c *sharer) commit(calls []*sharedReq) {
 	}
 }
 
-// errPassFailed rolls back a first pass in which a call failed.
-var errPassFailed = errors.New("store: a call of the shared transaction failed")
+// errFirstPass rolls back a first pass in which a call or the collected
+// writes failed.
+var errFirstPass = errors.New("store: the first pass of a shared transaction failed")
 
 // run runs calls in tx, then adds the new contacts' trigram rows. With
 // savepoints, each call runs in one and a failing call is rolled back to it
-// alone. Without, the first call to fail is put in *failed and the pass
-// ends with an error, which rolls back the transaction.
-func (c *sharer) run(ctx context.Context, tx *sql.Tx, calls []*sharedReq, savepoints bool, failed **sharedReq) error {
+// alone. Without, a bulk collects the calls' events and consent states, and
+// the first failure ends the pass with errFirstPass, which rolls back the
+// transaction.
+func (c *sharer) run(ctx context.Context, tx *sql.Tx, calls []*sharedReq, savepoints bool) error {
 	m := newTxMemo()
 	c.s.memos.Store(tx, m)
 	defer c.s.memos.Delete(tx)
 	if err := c.s.deferDigits(ctx, tx, m); err != nil {
 		return err
 	}
-	for _, r := range calls {
-		if !savepoints {
-			if r.err = r.run(tx); r.err != nil {
-				*failed = r
-				return errPassFailed
+	if !savepoints {
+		c.s.beginBulk(tx)
+		defer c.s.endBulk(tx)
+		for _, r := range calls {
+			if err := r.run(tx); err != nil {
+				return fmt.Errorf("%w: %w", errFirstPass, err)
 			}
-			continue
 		}
+		if err := c.s.flush(ctx, tx); err != nil {
+			return fmt.Errorf("%w: %w", errFirstPass, err)
+		}
+		return c.s.indexDeferredDigits(ctx, tx, m)
+	}
+	for _, r := range calls {
 		if _, err := tx.ExecContext(ctx, `SAVEPOINT shared`); err != nil {
 			return err
 		}

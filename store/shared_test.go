@@ -88,10 +88,10 @@ func TestSharedCommitsKeepEachApart(t *testing.T) {
 }
 
 // TestSharedCommitPasses follows one group through commit: with no call
-// failing, each runs once, with no savepoint; when one fails, the first pass
-// is undone, the failing call keeps its error and runs no more, and the
-// others run again (those after it for the first time), each in its
-// savepoint. A lone call that fails leaves nothing.
+// failing, each runs once, in the first pass; when one fails, the first pass
+// is undone and every call runs again (those after the failure for the
+// first time), each in its savepoint, where the failing one fails alone. A
+// lone call that fails leaves nothing.
 func TestSharedCommitPasses(t *testing.T) {
 	t.Parallel()
 	db := openTest(t)
@@ -135,11 +135,11 @@ func TestSharedCommitPasses(t *testing.T) {
 	}
 
 	calls, runs = group(10, 4, 2)
-	want := []int{2, 2, 1, 1} // the two before the failure run in both passes
+	want := []int{2, 2, 2, 1} // up to the failure, both passes
 	for i, r := range calls {
 		if i == 2 {
-			if !errors.Is(r.err, boom) || runs[i] != 1 || stored(10+i) {
-				t.Errorf("failing call: err %v, ran %d times, stored %v; want boom, once, nothing", r.err, runs[i], stored(10+i))
+			if !errors.Is(r.err, boom) || runs[i] != 2 || stored(10+i) {
+				t.Errorf("failing call: err %v, ran %d times, stored %v; want boom, twice, nothing", r.err, runs[i], stored(10+i))
 			}
 			continue
 		}
@@ -149,8 +149,124 @@ func TestSharedCommitPasses(t *testing.T) {
 	}
 
 	calls, runs = group(20, 1, 0)
-	if !errors.Is(calls[0].err, boom) || runs[0] != 1 || stored(20) {
+	if !errors.Is(calls[0].err, boom) || runs[0] != 2 || stored(20) {
 		t.Errorf("lone failing call: err %v, ran %d times, stored %v", calls[0].err, runs[0], stored(20))
+	}
+}
+
+// TestSharedCommitCollects follows form posts through one group whose first
+// pass collects their events and consent states (a bulk): a second post of
+// a number sees what the first recorded; an erasure in the group erases the
+// events collected before it; a post after the erasure chains on the
+// erasure's event; and the ledger verifies. Then a call whose collected
+// write fails at the end of the first pass: the second pass, in savepoints,
+// fails it alone. Both with and without the pushes of consent changes and
+// erasures to the business (PushEvents), which read their events back in
+// the transaction.
+func TestSharedCommitCollects(t *testing.T) {
+	t.Parallel()
+	for _, push := range []bool{false, true} {
+		t.Run(fmt.Sprintf("push=%v", push), func(t *testing.T) {
+			t.Parallel()
+			var opts []Option
+			if push {
+				opts = append(opts, PushEvents())
+			}
+			testSharedCommitCollects(t, opts...)
+		})
+	}
+}
+
+func testSharedCommitCollects(t *testing.T, opts ...Option) {
+	ctx := context.Background()
+	db, err := Open(ctx, testDSN(t), opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	c := &sharer{s: db}
+	optIn := func(seen *[]consent.Consent, cats ...string) consent.Decider {
+		return func(snap consent.Snapshot) (consent.Plan, error) {
+			if seen != nil {
+				*seen = slices.Clone(snap.Consents)
+			}
+			tr, err := consent.Decide(snap.Consents, consent.Act{Kind: consent.ActOptIn, Categories: cats, Target: consent.OptedIn})
+			return consent.Plan{At: t0, Lang: "en", Evidence: consent.Evidence{Source: consent.SourceWebForm, IP: "192.0.2.0"},
+				Transitions: tr}, err
+		}
+	}
+	erase := func(consent.Snapshot) (consent.Plan, error) {
+		return consent.Plan{At: t0, Erase: &consent.Tombstone{PhoneHash: "hash-of-b", Reason: "person", At: t0,
+			Event: consent.EventErased, Source: consent.SourceWebForm}}, nil
+	}
+	runs := 0
+	post := func(phone string, decide consent.Decider) *sharedReq {
+		return &sharedReq{ctx: ctx, done: make(chan struct{}), f: func(ctx context.Context, tx *sql.Tx) error {
+			runs++
+			_, _, err := db.applyToNumber(ctx, tx, phone, "en", t0, decide)
+			return err
+		}}
+	}
+	const a, b, d = "+4915100000001", "+4915100000002", "+4915100000004"
+	var seen []consent.Consent
+	calls := []*sharedReq{
+		post(a, optIn(nil, "offers")),
+		post(b, optIn(nil, "offers", "order_updates")),
+		post(a, optIn(&seen, "offers", "order_updates")),
+		post(b, erase),
+		post(d, optIn(nil, "offers")),
+	}
+	c.commit(calls)
+	for i, r := range calls {
+		if r.err != nil {
+			t.Fatalf("call %d: %v", i, r.err)
+		}
+	}
+	if runs != len(calls) {
+		// A second pass gets the same answers, so only the count of runs
+		// tells that the first pass's collected writes failed.
+		t.Errorf("%d calls ran %d times; want once each, in the first pass", len(calls), runs)
+	}
+	if len(seen) != 1 || seen[0].Category != "offers" || seen[0].State != consent.OptedIn {
+		t.Errorf("the second post of a number saw %+v; want offers opted in by the first", seen)
+	}
+	count := func(q string, args ...any) int {
+		t.Helper()
+		var n int
+		if err := db.r.QueryRow(q, args...).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	// a: offers, then order_updates; b: two opt-ins and the erasure; d: offers.
+	if n := count(`SELECT count(*) FROM events`); n != 6 {
+		t.Errorf("%d events, want 6", n)
+	}
+	if n := count(`SELECT count(*) FROM events WHERE type = 'opt_in' AND erased = 1 AND ip = ''`); n != 2 {
+		t.Errorf("%d of b's opt-in events erased, want 2", n)
+	}
+	if n := count(`SELECT count(*) FROM consents`); n != 3 {
+		t.Errorf("%d consents, want a's two and d's one", n)
+	}
+	if rep, err := db.VerifyLedger(ctx, t0); err != nil || !rep.OK() {
+		t.Errorf("VerifyLedger = %+v, %v", rep, err)
+	}
+
+	// A call that collects a consent state of a contact that does not exist:
+	// the write fails only when the bulk writes it, at the end of the pass.
+	bad := &sharedReq{ctx: ctx, done: make(chan struct{}), f: func(ctx context.Context, tx *sql.Tx) error {
+		return db.setConsent(ctx, tx, 999_999, 1, consent.OptedIn, consent.SourceWebForm, 1, t0)
+	}}
+	calls = []*sharedReq{post("+4915100000005", optIn(nil, "offers")), bad, post("+4915100000006", optIn(nil, "offers"))}
+	c.commit(calls)
+	if calls[0].err != nil || calls[2].err != nil || bad.err == nil {
+		t.Errorf("errors %v, %v, %v; want only the middle call's", calls[0].err, bad.err, calls[2].err)
+	}
+	if n := count(`SELECT count(*) FROM consents`); n != 5 {
+		t.Errorf("%d consents, want 5", n)
+	}
+	if rep, err := db.VerifyLedger(ctx, t0); err != nil || !rep.OK() {
+		t.Errorf("VerifyLedger = %+v, %v", rep, err)
 	}
 }
 
