@@ -35,6 +35,7 @@ const (
 	bulkEventRows   = 100
 	bulkConsentRows = 300
 	bulkContactRows = 250
+	bulkOutboxRows  = 250
 	bulkLookupKeys  = 500
 )
 
@@ -50,6 +51,13 @@ type bulk struct {
 	events   []ledgerRow
 	consents []bulkConsent
 	consentK map[[2]int64]int // contact, category → index in consents
+	outbox   []bulkOutbox
+	wordings map[string]bool // hashes known to be stored (ensureWording)
+}
+
+type bulkOutbox struct {
+	contactID         int64
+	purpose, body, at string
 }
 
 type bulkContact struct {
@@ -66,7 +74,7 @@ type bulkConsent struct {
 // beginBulk attaches a bulk to tx: until endBulk, record's events, consent
 // states and new contacts in tx are collected for flush.
 func (s *DB) beginBulk(tx *sql.Tx) *bulk {
-	b := &bulk{canon: newCanon(), cats: map[string]int64{}, consentK: map[[2]int64]int{}}
+	b := &bulk{canon: newCanon(), cats: map[string]int64{}, consentK: map[[2]int64]int{}, wordings: map[string]bool{}}
 	s.bulks.Store(tx, b)
 	return b
 }
@@ -170,6 +178,11 @@ func (s *DB) flushFor(ctx context.Context, tx *sql.Tx, contactID int64) error {
 			return s.flush(ctx, tx)
 		}
 	}
+	for _, o := range b.outbox {
+		if o.contactID == contactID {
+			return s.flush(ctx, tx)
+		}
+	}
 	return nil
 }
 
@@ -192,7 +205,7 @@ func (s *DB) withoutBulk(ctx context.Context, tx *sql.Tx, f func() error) error 
 }
 
 // flush writes what the bulk collected, in an order the foreign keys
-// accept: contacts, events, consent states.
+// accept: contacts, events, consent states, outgoing messages.
 func (s *DB) flush(ctx context.Context, tx *sql.Tx) error {
 	b := s.bulkOf(tx)
 	if b == nil {
@@ -222,7 +235,13 @@ func (s *DB) flush(ctx context.Context, tx *sql.Tx) error {
 		}); err != nil {
 		return err
 	}
-	b.contacts, b.events, b.consents = b.contacts[:0], b.events[:0], b.consents[:0]
+	if err := insertBulk(ctx, s, tx, `INSERT INTO outbox (contact_id, purpose, message, status, next_attempt_at, created_at, updated_at) VALUES `,
+		`(?, ?, ?, 'queued', ?, ?, ?)`, "", bulkOutboxRows, b.outbox, func(o bulkOutbox, args []any) []any {
+			return append(args, o.contactID, o.purpose, o.body, o.at, o.at, o.at)
+		}); err != nil {
+		return err
+	}
+	b.contacts, b.events, b.consents, b.outbox = b.contacts[:0], b.events[:0], b.consents[:0], b.outbox[:0]
 	clear(b.consentK)
 	return nil
 }

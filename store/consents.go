@@ -112,9 +112,19 @@ const newContactID = `max(coalesce((SELECT max(id) FROM contacts), 0), coalesce(
 // it stored (every form post records the form's wording), so it looks by
 // hash first: the insert's max(version) reads every wording of the kind.
 func (s *DB) ensureWording(ctx context.Context, tx *sql.Tx, w consent.Wording, at time.Time) error {
+	b := s.bulkOf(tx)
+	if b != nil && b.wordings[w.Hash] {
+		return nil
+	}
 	var known bool
-	if err := s.queryRow(ctx, tx, `SELECT EXISTS (SELECT 1 FROM wordings WHERE hash = ?)`, w.Hash).Scan(&known); err != nil || known {
+	if err := s.queryRow(ctx, tx, `SELECT EXISTS (SELECT 1 FROM wordings WHERE hash = ?)`, w.Hash).Scan(&known); err != nil {
 		return err
+	}
+	if b != nil {
+		b.wordings[w.Hash] = true // stored now, if not before
+	}
+	if known {
+		return nil
 	}
 	_, err := s.exec(ctx, tx, `
 		INSERT INTO wordings (hash, kind, lang, version, text, created_at)
@@ -226,6 +236,10 @@ func (s *DB) enqueue(ctx context.Context, tx *sql.Tx, contactID int64, purpose s
 	body, err := json.Marshal(m)
 	if err != nil {
 		return err
+	}
+	if b := s.bulkOf(tx); b != nil { // written by flush (bulk.go)
+		b.outbox = append(b.outbox, bulkOutbox{contactID: contactID, purpose: purpose, body: string(body), at: ts(at)})
+		return nil
 	}
 	_, err = s.exec(ctx, tx, `
 		INSERT INTO outbox (contact_id, purpose, message, status, next_attempt_at, created_at, updated_at)

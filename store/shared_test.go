@@ -185,6 +185,8 @@ func testSharedCommitCollects(t *testing.T, opts ...Option) {
 	}
 	t.Cleanup(func() { db.Close() })
 	c := &sharer{s: db}
+	wording := consent.NewWording("consent", "en", "I agree.")
+	hello := consent.Message{Kind: consent.KindText, Text: "Welcome"}
 	optIn := func(seen *[]consent.Consent, cats ...string) consent.Decider {
 		return func(snap consent.Snapshot) (consent.Plan, error) {
 			if seen != nil {
@@ -192,8 +194,18 @@ func testSharedCommitCollects(t *testing.T, opts ...Option) {
 			}
 			tr, err := consent.Decide(snap.Consents, consent.Act{Kind: consent.ActOptIn, Categories: cats, Target: consent.OptedIn})
 			return consent.Plan{At: t0, Lang: "en", Evidence: consent.Evidence{Source: consent.SourceWebForm, IP: "192.0.2.0"},
-				Transitions: tr}, err
+				Wording: &wording, Transitions: tr, Replies: []consent.Reply{{Purpose: "welcome", Message: hello}}}, err
 		}
+	}
+	// A message and nothing else (a HELP's answer).
+	reply := func(consent.Snapshot) (consent.Plan, error) {
+		return consent.Plan{At: t0, Evidence: consent.Evidence{Source: consent.SourceKeyword},
+			Replies: []consent.Reply{{Purpose: "help", Message: hello}}}, nil
+	}
+	// A STOP: every category out, the queued messages cancelled.
+	stop := func(snap consent.Snapshot) (consent.Plan, error) {
+		tr, err := consent.Decide(snap.Consents, consent.Act{Kind: consent.ActOptOut})
+		return consent.Plan{At: t0, Evidence: consent.Evidence{Source: consent.SourceKeyword}, Transitions: tr, CancelQueued: true}, err
 	}
 	erase := func(consent.Snapshot) (consent.Plan, error) {
 		return consent.Plan{At: t0, Erase: &consent.Tombstone{PhoneHash: "hash-of-b", Reason: "person", At: t0,
@@ -207,7 +219,7 @@ func testSharedCommitCollects(t *testing.T, opts ...Option) {
 			return err
 		}}
 	}
-	const a, b, d = "+4915100000001", "+4915100000002", "+4915100000004"
+	const a, b, d, e = "+4915100000001", "+4915100000002", "+4915100000004", "+4915100000005"
 	var seen []consent.Consent
 	calls := []*sharedReq{
 		post(a, optIn(nil, "offers")),
@@ -215,6 +227,8 @@ func testSharedCommitCollects(t *testing.T, opts ...Option) {
 		post(a, optIn(&seen, "offers", "order_updates")),
 		post(b, erase),
 		post(d, optIn(nil, "offers")),
+		post(e, reply),
+		post(e, stop), // the reply, still collected, is cancelled
 	}
 	c.commit(calls)
 	for i, r := range calls {
@@ -238,15 +252,23 @@ func testSharedCommitCollects(t *testing.T, opts ...Option) {
 		}
 		return n
 	}
-	// a: offers, then order_updates; b: two opt-ins and the erasure; d: offers.
+	// a: offers, then order_updates; b: two opt-ins and the erasure; d:
+	// offers; e: none.
 	if n := count(`SELECT count(*) FROM events`); n != 6 {
 		t.Errorf("%d events, want 6", n)
 	}
 	if n := count(`SELECT count(*) FROM events WHERE type = 'opt_in' AND erased = 1 AND ip = ''`); n != 2 {
 		t.Errorf("%d of b's opt-in events erased, want 2", n)
 	}
-	if n := count(`SELECT count(*) FROM consents`); n != 3 {
-		t.Errorf("%d consents, want a's two and d's one", n)
+	if n := count(`SELECT count(*) FROM consents WHERE state = 'opted_in'`); n != 3 {
+		t.Errorf("%d consents in, want a's two and d's one", n)
+	}
+	// Welcomes: a's two, d's; b's went with b; e's reply is cancelled.
+	if n := count(`SELECT count(*) FROM outbox WHERE status = 'queued'`); n != 3 {
+		t.Errorf("%d messages queued, want 3", n)
+	}
+	if n := count(`SELECT count(*) FROM outbox WHERE status = 'failed' AND error_class = 'cancelled'`); n != 1 {
+		t.Errorf("%d messages cancelled, want e's reply", n)
 	}
 	if rep, err := db.VerifyLedger(ctx, t0); err != nil || !rep.OK() {
 		t.Errorf("VerifyLedger = %+v, %v", rep, err)
@@ -257,13 +279,13 @@ func testSharedCommitCollects(t *testing.T, opts ...Option) {
 	bad := &sharedReq{ctx: ctx, done: make(chan struct{}), f: func(ctx context.Context, tx *sql.Tx) error {
 		return db.setConsent(ctx, tx, 999_999, 1, consent.OptedIn, consent.SourceWebForm, 1, t0)
 	}}
-	calls = []*sharedReq{post("+4915100000005", optIn(nil, "offers")), bad, post("+4915100000006", optIn(nil, "offers"))}
+	calls = []*sharedReq{post("+4915100000006", optIn(nil, "offers")), bad, post("+4915100000007", optIn(nil, "offers"))}
 	c.commit(calls)
 	if calls[0].err != nil || calls[2].err != nil || bad.err == nil {
 		t.Errorf("errors %v, %v, %v; want only the middle call's", calls[0].err, bad.err, calls[2].err)
 	}
-	if n := count(`SELECT count(*) FROM consents`); n != 5 {
-		t.Errorf("%d consents, want 5", n)
+	if n := count(`SELECT count(*) FROM consents WHERE state = 'opted_in'`); n != 5 {
+		t.Errorf("%d consents in, want 5", n)
 	}
 	if rep, err := db.VerifyLedger(ctx, t0); err != nil || !rep.OK() {
 		t.Errorf("VerifyLedger = %+v, %v", rep, err)
