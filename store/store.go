@@ -91,9 +91,10 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*DB, error) {
 	// message leaves no trace in free pages of the file. busy_timeout stays
 	// for other processes (the CLI next to a running server); this process
 	// never waits on itself. temp_store keeps statement journals (every
-	// savepoint of a shared form commit writes one) in memory rather than
-	// in temporary files: faster, and no page of a person's data in a file
-	// outside the database.
+	// statement of many rows or with triggers, every savepoint, writes one)
+	// in memory rather than in temporary files: faster (an event inserted
+	// with its journal in a file took 65 µs, in memory 25), and no page of a
+	// person's data in a file outside the database.
 	for _, p := range []string{"foreign_keys(1)", "journal_mode(WAL)", "synchronous(NORMAL)", "busy_timeout(10000)", "secure_delete(1)", "temp_store(2)"} {
 		q.Add("_pragma", p)
 	}
