@@ -395,17 +395,7 @@ func TestApplyStatusReadsFirst(t *testing.T) {
 	t.Parallel()
 	db := openTest(t)
 	ctx := context.Background()
-	a, err := db.FixtureOptIn(ctx, optIn("+4915112345678", consent.OptedIn, t0, "offers"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	due, err := db.ClaimDue(ctx, t0, time.Minute, 10)
-	if err != nil || len(due) != 1 {
-		t.Fatalf("ClaimDue = %d, %v", len(due), err)
-	}
-	if err := db.MarkSent(ctx, due[0].ID, consent.SendResult{MessageID: "wamid.A"}, t0); err != nil {
-		t.Fatal(err)
-	}
+	a := welcomeSent(t, db, "+4915112345678", "wamid.A")
 	status := func(id string, st consent.DeliveryStatus) (int64, error) {
 		ctx, cancel := context.WithTimeout(ctx, 30*time.Second) // a report stuck behind the writer fails
 		defer cancel()
@@ -505,16 +495,7 @@ func BenchmarkApplyStatus(b *testing.B) {
 	}
 	defer db.Close()
 	ctx := context.Background()
-	if _, err := db.FixtureOptIn(ctx, optIn("+4915112345678", consent.OptedIn, t0, "offers")); err != nil {
-		b.Fatal(err)
-	}
-	due, err := db.ClaimDue(ctx, t0, time.Minute, 10)
-	if err != nil || len(due) != 1 {
-		b.Fatalf("ClaimDue = %d, %v", len(due), err)
-	}
-	if err := db.MarkSent(ctx, due[0].ID, consent.SendResult{MessageID: "wamid.A"}, t0); err != nil {
-		b.Fatal(err)
-	}
+	welcomeSent(b, db, "+4915112345678", "wamid.A")
 	if _, err := db.ApplyStatus(ctx, consent.StatusUpdate{MessageID: "wamid.A", Status: consent.StatusRead}, t0); err != nil {
 		b.Fatal(err)
 	}
@@ -534,4 +515,23 @@ func BenchmarkApplyStatus(b *testing.B) {
 			}
 		}
 	})
+}
+
+// welcomeSent opts phone in to offers at t0 and marks its welcome sent with
+// the provider id wamid.
+func welcomeSent(t testing.TB, db *DB, phone, wamid string) consent.OptInOutcome {
+	t.Helper()
+	ctx := context.Background()
+	a, err := db.FixtureOptIn(ctx, optIn(phone, consent.OptedIn, t0, "offers"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	due, err := db.ClaimDue(ctx, t0, time.Minute, 10)
+	if err != nil || len(due) != 1 {
+		t.Fatalf("ClaimDue = %d, %v", len(due), err)
+	}
+	if err := db.MarkSent(ctx, due[0].ID, consent.SendResult{MessageID: wamid}, t0); err != nil {
+		t.Fatal(err)
+	}
+	return a
 }
