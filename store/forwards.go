@@ -32,25 +32,21 @@ func (s *DB) enqueueForward(ctx context.Context, tx *sql.Tx, contactID int64, bo
 func (s *DB) ClaimForwards(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]consent.Forward, error) {
 	var out []consent.Forward
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `
+		return s.query(ctx, tx, `
 			UPDATE forwards SET status = 'sending', attempts = attempts + 1, next_attempt_at = ?, lease_owner = ?
 			WHERE id IN (SELECT id FROM forwards WHERE status IN ('queued', 'sending') AND next_attempt_at <= ?
 			             ORDER BY id LIMIT ? /*skip locked*/)
-			RETURNING id, body, attempts, created_at`, ts(now.Add(lease)), s.Instance(), ts(now), limit)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var f consent.Forward
-			var body, created string
-			if err := rows.Scan(&f.ID, &body, &f.Attempts, &created); err != nil {
-				return err
-			}
-			f.Body, f.CreatedAt = []byte(body), parseTS(created)
-			out = append(out, f)
-		}
-		return rows.Err()
+			RETURNING id, body, attempts, created_at`, []any{ts(now.Add(lease)), s.Instance(), ts(now), limit},
+			func(rows *sql.Rows) error {
+				var f consent.Forward
+				var body, created string
+				if err := rows.Scan(&f.ID, &body, &f.Attempts, &created); err != nil {
+					return err
+				}
+				f.Body, f.CreatedAt = []byte(body), parseTS(created)
+				out = append(out, f)
+				return nil
+			})
 	})
 	return out, mapErr("claim forwards", err)
 }

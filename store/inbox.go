@@ -135,23 +135,18 @@ func (s *DB) PendingInbox(ctx context.Context, limit int) ([]consent.InboxItem, 
 	now := time.Now()
 	me := s.Instance()
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `
+		return s.query(ctx, tx, `
 			UPDATE inbox SET lease_owner = ?, lease_until = ?
 			WHERE id IN (SELECT id FROM inbox WHERE processed_at = '' AND (lease_until <= ? OR lease_owner = ?)
 			             ORDER BY id LIMIT ? /*skip locked*/)
-			RETURNING id, body, attempts`, me, ts(now.Add(s.Lease())), ts(now), me, limit)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
+			RETURNING id, body, attempts`, []any{me, ts(now.Add(s.Lease())), ts(now), me, limit}, func(rows *sql.Rows) error {
 			var it consent.InboxItem
 			if err := rows.Scan(&it.ID, &it.Body, &it.Attempts); err != nil {
 				return err
 			}
 			out = append(out, it)
-		}
-		return rows.Err()
+			return nil
+		})
 	})
 	if err != nil {
 		return nil, mapErr("pending inbox", err)

@@ -27,29 +27,24 @@ func (s *DB) ClaimDue(ctx context.Context, now time.Time, lease time.Duration, l
 		if _, err := s.exec(ctx, tx, claimExpiredQuery, ts(now), ts(now)); err != nil {
 			return err
 		}
-		rows, err := tx.QueryContext(ctx, `
+		return s.query(ctx, tx, `
 			UPDATE outbox SET status = 'sending', attempts = attempts + 1, next_attempt_at = ?, updated_at = ?, lease_owner = ?
 			WHERE id IN (SELECT id FROM outbox WHERE status IN ('queued', 'sending') AND next_attempt_at <= ?
 			             AND status = 'queued' ORDER BY next_attempt_at, id LIMIT ? /*skip locked*/)
 			RETURNING id, contact_id, purpose, message, attempts, created_at`,
-			ts(now.Add(lease)), ts(now), s.Instance(), ts(now), limit)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var m consent.OutboxMessage
-			var body, created string
-			if err := rows.Scan(&m.ID, &m.ContactID, &m.Purpose, &body, &m.Attempts, &created); err != nil {
-				return err
-			}
-			if err := json.Unmarshal([]byte(body), &m.Message); err != nil {
-				return fmt.Errorf("outbox message %d: %w", m.ID, err)
-			}
-			m.Status, m.CreatedAt = consent.StatusSending, parseTS(created)
-			out = append(out, m)
-		}
-		return rows.Err()
+			[]any{ts(now.Add(lease)), ts(now), s.Instance(), ts(now), limit}, func(rows *sql.Rows) error {
+				var m consent.OutboxMessage
+				var body, created string
+				if err := rows.Scan(&m.ID, &m.ContactID, &m.Purpose, &body, &m.Attempts, &created); err != nil {
+					return err
+				}
+				if err := json.Unmarshal([]byte(body), &m.Message); err != nil {
+					return fmt.Errorf("outbox message %d: %w", m.ID, err)
+				}
+				m.Status, m.CreatedAt = consent.StatusSending, parseTS(created)
+				out = append(out, m)
+				return nil
+			})
 	})
 	if err != nil {
 		return nil, mapErr("claim due", err)
